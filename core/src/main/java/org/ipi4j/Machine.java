@@ -1,0 +1,391 @@
+package org.ipi4j;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import org.agrona.concurrent.IdleStrategy;
+import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.interrupts.FaultPolicy;
+import org.ipi4j.interrupts.MachineClosedException;
+import org.ipi4j.interrupts.Oops;
+import org.ipi4j.interrupts.OverflowPolicy;
+import org.ipi4j.interrupts.UndeliveredInterrupt;
+import org.ipi4j.interrupts.Vector;
+import org.ipi4j.isa.Memory;
+import org.ipi4j.observability.CoreStats;
+
+/**
+ * An emulated SMP machine: {@code n} {@link Core}s, their {@link InterruptController}, and a
+ * shared physical {@link Memory}.
+ *
+ * <pre>{@code
+ * try (Machine m = Machine.builder().cores(4).idlePolicy(IdlePolicy.park()).build().start()) {
+ *     m.interrupts().register(Vector.of(0x40), irq -> System.out.println(irq.payloads()));
+ *     m.interrupts().send(2, Vector.of(0x40), "hello");
+ * }
+ * }</pre>
+ *
+ * <h2>Lifecycle</h2>
+ * {@link #start()} starts one platform thread per core and returns when every core runs.
+ * Sends and submissions made before start are delivered after it. {@link #shutdown(Duration)}
+ * (and {@link #close()}) is orderly: new sends and submissions are refused with
+ * {@link MachineClosedException}; cores finish what they were given (queued tasks run, pending
+ * interrupts are delivered); threads are joined; whatever could not be delivered is returned in
+ * the {@link ShutdownReport}. More cores than host CPUs is supported: use a parking
+ * {@link IdlePolicy} so idle cores do not compete for the CPUs.
+ *
+ * <p>Thread-safe. Core threads are daemon threads, so a core stuck in a handler cannot keep the
+ * JVM alive; shutdown reports it instead.
+ */
+public final class Machine implements AutoCloseable {
+    private static final int NEW = 0;
+    private static final int STARTED = 1;
+    private static final int CLOSED = 2;
+
+    private final String name;
+    private final Core[] cores;
+    private final IdlePolicy idlePolicy;
+    private final Pinning pinning;
+    private final FaultPolicy faultPolicy;
+    private final InterruptController interrupts;
+    private final Memory memory;
+    private final IdleStrategy[] strategies;
+    private final ConcurrentLinkedQueue<Oops> oopses = new ConcurrentLinkedQueue<>();
+    private final Consumer<Oops> oopsListener;
+    private int lifecycle = NEW;
+    private ShutdownReport report;
+
+    private Machine(final Builder b) {
+        this.name = b.name;
+        this.idlePolicy = b.idlePolicy;
+        this.pinning = b.pinning;
+        this.faultPolicy = b.faultPolicy;
+        this.oopsListener = b.oopsListener;
+        this.memory = new Memory(b.memoryWords);
+        this.cores = new Core[b.cores];
+        this.strategies = new IdleStrategy[b.cores];
+        for (int i = 0; i < cores.length; i++) {
+            cores[i] = new Core(this, i, idlePolicy, pinning);
+            strategies[i] = idlePolicy.pollingStrategy();
+        }
+        this.interrupts = new InterruptController(this, cores, b.mailboxCapacity, b.overflowPolicy,
+            b.blockTimeout.toNanos());
+        // Waking an idle core for new work needs no handler work: the run loop looks at its
+        // queue after every interrupt.
+        interrupts.register(Vector.RESCHEDULE, irq -> { });
+    }
+
+    /** A builder with the defaults: 2 cores, adaptive idle, best-effort pinning. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Starts every core and waits until each runs (and has tried to pin itself).
+     *
+     * @return this
+     * @throws IllegalStateException if already started or closed
+     */
+    public Machine start() {
+        final CountDownLatch running = new CountDownLatch(cores.length);
+        synchronized (this) {
+            if (lifecycle != NEW) {
+                throw new IllegalStateException("machine " + name + " was already started");
+            }
+            lifecycle = STARTED;
+            for (final Core core : cores) {
+                core.newThread(name + "-core-" + core.id(), running::countDown).start();
+            }
+        }
+        try {
+            running.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting " + name, e);
+        }
+        return this;
+    }
+
+    /** The machine's name (thread names are derived from it). */
+    public String name() {
+        return name;
+    }
+
+    /** Number of cores. */
+    public int coreCount() {
+        return cores.length;
+    }
+
+    /**
+     * Core {@code id}.
+     *
+     * @throws IllegalArgumentException if there is no such core
+     */
+    public Core core(final int id) {
+        if (id < 0 || id >= cores.length) {
+            throw new IllegalArgumentException("core " + id + " does not exist: the machine has "
+                + cores.length + " cores (0-" + (cores.length - 1) + ")");
+        }
+        return cores[id];
+    }
+
+    /** All cores, by id. */
+    public List<Core> cores() {
+        return List.of(cores);
+    }
+
+    /** The interrupt controller: register handlers, send IPIs. */
+    public InterruptController interrupts() {
+        return interrupts;
+    }
+
+    /** The shared physical memory programs load from and store to. */
+    public Memory memory() {
+        return memory;
+    }
+
+    /** The idle policy every core uses. */
+    public IdlePolicy idlePolicy() {
+        return idlePolicy;
+    }
+
+    /** The pinning policy. */
+    public Pinning pinning() {
+        return pinning;
+    }
+
+    /** Host CPUs visible to the JVM. */
+    public static int hostCpus() {
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** True when there are more cores than host CPUs (benchmarks must say so). */
+    public boolean oversubscribed() {
+        return cores.length > hostCpus();
+    }
+
+    /** Counters of every core. */
+    public List<CoreStats> stats() {
+        final List<CoreStats> out = new ArrayList<>(cores.length);
+        for (final Core c : cores) {
+            out.add(c.stats());
+        }
+        return out;
+    }
+
+    /** Every failure recorded so far, oldest first. */
+    public List<Oops> oopses() {
+        return List.copyOf(oopses);
+    }
+
+    /** True once shutdown has begun (sends are refused). */
+    public boolean isClosed() {
+        return interrupts.isClosed();
+    }
+
+    // ---- shutdown ---------------------------------------------------------------------------
+
+    /**
+     * Orderly shutdown, waiting at most {@code timeout} for the cores to finish. Idempotent:
+     * a second call returns the first report.
+     *
+     * @throws IllegalStateException if called from one of this machine's cores
+     */
+    public synchronized ShutdownReport shutdown(final Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        final Core self = Core.current();
+        if (self != null && self.machine() == this) {
+            throw new IllegalStateException("shutdown() called on core " + self.id() + " of the machine it stops");
+        }
+        if (report != null) {
+            return report;
+        }
+        interrupts.close(); // from here on, nothing new is queued anywhere
+        final boolean started = lifecycle == STARTED;
+        lifecycle = CLOSED;
+        final List<String> stuck = new ArrayList<>();
+        final boolean[] stopped = new boolean[cores.length];
+        if (started) {
+            for (final Core core : cores) {
+                core.wakeForShutdown();
+            }
+            final long deadline = System.nanoTime() + timeout.toNanos();
+            for (final Core core : cores) {
+                try {
+                    stopped[core.id()] = core.join(TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                if (!stopped[core.id()]) {
+                    stuck.add(core.describe() + "\n" + stack(core));
+                }
+            }
+        } else {
+            Arrays.fill(stopped, true);
+        }
+        final List<UndeliveredInterrupt> undelivered = new ArrayList<>();
+        int rejected = 0;
+        final MachineClosedException why = new MachineClosedException("machine " + name + " shut down before the task ran");
+        for (final Core core : cores) {
+            if (stopped[core.id()]) {
+                undelivered.addAll(core.leftovers());
+                rejected += core.rejectQueued(why);
+            }
+        }
+        report = new ShutdownReport(List.copyOf(undelivered), rejected, List.copyOf(stuck));
+        return report;
+    }
+
+    /**
+     * {@link #shutdown(Duration)} with a 10 second timeout.
+     *
+     * @throws IllegalStateException with the report if it is not clean
+     */
+    @Override
+    public void close() {
+        final ShutdownReport r = shutdown(Duration.ofSeconds(10));
+        if (!r.isClean()) {
+            throw new IllegalStateException("machine " + name + " did not shut down cleanly: " + r);
+        }
+    }
+
+    private static String stack(final Core core) {
+        final StringBuilder sb = new StringBuilder();
+        for (final StackTraceElement e : core.stackTrace()) {
+            sb.append("    at ").append(e).append('\n');
+        }
+        return sb.toString();
+    }
+
+    // ---- called by cores ------------------------------------------------------------------------
+
+    IdleStrategy pollingStrategy(final Core core) {
+        return strategies[core.id()];
+    }
+
+    void recordOops(final Oops oops) {
+        oopses.add(oops);
+        if (oopsListener != null) {
+            try {
+                oopsListener.accept(oops);
+            } catch (Throwable ignored) {
+                // the listener's own failure must not take the core down; the oops is recorded
+            }
+        }
+    }
+
+    void handlerFailed(final Core core) {
+        if (faultPolicy == FaultPolicy.HALT_MACHINE) {
+            // A core cannot join itself: refuse new work and ask every core to stop; the
+            // owner's shutdown()/close() joins and collects what is left.
+            interrupts.closeFromCore();
+            for (final Core c : cores) {
+                c.wakeForShutdown();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Machine[" + name + ", " + cores.length + " cores, " + idlePolicy + ", " + pinning + "]";
+    }
+
+    /** Configures a {@link Machine}. Not thread-safe. */
+    public static final class Builder {
+        private String name = "ipi4j";
+        private int cores = 2;
+        private IdlePolicy idlePolicy = IdlePolicy.adaptive();
+        private Pinning pinning = Pinning.BEST_EFFORT;
+        private int mailboxCapacity = 1024;
+        private OverflowPolicy overflowPolicy = OverflowPolicy.FAIL;
+        private Duration blockTimeout = Duration.ofSeconds(5);
+        private FaultPolicy faultPolicy = FaultPolicy.CONTINUE;
+        private int memoryWords = 4096;
+        private Consumer<Oops> oopsListener;
+
+        private Builder() {
+        }
+
+        /** Machine name, used for thread names. */
+        public Builder name(final String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /** Number of cores, 1 to 1024. */
+        public Builder cores(final int cores) {
+            if (cores < 1 || cores > 1024) {
+                throw new IllegalArgumentException("cores must be 1-1024, not " + cores);
+            }
+            this.cores = cores;
+            return this;
+        }
+
+        public Builder idlePolicy(final IdlePolicy idlePolicy) {
+            this.idlePolicy = Objects.requireNonNull(idlePolicy, "idlePolicy");
+            return this;
+        }
+
+        public Builder pinning(final Pinning pinning) {
+            this.pinning = Objects.requireNonNull(pinning, "pinning");
+            return this;
+        }
+
+        /** Payloads a core's mailbox holds per vector (rounded up to a power of two, at least 2). */
+        public Builder mailboxCapacity(final int capacity) {
+            if (capacity < 2 || capacity > (1 << 24)) {
+                throw new IllegalArgumentException("mailbox capacity must be 2 to 2^24, not " + capacity);
+            }
+            this.mailboxCapacity = capacity;
+            return this;
+        }
+
+        /** What a send does when a mailbox is full. Default {@link OverflowPolicy#FAIL}. */
+        public Builder overflowPolicy(final OverflowPolicy policy) {
+            this.overflowPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** How long a {@link OverflowPolicy#BLOCK} send waits for room. Default 5 s. */
+        public Builder blockTimeout(final Duration timeout) {
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("negative block timeout");
+            }
+            this.blockTimeout = timeout;
+            return this;
+        }
+
+        /** What happens after a handler throws. Default {@link FaultPolicy#CONTINUE}. */
+        public Builder faultPolicy(final FaultPolicy policy) {
+            this.faultPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** Size of physical memory in 64-bit words. Default 4096. */
+        public Builder memoryWords(final int words) {
+            if (words < 0) {
+                throw new IllegalArgumentException("negative memory size");
+            }
+            this.memoryWords = words;
+            return this;
+        }
+
+        /** Called on the failing core for every {@link Oops}, after it is recorded. */
+        public Builder onOops(final Consumer<Oops> listener) {
+            this.oopsListener = listener;
+            return this;
+        }
+
+        /** The machine, not yet started. */
+        public Machine build() {
+            return new Machine(this);
+        }
+    }
+}

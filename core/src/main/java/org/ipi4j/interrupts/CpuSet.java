@@ -1,0 +1,167 @@
+package org.ipi4j.interrupts;
+
+import java.util.Arrays;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
+
+/**
+ * An immutable set of core ids: the cpumask of a multicast.
+ *
+ * <p>Core ids are non-negative; whether they exist on a given machine is checked when the set
+ * is used, not when it is built. For the destinations that depend on who is sending (self,
+ * all but self) see {@link Shorthand}. Immutable and thread-safe.
+ */
+public final class CpuSet {
+    private static final long[] NO_WORDS = new long[0];
+    private static final CpuSet EMPTY = new CpuSet(NO_WORDS);
+
+    private final long[] words;
+
+    private CpuSet(final long[] words) {
+        this.words = words;
+    }
+
+    /** The empty set. */
+    public static CpuSet empty() {
+        return EMPTY;
+    }
+
+    /**
+     * The set of the given ids.
+     *
+     * @throws IllegalArgumentException if an id is negative
+     */
+    public static CpuSet of(final int... cpus) {
+        long[] w = NO_WORDS;
+        for (final int cpu : cpus) {
+            w = set(w, cpu);
+        }
+        return new CpuSet(w);
+    }
+
+    /** The ids {@code 0 .. count-1}. */
+    public static CpuSet firstN(final int count) {
+        return range(0, count);
+    }
+
+    /** The ids {@code from} (inclusive) to {@code to} (exclusive). */
+    public static CpuSet range(final int from, final int to) {
+        if (from < 0 || to < from) {
+            throw new IllegalArgumentException("bad range [" + from + ", " + to + ")");
+        }
+        long[] w = NO_WORDS;
+        for (int cpu = from; cpu < to; cpu++) {
+            w = set(w, cpu);
+        }
+        return new CpuSet(w);
+    }
+
+    private static long[] set(final long[] words, final int cpu) {
+        if (cpu < 0) {
+            throw new IllegalArgumentException("core id " + cpu + " is negative");
+        }
+        final int word = cpu >>> 6;
+        final long[] w = word < words.length ? words : Arrays.copyOf(words, word + 1);
+        w[word] |= 1L << cpu;
+        return w;
+    }
+
+    /** This set with {@code cpu} added. */
+    public CpuSet with(final int cpu) {
+        return new CpuSet(set(words.clone(), cpu));
+    }
+
+    /** This set with {@code cpu} removed. */
+    public CpuSet without(final int cpu) {
+        if (!contains(cpu)) {
+            return this;
+        }
+        final long[] w = words.clone();
+        w[cpu >>> 6] &= ~(1L << cpu);
+        return new CpuSet(w);
+    }
+
+    /** True if {@code cpu} is a member. */
+    public boolean contains(final int cpu) {
+        final int word = cpu >>> 6;
+        return cpu >= 0 && word < words.length && (words[word] & (1L << cpu)) != 0;
+    }
+
+    /** Number of members. */
+    public int size() {
+        int n = 0;
+        for (final long w : words) {
+            n += Long.bitCount(w);
+        }
+        return n;
+    }
+
+    /** True if there are no members. */
+    public boolean isEmpty() {
+        return size() == 0;
+    }
+
+    /** The highest member, or -1 if empty. */
+    public int highest() {
+        for (int i = words.length - 1; i >= 0; i--) {
+            if (words[i] != 0) {
+                return (i << 6) + 63 - Long.numberOfLeadingZeros(words[i]);
+            }
+        }
+        return -1;
+    }
+
+    /** Calls {@code action} for each member, lowest first. */
+    public void forEach(final IntConsumer action) {
+        for (int i = 0; i < words.length; i++) {
+            long w = words[i];
+            while (w != 0) {
+                final int bit = Long.numberOfTrailingZeros(w);
+                action.accept((i << 6) + bit);
+                w &= w - 1;
+            }
+        }
+    }
+
+    /** The members, lowest first. */
+    public IntStream stream() {
+        final IntStream.Builder b = IntStream.builder();
+        forEach(b::add);
+        return b.build();
+    }
+
+    /** The members, lowest first. */
+    public int[] toArray() {
+        return stream().toArray();
+    }
+
+    @Override
+    public boolean equals(final Object o) {
+        if (!(o instanceof CpuSet other)) {
+            return false;
+        }
+        final int n = Math.max(words.length, other.words.length);
+        for (int i = 0; i < n; i++) {
+            final long a = i < words.length ? words[i] : 0;
+            final long b = i < other.words.length ? other.words[i] : 0;
+            if (a != b) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int hashCode() {
+        int h = 1;
+        for (final int cpu : toArray()) {
+            h = 31 * h + cpu;
+        }
+        return h;
+    }
+
+    @Override
+    public String toString() {
+        return Arrays.toString(toArray());
+    }
+}

@@ -1,0 +1,10 @@
+package org.ipi4j.interrupts;
+
+/** #GP (vector 13): a privileged instruction was executed in {@link Mode#USER}. */
+public final class GeneralProtectionException extends CpuException {
+    private static final long serialVersionUID = 1L;
+
+    public GeneralProtectionException(final int cpu, final long epc, final String message) {
+        super(Vector.GENERAL_PROTECTION, cpu, epc, message);
+    }
+}

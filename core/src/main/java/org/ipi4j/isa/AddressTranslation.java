@@ -1,0 +1,18 @@
+package org.ipi4j.isa;
+
+/**
+ * Turns a program's addresses into physical word addresses, on the core that executes the
+ * access. Implemented by the mm layer (page tables and per-core TLBs); without one a program's
+ * addresses are physical.
+ */
+@FunctionalInterface
+public interface AddressTranslation {
+    /**
+     * The physical address for {@code address} on core {@code cpu}.
+     *
+     * @param epc   index of the accessing instruction, for a precise fault
+     * @param write true for a store
+     * @throws org.ipi4j.interrupts.CpuException (a page fault) if the access is not allowed
+     */
+    long translate(int cpu, long epc, long address, boolean write);
+}

@@ -1,0 +1,186 @@
+package org.ipi4j.isa;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An immutable instruction stream for a core, with {@link #REGISTERS} 64-bit registers.
+ *
+ * <p>A core interprets a program one instruction at a time and takes interrupts only between
+ * instructions, so an interrupted program resumes exactly at the saved EPC and computes what an
+ * uninterrupted run computes. Build one with {@link #builder()}:
+ *
+ * <pre>{@code
+ * Program sum = Program.builder()
+ *     .set(0, 0).set(1, 1000)          // r0 = 0, r1 = 1000
+ *     .label("loop")
+ *     .add(0, 0, 1).addi(1, -1)        // r0 += r1; r1--
+ *     .bnez(1, "loop")
+ *     .store(0, 0)                     // mem[0] = r0
+ *     .build();
+ * }</pre>
+ */
+public final class Program {
+    /** Number of registers, r0 to r7. */
+    public static final int REGISTERS = 8;
+
+    private final Instruction[] code;
+
+    private Program(final Instruction[] code) {
+        this.code = code;
+    }
+
+    /** A new builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Number of instructions. */
+    public int length() {
+        return code.length;
+    }
+
+    /** The instruction at {@code pc}. */
+    public Instruction at(final int pc) {
+        return code[pc];
+    }
+
+    /** The instructions, in order. */
+    public List<Instruction> instructions() {
+        return List.of(code);
+    }
+
+    @Override
+    public String toString() {
+        final StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < code.length; i++) {
+            sb.append(String.format("%4d  %s%n", i, code[i]));
+        }
+        return sb.toString();
+    }
+
+    /** Builds a {@link Program}. Not thread-safe. */
+    public static final class Builder {
+        private final List<Instruction> code = new ArrayList<>();
+        private final java.util.Map<String, Integer> labels = new java.util.HashMap<>();
+        private final java.util.Map<Integer, String> fixups = new java.util.HashMap<>();
+
+        private Builder() {
+        }
+
+        private Builder add(final Opcode op, final int a, final int b, final int c, final long imm) {
+            code.add(new Instruction(op, a, b, c, imm));
+            return this;
+        }
+
+        private static int reg(final int r) {
+            if (r < 0 || r >= REGISTERS) {
+                throw new IllegalArgumentException("register r" + r + " does not exist (r0-r7)");
+            }
+            return r;
+        }
+
+        private static long addr(final long address) {
+            if (address < 0) {
+                throw new IllegalArgumentException("negative address " + address);
+            }
+            return address;
+        }
+
+        /** Names the next instruction's position. */
+        public Builder label(final String name) {
+            if (labels.putIfAbsent(name, code.size()) != null) {
+                throw new IllegalArgumentException("label " + name + " defined twice");
+            }
+            return this;
+        }
+
+        public Builder nop() {
+            return add(Opcode.NOP, 0, 0, 0, 0);
+        }
+
+        public Builder set(final int r, final long value) {
+            return add(Opcode.SET, reg(r), 0, 0, value);
+        }
+
+        public Builder add(final int rd, final int ra, final int rb) {
+            return add(Opcode.ADD, reg(rd), reg(ra), reg(rb), 0);
+        }
+
+        public Builder addi(final int r, final long value) {
+            return add(Opcode.ADDI, reg(r), 0, 0, value);
+        }
+
+        public Builder muli(final int r, final long value) {
+            return add(Opcode.MULI, reg(r), 0, 0, value);
+        }
+
+        public Builder compute(final long iterations) {
+            return add(Opcode.COMPUTE, 0, 0, 0, Math.max(0, iterations));
+        }
+
+        public Builder load(final int rd, final long address) {
+            return add(Opcode.LOAD, reg(rd), 0, 0, addr(address));
+        }
+
+        public Builder store(final long address, final int rs) {
+            return add(Opcode.STORE, reg(rs), 0, 0, addr(address));
+        }
+
+        public Builder loadAcquire(final int rd, final long address) {
+            return add(Opcode.LOAD_ACQUIRE, reg(rd), 0, 0, addr(address));
+        }
+
+        public Builder storeRelease(final long address, final int rs) {
+            return add(Opcode.STORE_RELEASE, reg(rs), 0, 0, addr(address));
+        }
+
+        public Builder fence() {
+            return add(Opcode.FENCE, 0, 0, 0, 0);
+        }
+
+        /** Branch to {@code label} (defined before or after) if {@code r != 0}. */
+        public Builder bnez(final int r, final String label) {
+            fixups.put(code.size(), label);
+            return add(Opcode.BNEZ, reg(r), -1, 0, 0);
+        }
+
+        public Builder cli() {
+            return add(Opcode.CLI, 0, 0, 0, 0);
+        }
+
+        public Builder sti() {
+            return add(Opcode.STI, 0, 0, 0, 0);
+        }
+
+        /** Sends {@code vector} to {@code cpu} with the value of register {@code payloadReg} as payload. */
+        public Builder sendIpi(final int cpu, final int vector, final int payloadReg) {
+            if (cpu < 0) {
+                throw new IllegalArgumentException("negative core id " + cpu);
+            }
+            return add(Opcode.SEND_IPI, cpu, vector, reg(payloadReg), 0);
+        }
+
+        public Builder hlt() {
+            return add(Opcode.HLT, 0, 0, 0, 0);
+        }
+
+        /**
+         * The program.
+         *
+         * @throws IllegalArgumentException if a branch names an undefined label
+         */
+        public Program build() {
+            final Instruction[] out = code.toArray(new Instruction[0]);
+            fixups.forEach((pc, label) -> {
+                final Integer target = labels.get(label);
+                if (target == null) {
+                    throw new IllegalArgumentException("undefined label " + label);
+                }
+                final Instruction i = out[pc];
+                out[pc] = new Instruction(i.op(), i.a(), target, i.c(), i.imm());
+            });
+            return new Program(out);
+        }
+    }
+}
