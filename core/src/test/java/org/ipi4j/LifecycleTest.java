@@ -166,7 +166,7 @@ class LifecycleTest {
     void pinningIsReportedPerCore() throws Exception {
         try (Machine m = Machine.builder().cores(3).pinning(Pinning.BEST_EFFORT).build().start()) {
             for (final Core c : m.cores()) {
-                assertThat(c.hostCpu()).isBetween(-1, Machine.hostCpus() - 1);
+                assertThat(c.hostCpu()).isGreaterThanOrEqualTo(-1); // host CPU numbers need not be < availableProcessors
             }
             // Two cores can never hold the same host CPU.
             assertThat(m.cores().stream().mapToInt(Core::hostCpu).filter(c -> c >= 0).distinct().count())

@@ -167,8 +167,11 @@ class ProgramTest {
     void hltWaitsForAnInterruptThenContinues() throws Exception {
         try (Machine m = Machine.builder().cores(2).idlePolicy(IdlePolicy.park()).pinning(Pinning.NONE).build().start()) {
             m.interrupts().register(V, irq -> m.memory().store(20, 99));
-            final Program p = Program.builder().hlt().load(0, 20).build();
+            final Program p = Program.builder().set(1, 1).store(21, 1).hlt().load(0, 20).build();
             final var run = m.core(1).execute(p, Mode.KERNEL);
+            while (m.memory().load(21) != 1) { // the program runs; the next idle state is its hlt
+                Thread.onSpinWait();
+            }
             DeliveryTest.waitUntilIdle(m.core(1));
             assertThat(run).isNotDone();
             m.interrupts().send(1, V, null);
