@@ -468,7 +468,11 @@ public final class Core {
 
     private void runTask(final Runnable task) {
         checkpoints = 0;
-        task.run();
+        task.run(); // Task.run calls afterTask() before completing its future
+    }
+
+    /** Repairs what a task must not leave behind; runs before the task's future completes. */
+    private void afterTask() {
         tasks.increment();
         if (!interruptsEnabled) {
             oops(null, "task returned with interrupts disabled; re-enabled", null, List.of());
@@ -771,7 +775,7 @@ public final class Core {
     // =====================================================================================
 
     /** A queued task with its future; completing the future publishes the task's writes. */
-    private static final class Task<T> implements Runnable {
+    private final class Task<T> implements Runnable {
         private final Callable<T> body;
         private final CompletableFuture<T> future;
 
@@ -782,10 +786,18 @@ public final class Core {
 
         @Override
         public void run() {
+            T result = null;
+            Throwable failure = null;
             try {
-                future.complete(body.call());
+                result = body.call();
             } catch (Throwable t) {
-                future.completeExceptionally(t);
+                failure = t;
+            }
+            afterTask(); // oopses are recorded before anyone waiting on the future wakes
+            if (failure == null) {
+                future.complete(result);
+            } else {
+                future.completeExceptionally(failure);
             }
         }
 
