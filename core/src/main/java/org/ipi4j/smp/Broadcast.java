@@ -1,0 +1,97 @@
+package org.ipi4j.smp;
+
+/**
+ * How a cross-core call reaches many targets.
+ *
+ * <ul>
+ *   <li>{@link #flat()}: the initiator queues the call on every target and sends the IPIs itself,
+ *       one multicast. One round, n sends on the initiator.</li>
+ *   <li>{@link #serial()}: the initiator calls one target at a time and waits for its
+ *       acknowledgement before the next. n rounds; the slowest, but never more than one target
+ *       is interrupted at once.</li>
+ *   <li>{@link #tree(int)}: the initiator tells {@code k} targets; each, on entry, forwards the
+ *       call to {@code k} more before running it, and so on. At most
+ *       {@code ceil(log_k(n))} rounds, and no core sends more than {@code k} IPIs.</li>
+ * </ul>
+ *
+ * Completion always waits for every target, whatever the shape. Immutable.
+ */
+public final class Broadcast {
+    /** The three shapes. */
+    public enum Kind { FLAT, SERIAL, TREE }
+
+    private static final Broadcast FLAT = new Broadcast(Kind.FLAT, 0);
+    private static final Broadcast SERIAL = new Broadcast(Kind.SERIAL, 0);
+
+    private final Kind kind;
+    private final int fanout;
+
+    private Broadcast(final Kind kind, final int fanout) {
+        this.kind = kind;
+        this.fanout = fanout;
+    }
+
+    /** One multicast from the initiator. */
+    public static Broadcast flat() {
+        return FLAT;
+    }
+
+    /** One target at a time, each acknowledged before the next. */
+    public static Broadcast serial() {
+        return SERIAL;
+    }
+
+    /**
+     * A k-ary tree of forwarding targets.
+     *
+     * @throws IllegalArgumentException if {@code fanout < 1}
+     */
+    public static Broadcast tree(final int fanout) {
+        if (fanout < 1) {
+            throw new IllegalArgumentException("tree fan-out must be >= 1, not " + fanout);
+        }
+        return new Broadcast(Kind.TREE, fanout);
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** Fan-out of a tree, 0 otherwise. */
+    public int fanout() {
+        return fanout;
+    }
+
+    /**
+     * Rounds of IPIs needed to reach {@code targets} cores: 1 for flat, {@code targets} for
+     * serial, for a tree the smallest d with k + k^2 + ... + k^d >= targets.
+     */
+    public int rounds(final int targets) {
+        if (targets <= 0) {
+            return 0;
+        }
+        return switch (kind) {
+            case FLAT -> 1;
+            case SERIAL -> targets;
+            case TREE -> {
+                int depth = 0;
+                long covered = 0;
+                long level = 1;
+                while (covered < targets) {
+                    level *= fanout;
+                    covered += level;
+                    depth++;
+                    if (fanout == 1 && depth >= targets) {
+                        break;
+                    }
+                }
+                yield depth;
+            }
+        };
+    }
+
+    @Override
+    public String toString() {
+        return kind == Kind.TREE ? "tree(" + fanout + ")" : kind.name().toLowerCase();
+    }
+}
