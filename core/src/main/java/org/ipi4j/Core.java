@@ -89,6 +89,7 @@ public final class Core {
     private static final VarHandle IN_SERVICE;
     private static final VarHandle IRQ_OFF_SINCE;
     private static final VarHandle PREEMPT;
+    private static final VarHandle IRQ_ON_AT;
 
     static {
         try {
@@ -99,6 +100,7 @@ public final class Core {
             IN_SERVICE = l.findVarHandle(Core.class, "inService", int.class);
             IRQ_OFF_SINCE = l.findVarHandle(Core.class, "irqOffSince", long.class);
             PREEMPT = l.findVarHandle(Core.class, "preemptDepth", int.class);
+            IRQ_ON_AT = l.findVarHandle(Core.class, "irqOnAt", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -130,6 +132,7 @@ public final class Core {
     private boolean interruptsEnabled = true;
     private int inService = -1;
     private long irqOffSince;
+    private long irqOnAt;
     private int preemptDepth;
     private long checkpoints;
     private long sink;
@@ -203,6 +206,14 @@ public final class Core {
      */
     public long epc() {
         return (long) EPC.getOpaque(this);
+    }
+
+    /**
+     * {@link System#nanoTime()} when code last re-enabled interrupts on this core (0 if never):
+     * lets a measurement split a delivery delay into "interrupts were off" and the rest.
+     */
+    public long lastInterruptsEnabledAt() {
+        return (long) IRQ_ON_AT.getOpaque(this);
     }
 
     /** Vector whose handler is running now, or -1. */
@@ -647,8 +658,10 @@ public final class Core {
 
     private void irqOn() {
         if (!interruptsEnabled) {
+            final long now = System.nanoTime();
             IF.setOpaque(this, true);
-            maxIrqOffNanos.max(System.nanoTime() - irqOffSince);
+            IRQ_ON_AT.setOpaque(this, now);
+            maxIrqOffNanos.max(now - irqOffSince);
             IRQ_OFF_SINCE.setOpaque(this, 0L);
         }
     }

@@ -6,8 +6,9 @@ package org.ipi4j.interrupts;
  * <p>Vectors 0–31 are reserved for exceptions a core raises on itself (for example
  * {@link #GENERAL_PROTECTION} 13 and {@link #PAGE_FAULT} 14); they can neither be sent as
  * inter-processor interrupts nor registered with an {@link InterruptHandler}. Vectors 32–255
- * are for IPIs. The library claims {@link #TLB_FLUSH}, {@link #CALL_FUNCTION} and
- * {@link #RESCHEDULE} for itself; any other vector from 32 up is free for applications.
+ * are for IPIs. The library claims {@link #CALL_FUNCTION} (cross-core calls, which TLB shootdown
+ * also rides on, as in Linux) and {@link #RESCHEDULE} for itself; any other vector from 32 up is
+ * free for applications.
  *
  * <p>The priority class of a vector is {@code vector >> 4}. When several vectors are pending
  * on a core, the highest vector (and so the highest class) is taken first, as a local APIC
@@ -33,8 +34,6 @@ public final class Vector implements Comparable<Vector> {
     public static final Vector GENERAL_PROTECTION = VECTORS[13];
     /** Exception 14: a translation found no present mapping, or one without the access right. */
     public static final Vector PAGE_FAULT = VECTORS[14];
-    /** Claimed by the mm layer for TLB shootdown requests. */
-    public static final Vector TLB_FLUSH = VECTORS[0xF0];
     /** Claimed by the smp layer for cross-core function calls. */
     public static final Vector CALL_FUNCTION = VECTORS[0xFC];
     /** Claimed by the machine to wake an idle core that was given work. */
@@ -83,7 +82,6 @@ public final class Vector implements Comparable<Vector> {
         return switch (number) {
             case 13 -> "#GP(13)";
             case 14 -> "#PF(14)";
-            case 0xF0 -> "TLB_FLUSH(0xf0)";
             case 0xFC -> "CALL_FUNCTION(0xfc)";
             case 0xFD -> "RESCHEDULE(0xfd)";
             default -> "vector " + number;

@@ -1,0 +1,425 @@
+package org.ipi4j.mm;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+import org.ipi4j.Core;
+import org.ipi4j.Machine;
+import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.interrupts.PageFaultException;
+import org.ipi4j.isa.AddressTranslation;
+import org.ipi4j.isa.Memory;
+import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.SmpCall;
+
+/**
+ * The software MMU of a machine: per-core {@link Tlb}s, the address space each core runs, page
+ * walks, and the TLB shootdown protocol that keeps the TLBs coherent.
+ *
+ * <h2>Translation</h2>
+ * On a core: TLB lookup; on a miss, a page walk with acquire reads of the PTE, then a fill. A
+ * missing page or right raises a precise {@link PageFaultException} (vector 14) at the faulting
+ * instruction. A cached entry that lacks a right is re-walked before faulting (the right may
+ * have been added since).
+ *
+ * <h2>Shootdown</h2>
+ * (1) the PTEs are updated with release stores; (2) the space's generation is bumped (a full
+ * fence: a core that sees the new generation sees the new PTEs); (3) a flush request carrying the
+ * pages goes to every core in the space's cpumask that is running it, skipping lazy cores (they
+ * catch up with a full flush when they switch back); (4) the initiator, if it runs the space,
+ * flushes its own TLB while the others work; (5) each target invalidates (whole space above the
+ * ceiling, or when behind by more than this one flush) and acknowledges; (6) the initiator waits
+ * for every acknowledgement, with {@link SmpCall}'s watchdog. Because interrupts are taken only
+ * at instruction boundaries, no load or store can straddle the flush: when the shootdown
+ * returns, no core can translate through the revoked entry.
+ *
+ * <p>Thread-safe. {@link #switchTo}, {@link #read} and {@link #write} act on the calling core.
+ */
+public final class Mmu {
+    private final Machine machine;
+    private final SmpCall smp;
+    private final Memory memory;
+    private final int pageWords;
+    private final int pageShift;
+    private final int fullFlushCeiling;
+    private final Broadcast broadcast;
+    private final int batchPages;
+    private final long batchWindowNanos;
+    private final boolean detectStale;
+    private final Tlb[] tlbs;
+    private final AtomicReferenceArray<AddressSpace> running;
+    private final AddressSpace[] spaces;
+    private final AtomicInteger nextAsid = new AtomicInteger();
+    private final AtomicLong shootdownsTotal = new AtomicLong();
+
+    private Mmu(final Builder b) {
+        this.smp = b.smp;
+        this.machine = b.smp.machine();
+        this.memory = machine.memory();
+        this.pageWords = b.pageWords;
+        this.pageShift = Integer.numberOfTrailingZeros(b.pageWords);
+        this.fullFlushCeiling = b.fullFlushCeiling;
+        this.broadcast = b.broadcast == null ? smp.broadcast() : b.broadcast;
+        this.batchPages = b.batchPages;
+        this.batchWindowNanos = b.batchWindow.toNanos();
+        this.detectStale = b.detectStale;
+        this.tlbs = new Tlb[machine.coreCount()];
+        for (int i = 0; i < tlbs.length; i++) {
+            tlbs[i] = new Tlb(i, b.tlbEntries, b.maxAddressSpaces);
+        }
+        this.running = new AtomicReferenceArray<>(machine.coreCount());
+        this.spaces = new AddressSpace[b.maxAddressSpaces];
+    }
+
+    /** A builder for an MMU that shoots down through {@code smp}. */
+    public static Builder builder(final SmpCall smp) {
+        return new Builder(smp);
+    }
+
+    /**
+     * A new, empty address space of {@code pages} virtual pages.
+     *
+     * @throws IllegalStateException when every address-space id is taken
+     */
+    public AddressSpace newAddressSpace(final int pages) {
+        if (pages < 1) {
+            throw new IllegalArgumentException("an address space needs at least one page");
+        }
+        final int asid = nextAsid.getAndIncrement();
+        if (asid >= spaces.length) {
+            throw new IllegalStateException("all " + spaces.length + " address-space ids are in use");
+        }
+        final AddressSpace as = new AddressSpace(this, asid, pages, machine.coreCount());
+        spaces[asid] = as;
+        return as;
+    }
+
+    /** Words per page. */
+    public int pageWords() {
+        return pageWords;
+    }
+
+    /** Pages above which a target flushes its whole TLB instead of page by page. */
+    public int fullFlushCeiling() {
+        return fullFlushCeiling;
+    }
+
+    int batchPages() {
+        return batchPages;
+    }
+
+    long batchWindowNanos() {
+        return batchWindowNanos;
+    }
+
+    /** The TLB of core {@code cpu}. */
+    public Tlb tlb(final int cpu) {
+        return tlbs[machine.core(cpu).id()];
+    }
+
+    /** The address space core {@code cpu} runs now, or null. */
+    public AddressSpace runningOn(final int cpu) {
+        return running.get(machine.core(cpu).id());
+    }
+
+    /** Shootdowns run on this MMU, all spaces together. */
+    public long shootdowns() {
+        return shootdownsTotal.get();
+    }
+
+    void checkFrame(final long frame) {
+        if (frame < 0 || (frame + 1) * pageWords > memory.size()) {
+            throw new IllegalArgumentException("frame " + frame + " is outside physical memory of "
+                + memory.size() / pageWords + " frames");
+        }
+    }
+
+    // =====================================================================================
+    // On the calling core
+    // =====================================================================================
+
+    private Core self() {
+        final Core c = Core.current();
+        if (c == null || c.machine() != machine) {
+            throw new IllegalStateException("must run on a core of " + machine.name() + ", not on "
+                + Thread.currentThread().getName());
+        }
+        return c;
+    }
+
+    /**
+     * Makes the calling core run {@code as} (null: run none, leaving the previous space lazy).
+     * If the core fell behind the space's generation while it was away, its TLB catches up with
+     * one full flush of the space.
+     */
+    public void switchTo(final AddressSpace as) {
+        switchOn(self().id(), as);
+    }
+
+    private void switchOn(final int cpu, final AddressSpace as) {
+        if (as == null) {
+            running.set(cpu, null);
+            return;
+        }
+        as.addToMask(cpu);
+        running.set(cpu, as);
+        // Dekker with shootdown(): we publish "running", then read the generation; the
+        // initiator bumps the generation, then reads "running". One of us sees the other.
+        final long gen = as.generation.get();
+        final Tlb t = tlbs[cpu];
+        if (t.syncedGeneration[as.asid()] < gen) {
+            t.flushAll(as.asid());
+            as.fullFlushes.increment();
+        }
+        t.syncedGeneration[as.asid()] = gen;
+    }
+
+    /** Reads the word at virtual address {@code vaddr} of {@code as} on the calling core. */
+    public long read(final AddressSpace as, final long vaddr) {
+        final Core c = self();
+        return memory.load(translate(c.id(), as, c.epc(), vaddr, false));
+    }
+
+    /** Writes the word at virtual address {@code vaddr} of {@code as} on the calling core. */
+    public void write(final AddressSpace as, final long vaddr, final long value) {
+        final Core c = self();
+        memory.store(translate(c.id(), as, c.epc(), vaddr, true), value);
+    }
+
+    /** Translation for programs run with {@code core.execute(program, mode, translation)}. */
+    public AddressTranslation translation(final AddressSpace as) {
+        Objects.requireNonNull(as, "as");
+        return (cpu, epc, address, write) -> translate(cpu, as, epc, address, write);
+    }
+
+    long translate(final int cpu, final AddressSpace as, final long epc, final long vaddr, final boolean write) {
+        if (running.get(cpu) != as) {
+            switchOn(cpu, as);
+        }
+        final long vpnLong = vaddr >>> pageShift;
+        if (vaddr < 0 || vpnLong >= as.pageTable().pages()) {
+            throw new PageFaultException(cpu, epc, vaddr, write, "outside the address space");
+        }
+        final int vpn = (int) vpnLong;
+        final long offset = vaddr & (pageWords - 1);
+        final Tlb t = tlbs[cpu];
+        final int slot = t.lookup(as.asid(), vpn);
+        if (slot >= 0) {
+            final long raw = t.pte(slot);
+            if (Pte.allows(raw, write)) {
+                if (detectStale) {
+                    checkStale(cpu, as, vpn, raw, t.version(slot), write);
+                }
+                return (Pte.frame(raw) << pageShift) + offset;
+            }
+            // The cached entry lacks the right; it may have been added since: walk again.
+        }
+        final long version = as.pageTable().version(vpn);
+        final long raw = as.pageTable().raw(vpn);
+        if (!Pte.allows(raw, write)) {
+            throw new PageFaultException(cpu, epc, vaddr, write, Pte.present(raw) ? "no " + (write ? "write" : "read")
+                + " right" : "page not present");
+        }
+        t.fill(as.asid(), vpn, raw, version);
+        return (Pte.frame(raw) << pageShift) + offset;
+    }
+
+    private void checkStale(final int cpu, final AddressSpace as, final int vpn, final long cached, final long version,
+                            final boolean write) {
+        final long now = as.pageTable().raw(vpn);
+        if (Pte.allows(now, write) && Pte.frame(now) == Pte.frame(cached)) {
+            return;
+        }
+        // Served from a revoked entry. Inside a shootdown's window that is the window; after
+        // the shootdown covering a newer version returned, it is a broken guarantee.
+        final boolean violation = as.pageTable().completed(vpn) > version;
+        as.staleAccesses.increment();
+        if (violation) {
+            as.violations.increment();
+        }
+        if (as.staleLog.size() < 1000) {
+            as.staleLog.add(new StaleAccess(cpu, vpn, System.nanoTime(), violation));
+        }
+    }
+
+    // =====================================================================================
+    // Shootdown
+    // =====================================================================================
+
+    /** One flush, as carried to every target. */
+    private static final class FlushRequest {
+        final AddressSpace as;
+        final long generation;
+        final int[] vpns;
+        final boolean full;
+        final int initiator;
+        volatile long sentAt;
+        final AtomicLong lastInvalidation = new AtomicLong();
+        final AtomicLong handlerNanos = new AtomicLong();
+
+        FlushRequest(final AddressSpace as, final long generation, final int[] vpns, final boolean full, final int initiator) {
+            this.as = as;
+            this.generation = generation;
+            this.vpns = vpns;
+            this.full = full;
+            this.initiator = initiator;
+        }
+    }
+
+    void shootdown(final AddressSpace as, final int[] vpns, final long[] versions, final long firstChangeAt) {
+        final Core c = Core.current();
+        final int initiator = c != null && c.machine() == machine ? c.id() : -1;
+        // (2) publish: the PTE stores were releases; this RMW orders them before every read
+        // of "running" below and before any target's read of the generation.
+        final long gen = as.generation.incrementAndGet();
+        // (3) targets: cores running the space; lazy ones catch up on switch.
+        CpuSet targets = CpuSet.empty();
+        int remote = 0;
+        for (final int cpu : as.cpumask().toArray()) {
+            if (running.get(cpu) == as) {
+                targets = targets.with(cpu);
+                if (cpu != initiator) {
+                    remote++;
+                }
+            } else {
+                as.lazySkips.increment();
+            }
+        }
+        final FlushRequest req = new FlushRequest(as, gen, vpns, vpns.length > fullFlushCeiling, initiator);
+        req.sentAt = System.nanoTime();
+        // (4)-(6): IPIs, local share while the others work, wait for every ack (watchdog).
+        smp.many(targets, null, cpu -> flushOn(cpu, req), true, broadcast);
+        final long done = System.nanoTime();
+        for (int i = 0; i < vpns.length; i++) {
+            as.pageTable().complete(vpns[i], versions[i]);
+        }
+        as.shootdowns.increment();
+        shootdownsTotal.incrementAndGet();
+        as.remoteTargets.add(remote);
+        final long last = Math.max(req.lastInvalidation.get(), req.sentAt);
+        as.window.recordValue(Math.max(0, last - firstChangeAt));
+        as.stalledCoreNanos.add(req.handlerNanos.get() + (done - req.sentAt));
+    }
+
+    /** (5) on each target, in interrupt context. */
+    private void flushOn(final int cpu, final FlushRequest req) {
+        final long entry = System.nanoTime();
+        final AddressSpace as = req.as;
+        final Tlb t = tlbs[cpu];
+        final int asid = as.asid();
+        final long local = t.syncedGeneration[asid];
+        final long mmGen = as.generation.get();
+        if (local < mmGen) {
+            // Page by page only if this flush is exactly the one we are missing; otherwise we
+            // are further behind (or the range is large): one full flush catches up.
+            if (!req.full && req.generation == local + 1 && req.generation == mmGen) {
+                for (final int vpn : req.vpns) {
+                    t.flushPage(asid, vpn);
+                }
+            } else {
+                t.flushAll(asid);
+                as.fullFlushes.increment();
+            }
+            t.syncedGeneration[asid] = mmGen;
+        }
+        final long end = System.nanoTime();
+        if (cpu != req.initiator) {
+            as.delivery.recordValue(Math.max(0, entry - req.sentAt));
+            final long irqOn = machine.core(cpu).lastInterruptsEnabledAt();
+            as.irqOffDelay.recordValue(irqOn > req.sentAt ? irqOn - req.sentAt : 0);
+        }
+        as.handler.recordValue(end - entry);
+        req.handlerNanos.addAndGet(end - entry);
+        req.lastInvalidation.accumulateAndGet(end, Math::max);
+    }
+
+    /** Configures an {@link Mmu}. */
+    public static final class Builder {
+        private final SmpCall smp;
+        private int pageWords = 64;
+        private int tlbEntries = 64;
+        private int fullFlushCeiling = 33;
+        private Broadcast broadcast;
+        private int batchPages = 512;
+        private Duration batchWindow = Duration.ofMillis(1);
+        private int maxAddressSpaces = 256;
+        private boolean detectStale = true;
+
+        private Builder(final SmpCall smp) {
+            this.smp = Objects.requireNonNull(smp, "smp");
+        }
+
+        /** Words per page, a power of two. Default 64. */
+        public Builder pageWords(final int words) {
+            if (words < 1 || Integer.bitCount(words) != 1) {
+                throw new IllegalArgumentException("page size must be a power of two, not " + words);
+            }
+            this.pageWords = words;
+            return this;
+        }
+
+        /** Entries per TLB, a power of two. Default 64. */
+        public Builder tlbEntries(final int entries) {
+            if (entries < 1 || Integer.bitCount(entries) != 1) {
+                throw new IllegalArgumentException("TLB entries must be a power of two, not " + entries);
+            }
+            this.tlbEntries = entries;
+            return this;
+        }
+
+        /** Pages above which targets flush the whole space. Default 33, as in Linux. */
+        public Builder fullFlushCeiling(final int pages) {
+            if (pages < 0) {
+                throw new IllegalArgumentException("negative ceiling");
+            }
+            this.fullFlushCeiling = pages;
+            return this;
+        }
+
+        /** How flush requests reach the targets. Default: the SmpCall's default. */
+        public Builder broadcast(final Broadcast broadcast) {
+            this.broadcast = Objects.requireNonNull(broadcast, "broadcast");
+            return this;
+        }
+
+        /** A gather flushes when it holds this many pages. Default 512. */
+        public Builder batchPages(final int pages) {
+            if (pages < 1) {
+                throw new IllegalArgumentException("batch must hold at least one page");
+            }
+            this.batchPages = pages;
+            return this;
+        }
+
+        /** A gather flushes at the first change after this much time. Default 1 ms. */
+        public Builder batchWindow(final Duration window) {
+            if (window.isNegative()) {
+                throw new IllegalArgumentException("negative window");
+            }
+            this.batchWindow = window;
+            return this;
+        }
+
+        /** Address-space ids available. Default 256. */
+        public Builder maxAddressSpaces(final int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("need at least one address space");
+            }
+            this.maxAddressSpaces = n;
+            return this;
+        }
+
+        /** Check every TLB hit against the page table and count stale hits. Default on. */
+        public Builder detectStale(final boolean on) {
+            this.detectStale = on;
+            return this;
+        }
+
+        public Mmu build() {
+            return new Mmu(this);
+        }
+    }
+}
