@@ -2,14 +2,11 @@ package org.ipi4j;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
@@ -21,6 +18,7 @@ import org.ipi4j.interrupts.ExceptionHandler;
 import org.ipi4j.interrupts.GeneralProtectionException;
 import org.ipi4j.interrupts.Interrupt;
 import org.ipi4j.interrupts.InterruptHandler;
+import org.ipi4j.interrupts.LocalApic;
 import org.ipi4j.interrupts.Mode;
 import org.ipi4j.interrupts.Oops;
 import org.ipi4j.interrupts.TrapFrame;
@@ -33,7 +31,6 @@ import org.ipi4j.isa.Program;
 import org.ipi4j.isa.ProgramResult;
 import org.ipi4j.observability.CoreStats;
 import org.ipi4j.observability.Counter;
-import org.jctools.queues.MessagePassingQueue;
 import org.jctools.queues.MpscUnboundedArrayQueue;
 
 /**
@@ -82,7 +79,6 @@ public final class Core {
     private static final int S_HALTED = 4;
     private static final State[] STATES = State.values();
 
-    private static final VarHandle IRR = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle EPC;
     private static final VarHandle MODE;
     private static final VarHandle IF;
@@ -112,11 +108,8 @@ public final class Core {
     private final Pinning pinning;
 
     // ---- written by senders -------------------------------------------------------------
-    /** Interrupt request register: bit v set = vector v pending. Set by senders, cleared by us. */
-    final long[] irr = new long[Vector.COUNT / 64];
-    /** Per-vector mailboxes, created when a vector is registered. */
-    final AtomicReferenceArray<MessagePassingQueue<Object>> mailboxes =
-        new AtomicReferenceArray<>(Vector.COUNT);
+    /** Pending bits and mailboxes: written by senders, taken by this core. */
+    final LocalApic apic;
     /** Senders and submitters currently between their closed-check and their enqueue. */
     final AtomicInteger inFlight = new AtomicInteger();
     final LongAdder coalesced = new LongAdder();
@@ -154,6 +147,7 @@ public final class Core {
         this.id = id;
         this.idlePolicy = idlePolicy;
         this.pinning = pinning;
+        this.apic = new LocalApic(id);
     }
 
     // =====================================================================================
@@ -569,32 +563,20 @@ public final class Core {
     // =====================================================================================
 
     private boolean anyPending() {
-        return ((long) IRR.getAcquire(irr, 0) | (long) IRR.getAcquire(irr, 1)
-            | (long) IRR.getAcquire(irr, 2) | (long) IRR.getAcquire(irr, 3)) != 0;
-    }
-
-    private int highestPending() {
-        for (int w = irr.length - 1; w >= 0; w--) {
-            final long bits = (long) IRR.getAcquire(irr, w);
-            if (bits != 0) {
-                return (w << 6) + 63 - Long.numberOfLeadingZeros(bits);
-            }
-        }
-        return -1;
+        return apic.anyPending();
     }
 
     private void deliverPending(final long resumeAt) {
         int v;
-        while (interruptsEnabled && (v = highestPending()) >= 0) {
+        while (interruptsEnabled && (v = apic.highestPending()) >= 0) {
             takeInterrupt(v, resumeAt);
         }
     }
 
     private void takeInterrupt(final int v, final long resumeAt) {
-        // Clear the pending bit before draining: a payload that arrives after our drain sets
-        // the bit again (its sender offers first, then sets), so it is never stranded.
-        IRR.getAndBitwiseAnd(irr, v >>> 6, ~(1L << v));
-        final List<Object> drained = drainMailbox(v);
+        // The bit is cleared before the mailbox is drained: a payload that arrives after our
+        // drain raises the bit again (see LocalApic), so it is never stranded.
+        final List<Object> drained = apic.accept(v);
 
         final Vector vector = Vector.of(v);
         final TrapFrame frame = new TrapFrame(id, vector, resumeAt, mode, interruptsEnabled);
@@ -618,30 +600,9 @@ public final class Core {
         IF.setOpaque(this, frame.previousInterruptsEnabled());
     }
 
-    private List<Object> drainMailbox(final int v) {
-        final MessagePassingQueue<Object> box = mailboxes.get(v);
-        if (box == null || box.isEmpty()) {
-            return List.of();
-        }
-        final ArrayList<Object> out = new ArrayList<>();
-        // Bounded: a sender flooding us cannot keep us in one entry forever; what is left has
-        // its pending bit set again by its sender.
-        box.drain(out::add, box.capacity());
-        return Collections.unmodifiableList(out);
-    }
-
     /** Pending interrupts left on a core that will run no more (shutdown). */
     List<UndeliveredInterrupt> leftovers() {
-        final List<UndeliveredInterrupt> out = new ArrayList<>();
-        for (int v = Vector.COUNT - 1; v >= Vector.FIRST_IPI; v--) {
-            final boolean pending = ((long) IRR.getAcquire(irr, v >>> 6) & (1L << v)) != 0;
-            final List<Object> left = drainMailbox(v);
-            if (pending || !left.isEmpty()) {
-                IRR.getAndBitwiseAnd(irr, v >>> 6, ~(1L << v));
-                out.add(new UndeliveredInterrupt(id, Vector.of(v), left));
-            }
-        }
-        return out;
+        return apic.takeAll();
     }
 
     private void oops(final Vector vector, final String what, final Throwable error, final List<Object> lost) {

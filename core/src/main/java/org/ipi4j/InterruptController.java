@@ -1,7 +1,5 @@
 package org.ipi4j;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
@@ -14,8 +12,6 @@ import org.ipi4j.interrupts.MailboxFullException;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Shorthand;
 import org.ipi4j.interrupts.Vector;
-import org.jctools.queues.MessagePassingQueue;
-import org.jctools.queues.MpscArrayQueue;
 
 /**
  * The machine's interrupt controller: the interrupt descriptor table and the "interrupt command
@@ -41,7 +37,6 @@ import org.jctools.queues.MpscArrayQueue;
  * {@link OverflowPolicy}. Thread-safe: any thread may send; registration is serialised.
  */
 public final class InterruptController {
-    private static final VarHandle IRR = MethodHandles.arrayElementVarHandle(long[].class);
     private static final ExceptionHandler KILL = fault -> ExceptionHandler.Action.KILL;
 
     private final Machine machine;
@@ -83,7 +78,7 @@ public final class InterruptController {
             throw new IllegalStateException(vector + " already has a handler");
         }
         for (final Core core : cores) {
-            core.mailboxes.set(vector.number(), new MpscArrayQueue<>(mailboxCapacity));
+            core.apic.enable(vector.number(), mailboxCapacity);
         }
         idt.set(vector.number(), handler); // published last: a sender that sees it sees the mailboxes
     }
@@ -232,8 +227,7 @@ public final class InterruptController {
     }
 
     private boolean enqueue(final Core target, final int v, final Object payload, final Core self) {
-        final MessagePassingQueue<Object> box = target.mailboxes.get(v);
-        if (box.offer(payload)) {
+        if (target.apic.offer(v, payload)) {
             return true;
         }
         if (overflowPolicy == OverflowPolicy.FAIL || target == self) {
@@ -243,7 +237,7 @@ public final class InterruptController {
         ring(target, v);
         final long deadline = System.nanoTime() + blockTimeoutNanos;
         int spins = 0;
-        while (!box.offer(payload)) {
+        while (!target.apic.offer(v, payload)) {
             if (System.nanoTime() - deadline > 0) {
                 return false;
             }
@@ -270,12 +264,10 @@ public final class InterruptController {
     }
 
     private static void ring(final Core target, final int v) {
-        final long bit = 1L << v;
-        final long before = (long) IRR.getAndBitwiseOr(target.irr, v >>> 6, bit);
-        if ((before & bit) != 0) {
-            target.coalesced.increment();
-        } else {
+        if (target.apic.raise(v)) {
             target.kick();
+        } else {
+            target.coalesced.increment();
         }
     }
 

@@ -28,6 +28,11 @@ public final class AddressSpace {
     private final PageTable table;
     private final AtomicLongArray cpumask;
     final AtomicLong generation = new AtomicLong();
+    /**
+     * Per core: the generation that core's TLB is in sync with for this space. Element i is
+     * read and written only by core i (in its run loop or its flush handler).
+     */
+    final long[] syncedGeneration;
     private final long createdAt = System.nanoTime();
 
     // ---- measurements -------------------------------------------------------------------
@@ -49,6 +54,7 @@ public final class AddressSpace {
         this.asid = asid;
         this.table = new PageTable(pages);
         this.cpumask = new AtomicLongArray((cores + 63) / 64);
+        this.syncedGeneration = new long[cores];
     }
 
     /** Address-space id: the tag of this space's TLB entries. */

@@ -51,7 +51,6 @@ public final class Mmu {
     private final boolean detectStale;
     private final Tlb[] tlbs;
     private final AtomicReferenceArray<AddressSpace> running;
-    private final AddressSpace[] spaces;
     private final AtomicInteger nextAsid = new AtomicInteger();
     private final AtomicLong shootdownsTotal = new AtomicLong();
 
@@ -68,10 +67,9 @@ public final class Mmu {
         this.detectStale = b.detectStale;
         this.tlbs = new Tlb[machine.coreCount()];
         for (int i = 0; i < tlbs.length; i++) {
-            tlbs[i] = new Tlb(i, b.tlbEntries, b.maxAddressSpaces);
+            tlbs[i] = new Tlb(i, b.tlbEntries);
         }
         this.running = new AtomicReferenceArray<>(machine.coreCount());
-        this.spaces = new AddressSpace[b.maxAddressSpaces];
     }
 
     /** A builder for an MMU that shoots down through {@code smp}. */
@@ -80,21 +78,14 @@ public final class Mmu {
     }
 
     /**
-     * A new, empty address space of {@code pages} virtual pages.
-     *
-     * @throws IllegalStateException when every address-space id is taken
+     * A new, empty address space of {@code pages} virtual pages, with a fresh address-space id.
+     * Spaces are reclaimed by the garbage collector; their stale TLB entries are simply evicted.
      */
     public AddressSpace newAddressSpace(final int pages) {
         if (pages < 1) {
             throw new IllegalArgumentException("an address space needs at least one page");
         }
-        final int asid = nextAsid.getAndIncrement();
-        if (asid >= spaces.length) {
-            throw new IllegalStateException("all " + spaces.length + " address-space ids are in use");
-        }
-        final AddressSpace as = new AddressSpace(this, asid, pages, machine.coreCount());
-        spaces[asid] = as;
-        return as;
+        return new AddressSpace(this, nextAsid.getAndIncrement(), pages, machine.coreCount());
     }
 
     /** Words per page. */
@@ -170,11 +161,11 @@ public final class Mmu {
         // initiator bumps the generation, then reads "running". One of us sees the other.
         final long gen = as.generation.get();
         final Tlb t = tlbs[cpu];
-        if (t.syncedGeneration[as.asid()] < gen) {
+        if (as.syncedGeneration[cpu] < gen) {
             t.flushAll(as.asid());
             as.fullFlushes.increment();
         }
-        t.syncedGeneration[as.asid()] = gen;
+        as.syncedGeneration[cpu] = gen;
     }
 
     /** Reads the word at virtual address {@code vaddr} of {@code as} on the calling core. */
@@ -310,7 +301,7 @@ public final class Mmu {
         final AddressSpace as = req.as;
         final Tlb t = tlbs[cpu];
         final int asid = as.asid();
-        final long local = t.syncedGeneration[asid];
+        final long local = as.syncedGeneration[cpu];
         final long mmGen = as.generation.get();
         if (local < mmGen) {
             // Page by page only if this flush is exactly the one we are missing; otherwise we
@@ -323,7 +314,7 @@ public final class Mmu {
                 t.flushAll(asid);
                 as.fullFlushes.increment();
             }
-            t.syncedGeneration[asid] = mmGen;
+            as.syncedGeneration[cpu] = mmGen;
         }
         final long end = System.nanoTime();
         if (cpu != req.initiator) {
@@ -345,7 +336,6 @@ public final class Mmu {
         private Broadcast broadcast;
         private int batchPages = 512;
         private Duration batchWindow = Duration.ofMillis(1);
-        private int maxAddressSpaces = 256;
         private boolean detectStale = true;
 
         private Builder(final SmpCall smp) {
@@ -400,15 +390,6 @@ public final class Mmu {
                 throw new IllegalArgumentException("negative window");
             }
             this.batchWindow = window;
-            return this;
-        }
-
-        /** Address-space ids available. Default 256. */
-        public Builder maxAddressSpaces(final int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("need at least one address space");
-            }
-            this.maxAddressSpaces = n;
             return this;
         }
 

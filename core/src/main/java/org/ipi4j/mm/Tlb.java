@@ -16,15 +16,13 @@ public final class Tlb {
     private final int[] vpn;
     private final long[] pte;
     private final long[] version;
-    /** Per address space: the generation this TLB is known to be in sync with. */
-    final long[] syncedGeneration;
 
     private final Counter hits = new Counter();
     private final Counter misses = new Counter();
     private final Counter pageFlushes = new Counter();
     private final Counter fullFlushes = new Counter();
 
-    Tlb(final int cpu, final int entries, final int maxAddressSpaces) {
+    Tlb(final int cpu, final int entries) {
         if (Integer.bitCount(entries) != 1) {
             throw new IllegalArgumentException("TLB entries must be a power of two, not " + entries);
         }
@@ -35,7 +33,6 @@ public final class Tlb {
         this.vpn = new int[entries];
         this.pte = new long[entries];
         this.version = new long[entries];
-        this.syncedGeneration = new long[maxAddressSpaces];
     }
 
     private int slot(final int as, final int page) {
