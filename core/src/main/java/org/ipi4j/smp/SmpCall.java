@@ -212,6 +212,10 @@ public final class SmpCall {
             return null;
         }, targets, shape);
         call.remoteCount = remote.size();
+        if (targets.length == 0) {
+            call.future.complete(null); // nobody to call: done at once
+            return call.future;
+        }
         if (wait && !remote.isEmpty()) {
             checkMayWait(self);
         }

@@ -124,6 +124,13 @@ class SmpCallTest {
             assertThat(ran).containsOnlyKeys(0, 2, 4, 6);
             assertThat(done.targets()).isEqualTo(CpuSet.of(0, 2, 4, 6));
             assertThat(smp.ipisSent()).isEqualTo(4);
+            // A condition that excludes everyone completes at once, with no IPI.
+            final var none = smp.many(CpuSet.firstN(8), cpu -> false, cpu -> ran.put(-1, -1), true, Broadcast.tree(2));
+            assertThat(none).isCompleted();
+            assertThat(none.targets().isEmpty()).isTrue();
+            assertThat(smp.many(CpuSet.empty(), cpu -> { }, false)).isCompleted();
+            assertThat(ran).doesNotContainKey(-1);
+            assertThat(smp.ipisSent()).isEqualTo(4);
         }
     }
 
