@@ -240,6 +240,12 @@ public final class Core {
         return sb.toString();
     }
 
+    /** The core thread's id (for CPU-time accounting with {@code ThreadMXBean}), or -1 before start. */
+    public long threadId() {
+        final Thread t = thread;
+        return t == null ? -1 : t.getId();
+    }
+
     /** The core thread's current stack, or an empty array if it is not running. */
     public StackTraceElement[] stackTrace() {
         final Thread t = thread;

@@ -1,0 +1,70 @@
+package org.ipi4j.stress;
+
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+import org.ipi4j.interrupts.LocalApic;
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Arbiter;
+import org.openjdk.jcstress.annotations.Description;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.III_Result;
+
+/**
+ * Coalescing: the vector is already pending (one payload queued) when two sends of it race with
+ * the receiver taking the interrupt once (the second sender then takes it, as a core sending to
+ * itself would). Whatever the interleaving, the entries taken (then one more at the arbiter's
+ * boundary) drain all three payloads, and no payload is left in the mailbox with its bit clear.
+ * Two actors, so it runs on a 2-CPU host.
+ */
+@JCStressTest
+@Description("Same-vector requests coalesce while pending, but no payload is stranded: senders offer, then raise; "
+    + "the receiver clears the bit, then drains. Result: payloads handled, payloads stranded, raises that coalesced.")
+@Outcome(id = "3, 0, 2", expect = ACCEPTABLE_INTERESTING, desc = "Both sends coalesced into the already pending request.")
+@Outcome(id = "3, 0, 1", expect = ACCEPTABLE, desc = "One send coalesced, the other raised a new request.")
+@Outcome(id = "3, 0, 0", expect = ACCEPTABLE, desc = "The receiver cleared the bit between; each send raised anew.")
+@Outcome(expect = FORBIDDEN, desc = "A payload was lost or stranded without a pending bit.")
+@State
+public class CoalescingDrainsEverything {
+    static final int VECTOR = 0x40;
+
+    final LocalApic apic = new LocalApic(0);
+    int handledByReceiver;
+    int coalescedA;
+    int coalescedB;
+
+    public CoalescingDrainsEverything() {
+        apic.enable(VECTOR, 8);
+        apic.offer(VECTOR, "first");
+        apic.raise(VECTOR);
+    }
+
+    @Actor
+    public void senderA() {
+        apic.offer(VECTOR, "a");
+        coalescedA = apic.raise(VECTOR) ? 0 : 1;
+    }
+
+    @Actor
+    public void senderBThenReceiver() {
+        apic.offer(VECTOR, "b");
+        coalescedB = apic.raise(VECTOR) ? 0 : 1;
+        if (apic.highestPending() == VECTOR) { // the next instruction boundary
+            handledByReceiver = apic.accept(VECTOR).size();
+        }
+    }
+
+    @Arbiter
+    public void nextBoundary(final III_Result r) {
+        int handled = handledByReceiver;
+        if (apic.pending(VECTOR)) {
+            handled += apic.accept(VECTOR).size();
+        }
+        r.r1 = handled;
+        r.r2 = apic.accept(VECTOR).size(); // anything still queued now had no pending bit: stranded
+        r.r3 = coalescedA + coalescedB;
+    }
+}

@@ -1,0 +1,44 @@
+package org.ipi4j.stress;
+
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Description;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.III_Result;
+
+/**
+ * Cross-core call with wait: what the function wrote on the target core, with plain stores, is
+ * visible to the caller when the call returns. Two callers target both cores at once, so their
+ * calls coalesce and interleave on the call queues.
+ */
+@JCStressTest
+@Description("SmpCall.single(cpu, fn, wait=true) returns after fn ran on cpu, and fn's plain writes happen-before "
+    + "the return: the acknowledgement is an atomic countdown that completes the caller's future.")
+@Outcome(id = "2, 1, 3", expect = ACCEPTABLE, desc = "Both callers see every write their functions made.")
+@Outcome(expect = FORBIDDEN, desc = "A caller returned without seeing its function's writes.")
+@State
+public class CrossCallVisibility {
+    int x;
+    int y;
+    int z;
+
+    @Actor
+    public void callerA(final III_Result r) {
+        Rigs.SMP.single(1, cpu -> {
+            x = 1;
+            y = 2;
+        }, true);
+        r.r1 = y;
+        r.r2 = x;
+    }
+
+    @Actor
+    public void callerB(final III_Result r) {
+        Rigs.SMP.single(0, cpu -> z = 3, true);
+        r.r3 = z;
+    }
+}

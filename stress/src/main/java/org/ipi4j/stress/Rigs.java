@@ -1,0 +1,66 @@
+package org.ipi4j.stress;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+import org.ipi4j.Machine;
+import org.ipi4j.Pinning;
+import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.interrupts.Interrupt;
+import org.ipi4j.interrupts.Vector;
+import org.ipi4j.mm.Mmu;
+import org.ipi4j.smp.SmpCall;
+
+/**
+ * The live machines the end-to-end tests share: starting cores per jcstress state would cost more
+ * than the test. Cores park when idle, so they leave the host CPUs to jcstress's actors.
+ */
+final class Rigs {
+    /** Payloads of {@link #VECTOR} are receipts: the handler tells each one it was delivered. */
+    interface Receipt {
+        void delivered(Interrupt irq);
+    }
+
+    static final Vector VECTOR = Vector.of(0x40);
+
+    static final Machine MACHINE = Machine.builder().name("jcstress").cores(2).idlePolicy(IdlePolicy.park())
+        .pinning(Pinning.NONE).mailboxCapacity(1 << 16).memoryWords(1024).build().start();
+    static final SmpCall SMP = SmpCall.install(MACHINE);
+    static final Mmu MMU = Mmu.builder(SMP).pageWords(64).build();
+
+    /** Never started: shootdowns on it have no core to interrupt, so they only publish. */
+    static final Machine COLD = Machine.builder().name("jcstress-cold").cores(1).pinning(Pinning.NONE).build();
+    static final Mmu COLD_MMU = Mmu.builder(SmpCall.install(COLD)).pageWords(64).build();
+
+    static {
+        MACHINE.interrupts().register(VECTOR, irq -> {
+            for (final Object p : irq.payloads()) {
+                ((Receipt) p).delivered(irq);
+            }
+        });
+    }
+
+    private Rigs() {
+    }
+
+    /**
+     * Waits, bounded, for a condition a core will make true: an arbiter must not hang the run if
+     * the library is broken; it reports what it saw instead.
+     */
+    static boolean await(final BooleanSupplier done) {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        int spins = 0;
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            if (++spins < 100) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(10_000);
+            }
+        }
+        return true;
+    }
+}
