@@ -1,0 +1,311 @@
+package org.ipi4j.bench;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.locks.LockSupport;
+
+import com.lmax.disruptor.BlockingWaitStrategy;
+import com.lmax.disruptor.BusySpinWaitStrategy;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.WaitStrategy;
+import com.lmax.disruptor.dsl.Disruptor;
+import com.lmax.disruptor.dsl.ProducerType;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+import org.ipi4j.Machine;
+import org.ipi4j.Pinning;
+import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.interrupts.Vector;
+
+/**
+ * One way of saying "run this on that thread and tell me when it is done", measured as a round
+ * trip: the caller publishes a request, the responder notices it and acknowledges.
+ *
+ * <p>In every variant the caller waits for the acknowledgement the same way, by spinning on a
+ * volatile, so the differences between variants are the receiving side's: how it waits for work
+ * and how it is woken. The responder's threads are named by {@link #responderThreads()} so the
+ * lab can charge their CPU time to each message.
+ */
+public abstract class RoundTrip implements AutoCloseable {
+    /** Which floor a variant is compared with. */
+    public enum Floor { SPIN, PARK, NONE }
+
+    private final String name;
+    private final String family;
+    private final Floor floor;
+    protected final List<Thread> responders = new ArrayList<>();
+    /** The caller's sequence number, and the responder's acknowledgement of it. */
+    protected long seq;
+    protected volatile long ack;
+    protected volatile boolean running = true;
+
+    protected RoundTrip(final String name, final String family, final Floor floor) {
+        this.name = name;
+        this.family = family;
+        this.floor = floor;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** "floor", "ipi4j" or "peer". */
+    public String family() {
+        return family;
+    }
+
+    public Floor floor() {
+        return floor;
+    }
+
+    /** Threads whose CPU time is the cost of waiting for and handling requests. */
+    public List<Thread> responderThreads() {
+        return responders;
+    }
+
+    /** Host CPU the responder is pinned to, or -1. */
+    public int pinnedCpu() {
+        return -1;
+    }
+
+    /** One request, returning once it was acknowledged. */
+    public final void roundTrip() {
+        final long s = ++seq;
+        request(s);
+        while (ack != s) {
+            Thread.onSpinWait();
+        }
+    }
+
+    protected abstract void request(long s);
+
+    @Override
+    public void close() {
+        running = false;
+        for (final Thread t : responders) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    protected Thread start(final String threadName, final Runnable body) {
+        final Thread t = new Thread(body, threadName);
+        t.setDaemon(true);
+        responders.add(t);
+        t.start();
+        return t;
+    }
+
+    /** Every variant, by name, in report order. */
+    public static List<String> variants() {
+        return List.of("floor-spin", "floor-park", "ipi-spin", "ipi-poll-10us", "ipi-poll-100us", "ipi-park",
+            "ipi-adaptive", "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking");
+    }
+
+    /** A started round trip of the named variant. */
+    public static RoundTrip create(final String variant) {
+        return switch (variant) {
+            case "floor-spin" -> new SpinFloor();
+            case "floor-park" -> new ParkFloor();
+            case "ipi-spin" -> new Ipi(variant, IdlePolicy.spin(), Floor.SPIN);
+            case "ipi-poll-10us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(10_000)), Floor.SPIN);
+            case "ipi-poll-100us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(100_000)), Floor.SPIN);
+            case "ipi-park" -> new Ipi(variant, IdlePolicy.park(), Floor.PARK);
+            case "ipi-adaptive" -> new Ipi(variant, IdlePolicy.adaptive(), Floor.PARK);
+            case "executor" -> new ExecutorPeer();
+            case "agrona-backoff" -> new AgronaPeer();
+            case "disruptor-busyspin" -> new DisruptorPeer(variant, new BusySpinWaitStrategy(), Floor.SPIN);
+            case "disruptor-blocking" -> new DisruptorPeer(variant, new BlockingWaitStrategy(), Floor.PARK);
+            default -> throw new IllegalArgumentException("unknown variant " + variant + "; known: " + variants());
+        };
+    }
+
+    /** Raw volatile spin ping-pong: the cache-line round trip. */
+    static final class SpinFloor extends RoundTrip {
+        private volatile long request;
+
+        SpinFloor() {
+            super("floor-spin", "floor", Floor.SPIN);
+            start("floor-spin-responder", () -> {
+                long seen = 0;
+                while (running) {
+                    final long r = request;
+                    if (r != seen) {
+                        seen = r;
+                        ack = r;
+                    } else {
+                        Thread.onSpinWait();
+                    }
+                }
+            });
+        }
+
+        @Override
+        protected void request(final long s) {
+            request = s;
+        }
+    }
+
+    /** Raw LockSupport ping-pong: the responder parks, the caller unparks it. */
+    static final class ParkFloor extends RoundTrip {
+        private volatile long request;
+        private final Thread responder;
+
+        ParkFloor() {
+            super("floor-park", "floor", Floor.PARK);
+            responder = start("floor-park-responder", () -> {
+                long seen = 0;
+                while (running) {
+                    final long r = request;
+                    if (r != seen) {
+                        seen = r;
+                        ack = r;
+                    } else {
+                        LockSupport.park(this);
+                    }
+                }
+            });
+        }
+
+        @Override
+        protected void request(final long s) {
+            request = s;
+            LockSupport.unpark(responder);
+        }
+    }
+
+    /** ipi4j: a doorbell IPI to a one-core machine whose handler acknowledges. */
+    static final class Ipi extends RoundTrip {
+        private static final Vector V = Vector.of(0x40);
+        private final Machine machine;
+        private long requested; // plain: the IPI is the happens-before edge
+
+        Ipi(final String name, final IdlePolicy policy, final Floor floor) {
+            super(name, "ipi4j", floor);
+            machine = Machine.builder().name(name).cores(1).idlePolicy(policy).pinning(Pinning.BEST_EFFORT).build().start();
+            machine.interrupts().register(V, irq -> ack = requested);
+            responders.add(findThread(machine.core(0).threadId()));
+        }
+
+        @Override
+        protected void request(final long s) {
+            requested = s;
+            machine.interrupts().send(0, V, null);
+        }
+
+        @Override
+        public int pinnedCpu() {
+            return machine.core(0).hostCpu();
+        }
+
+        @Override
+        public void close() {
+            machine.close();
+        }
+    }
+
+    /** ExecutorService.submit(task).get() to a single-thread executor. */
+    static final class ExecutorPeer extends RoundTrip {
+        private final ExecutorService executor;
+
+        ExecutorPeer() {
+            super("executor", "peer", Floor.PARK);
+            final ThreadFactory tf = r -> {
+                final Thread t = new Thread(r, "executor-responder");
+                t.setDaemon(true);
+                responders.add(t);
+                return t;
+            };
+            executor = Executors.newSingleThreadExecutor(tf);
+        }
+
+        @Override
+        protected void request(final long s) {
+            try {
+                executor.submit(() -> ack = s).get();
+            } catch (InterruptedException | ExecutionException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public void close() {
+            executor.shutdownNow();
+        }
+    }
+
+    /** An Agrona one-to-one queue drained by a thread with a BackoffIdleStrategy. */
+    static final class AgronaPeer extends RoundTrip {
+        private final OneToOneConcurrentArrayQueue<Long> queue = new OneToOneConcurrentArrayQueue<>(1024);
+
+        AgronaPeer() {
+            super("agrona-backoff", "peer", Floor.SPIN);
+            start("agrona-responder", () -> {
+                final IdleStrategy idle = new BackoffIdleStrategy(100, 10, 1_000, 1_000_000);
+                while (running) {
+                    final Long r = queue.poll();
+                    if (r == null) {
+                        idle.idle();
+                    } else {
+                        idle.reset();
+                        ack = r;
+                    }
+                }
+            });
+        }
+
+        @Override
+        protected void request(final long s) {
+            queue.offer(s);
+        }
+    }
+
+    /** The LMAX Disruptor with one event handler. */
+    static final class DisruptorPeer extends RoundTrip {
+        static final class Event {
+            long value;
+        }
+
+        private final Disruptor<Event> disruptor;
+        private final RingBuffer<Event> ring;
+
+        DisruptorPeer(final String name, final WaitStrategy wait, final Floor floor) {
+            super(name, "peer", floor);
+            final ThreadFactory tf = r -> {
+                final Thread t = new Thread(r, name + "-responder");
+                t.setDaemon(true);
+                responders.add(t);
+                return t;
+            };
+            disruptor = new Disruptor<>(Event::new, 1024, tf, ProducerType.SINGLE, wait);
+            disruptor.handleEventsWith((event, sequence, endOfBatch) -> ack = event.value);
+            ring = disruptor.start();
+        }
+
+        @Override
+        protected void request(final long s) {
+            final long n = ring.next();
+            ring.get(n).value = s;
+            ring.publish(n);
+        }
+
+        @Override
+        public void close() {
+            disruptor.halt();
+        }
+    }
+
+    static Thread findThread(final long id) {
+        for (final Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getId() == id) {
+                return t;
+            }
+        }
+        throw new IllegalStateException("no thread " + id);
+    }
+}
