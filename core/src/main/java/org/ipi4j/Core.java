@@ -312,7 +312,9 @@ public final class Core {
             // publishes PARKED, then re-reads the queue. One of us sees the other.
             VarHandle.fullFence();
             if (idleState == S_PARKED) {
-                machine.interrupts().raise(this, Vector.RESCHEDULE.number(), Core.current());
+                final Core sender = Core.current();
+                machine.interrupts().raise(this, Vector.RESCHEDULE.number(),
+                    sender != null && sender.machine == machine ? sender : null);
             } else {
                 elidedWakeups.increment();
             }

@@ -17,6 +17,42 @@ public final class DeliveryTestSupport {
         waitFor(core, true);
     }
 
+    /** A core held in a task with interrupts disabled until {@link #close()}. */
+    public static final class IrqOffHold implements AutoCloseable {
+        private final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        private java.util.concurrent.CompletableFuture<Void> task;
+
+        @Override
+        public void close() throws Exception {
+            release.countDown();
+            task.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Returns once {@code core} runs a task with interrupts disabled; closing re-enables them. */
+    public static IrqOffHold holdInterruptsOff(final Core core) throws InterruptedException {
+        final IrqOffHold hold = new IrqOffHold();
+        final java.util.concurrent.CountDownLatch off = new java.util.concurrent.CountDownLatch(1);
+        hold.task = core.submit(() -> {
+            final Core c = Core.current();
+            final boolean flags = c.disableInterrupts();
+            off.countDown();
+            try {
+                if (!hold.release.await(30, TimeUnit.SECONDS)) {
+                    throw new AssertionError("interrupts-off hold never released");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                c.restoreInterrupts(flags);
+            }
+        });
+        if (!off.await(10, TimeUnit.SECONDS)) {
+            throw new AssertionError("core never disabled interrupts: " + core.describe());
+        }
+        return hold;
+    }
+
     private static void waitFor(final Core core, final boolean parked) {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         for (;;) {

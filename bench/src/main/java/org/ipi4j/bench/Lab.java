@@ -255,10 +255,11 @@ public final class Lab {
         md.append("## TLB shootdown\n\n");
         md.append("Every core runs the address space and idles parked; an outside thread revokes write on one page "
             + "(one shootdown) and gives it back (no shootdown). *Window* is the library's own illegal-access window "
-            + "(PTE change to the last target's invalidation), with its parts.\n\n");
+            + "(PTE change to the last target's invalidation), with its parts. *Storm cost*: core-seconds stalled "
+            + "(targets' handler time plus the initiator's wait) per second of the run.\n\n");
         md.append("| cores | oversubscribed | shootdown p50 | p99 | p99.9 | window p50 | window p99 | delivery p50 "
-            + "| irq-off delay p99 | handler p50 | stale after return |\n");
-        md.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            + "| irq-off delay p99 | handler p50 | storm cost | stale after return |\n");
+        md.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (final int n : new int[] {2, 4, 8}) {
             try (Rig rig = new Rig(n)) {
                 final AddressSpace as = rig.as;
@@ -271,10 +272,10 @@ public final class Lab {
                 }
                 final Percentiles p = Percentiles.of(h);
                 final ShootdownStats st = as.stats();
-                md.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |%n", n,
+                md.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.3f | %d |%n", n,
                     rig.machine.oversubscribed() ? "yes" : "no", us(p.p50()), us(p.p99()), us(p.p999()),
                     us(st.window().p50()), us(st.window().p99()), us(st.delivery().p50()), us(st.irqOffDelay().p99()),
-                    us(st.handler().p50()), st.violations()));
+                    us(st.handler().p50()), st.stormCost(), st.violations()));
             }
         }
         md.append("\n### Unmap storm: 64 pages on 4 cores").append(4 > Machine.hostCpus() ? " (oversubscribed)" : "")

@@ -93,6 +93,16 @@ public abstract class RoundTrip implements AutoCloseable {
         }
     }
 
+    /** Daemon threads recorded as responders, for executors and disruptors that make their own. */
+    protected ThreadFactory responderFactory(final String threadName) {
+        return r -> {
+            final Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            responders.add(t);
+            return t;
+        };
+    }
+
     protected Thread start(final String threadName, final Runnable body) {
         final Thread t = new Thread(body, threadName);
         t.setDaemon(true);
@@ -215,13 +225,7 @@ public abstract class RoundTrip implements AutoCloseable {
 
         ExecutorPeer() {
             super("executor", "peer", Floor.PARK);
-            final ThreadFactory tf = r -> {
-                final Thread t = new Thread(r, "executor-responder");
-                t.setDaemon(true);
-                responders.add(t);
-                return t;
-            };
-            executor = Executors.newSingleThreadExecutor(tf);
+            executor = Executors.newSingleThreadExecutor(responderFactory("executor-responder"));
         }
 
         @Override
@@ -276,13 +280,7 @@ public abstract class RoundTrip implements AutoCloseable {
 
         DisruptorPeer(final String name, final WaitStrategy wait, final Floor floor) {
             super(name, "peer", floor);
-            final ThreadFactory tf = r -> {
-                final Thread t = new Thread(r, name + "-responder");
-                t.setDaemon(true);
-                responders.add(t);
-                return t;
-            };
-            disruptor = new Disruptor<>(Event::new, 1024, tf, ProducerType.SINGLE, wait);
+            disruptor = new Disruptor<>(Event::new, 1024, responderFactory(name + "-responder"), ProducerType.SINGLE, wait);
             disruptor.handleEventsWith((event, sequence, endOfBatch) -> ack = event.value);
             ring = disruptor.start();
         }

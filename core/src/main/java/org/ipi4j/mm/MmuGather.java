@@ -51,37 +51,33 @@ public final class MmuGather implements AutoCloseable {
 
     /** Unmaps {@code count} pages from {@code vpn}. */
     public MmuGather unmap(final int vpn, final int count) {
-        checkRange(vpn, count);
-        for (int p = vpn; p < vpn + count; p++) {
-            final long old;
-            long version = 0;
-            synchronized (as) {
-                old = as.pageTable().raw(p);
-                if (Pte.present(old)) {
-                    version = as.pageTable().write(p, Pte.NOT_PRESENT);
-                }
-            }
-            if (Pte.present(old)) {
-                queue(p, version);
-            }
-        }
-        return this;
+        return change(vpn, count, old -> Pte.NOT_PRESENT);
     }
 
     /** Sets the rights of {@code count} present pages from {@code vpn}. */
     public MmuGather protect(final int vpn, final int count, final int perms) {
+        return change(vpn, count, old -> Pte.encode(Pte.frame(old), perms));
+    }
+
+    /**
+     * Rewrites each present PTE in the range; queues the page for invalidation if the new entry
+     * takes away a right or the frame (adding rights needs no shootdown: a fault re-walks).
+     */
+    private MmuGather change(final int vpn, final int count, final java.util.function.LongUnaryOperator rewrite) {
         checkRange(vpn, count);
         for (int p = vpn; p < vpn + count; p++) {
             final long old;
+            long next = 0;
             long version = 0;
             synchronized (as) {
                 old = as.pageTable().raw(p);
                 if (Pte.present(old)) {
-                    version = as.pageTable().write(p, Pte.encode(Pte.frame(old), perms));
+                    next = rewrite.applyAsLong(old);
+                    version = as.pageTable().write(p, next);
                 }
             }
-            if (Pte.present(old) && (Pte.perms(old) & ~perms) != 0) {
-                queue(p, version); // a right was taken away: old translations must go
+            if (Pte.present(old) && (!Pte.present(next) || (Pte.perms(old) & ~Pte.perms(next)) != 0)) {
+                queue(p, version);
             }
         }
         return this;

@@ -7,11 +7,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-import org.ipi4j.Core;
+import org.ipi4j.DeliveryTestSupport;
 import org.ipi4j.Machine;
 import org.ipi4j.Pinning;
 import org.ipi4j.idle.IdlePolicy;
@@ -44,7 +43,8 @@ class ShootdownTest {
         final Machine m = Machine.builder().cores(cores).idlePolicy(IdlePolicy.park()).pinning(Pinning.NONE)
             .memoryWords(64 * PAGE).build().start();
         final SmpCall smp = SmpCall.install(m, watchdog, shape);
-        final Mmu mmu = Mmu.builder(smp).pageWords(PAGE).build();
+        // A long batch window: gathers here flush by count or on close, never by the clock.
+        final Mmu mmu = Mmu.builder(smp).pageWords(PAGE).batchWindow(Duration.ofMinutes(1)).build();
         return new Rig(m, smp, mmu, mmu.newAddressSpace(48));
     }
 
@@ -172,16 +172,7 @@ class ShootdownTest {
             as.map(0, 1, Pte.READ | Pte.WRITE);
             as.map(1, 2, Pte.READ | Pte.WRITE);
             warm(r, 1, 0, 1);
-            final CountDownLatch off = new CountDownLatch(1);
-            final CountDownLatch release = new CountDownLatch(1);
-            final var deaf = r.machine().core(1).submit(() -> {
-                final Core c = Core.current();
-                final boolean f = c.disableInterrupts();
-                off.countDown();
-                await(release);
-                c.restoreInterrupts(f);
-            });
-            await(off);
+            final var deaf = DeliveryTestSupport.holdInterruptsOff(r.machine().core(1));
             final long gen0 = as.generation();
             final long full = r.mmu().tlb(1).fullFlushes();
             final long pages = r.mmu().tlb(1).pageFlushes();
@@ -192,10 +183,9 @@ class ShootdownTest {
             }
             assertThat(a).isNotDone();
             assertThat(b).isNotDone();
-            release.countDown();
+            deaf.close();
             a.get(10, TimeUnit.SECONDS);
             b.get(10, TimeUnit.SECONDS);
-            deaf.get(10, TimeUnit.SECONDS);
             assertThat(r.mmu().tlb(1).fullFlushes() - full).isEqualTo(1);
             assertThat(r.mmu().tlb(1).pageFlushes() - pages).isZero();
             assertThat(as.stats().irqOffDelay().max()).isPositive();
@@ -232,24 +222,42 @@ class ShootdownTest {
     }
 
     @Test
+    void aGatherFlushesWhenItsCountOrTimeWindowIsReached() throws Exception {
+        try (Rig r = rig(2)) {
+            final SmpCall smp = r.smp();
+            final Mmu byCount = Mmu.builder(smp).pageWords(PAGE).batchPages(4).batchWindow(Duration.ofMinutes(1)).build();
+            final AddressSpace a = byCount.newAddressSpace(16);
+            for (int vpn = 0; vpn < 10; vpn++) {
+                a.map(vpn, vpn, Pte.READ | Pte.WRITE);
+            }
+            try (MmuGather g = a.gather()) {
+                g.protect(0, 10, Pte.READ);
+                assertThat(g.flushes()).isEqualTo(2);      // at 4 and at 8 pages
+                assertThat(g.pendingPages()).isEqualTo(2); // the last two wait for close()
+            }
+            assertThat(a.stats().shootdowns()).isEqualTo(3);
+            final Mmu byTime = Mmu.builder(smp).pageWords(PAGE).batchWindow(Duration.ZERO).build();
+            final AddressSpace b = byTime.newAddressSpace(16);
+            for (int vpn = 0; vpn < 5; vpn++) {
+                b.map(vpn, vpn, Pte.READ | Pte.WRITE);
+            }
+            try (MmuGather g = b.gather()) {
+                g.protect(0, 5, Pte.READ);
+                assertThat(g.flushes()).isEqualTo(5);      // a zero window flushes at every change
+            }
+        }
+    }
+
+    @Test
     void aTargetDeafPastTheWatchdogIsReportedNotSkipped() throws Exception {
         try (Rig r = rig(2, Duration.ofMillis(100), Broadcast.flat())) {
             final AddressSpace as = r.as();
             as.map(0, 1, Pte.READ | Pte.WRITE);
             warm(r, 1, 0);
-            final CountDownLatch off = new CountDownLatch(1);
-            final CountDownLatch release = new CountDownLatch(1);
-            r.machine().core(1).submit(() -> {
-                final Core c = Core.current();
-                final boolean f = c.disableInterrupts();
-                off.countDown();
-                await(release);
-                c.restoreInterrupts(f);
-            });
-            await(off);
+            final var deaf = DeliveryTestSupport.holdInterruptsOff(r.machine().core(1));
             assertThatThrownBy(() -> as.protect(0, 1, Pte.READ)).isInstanceOfSatisfying(CallTimeoutException.class,
                 e -> assertThat(e.cpus()).isEqualTo(CpuSet.of(1)));
-            release.countDown();
+            deaf.close();
             // Once it listens again, the queued flush runs: its write now faults.
             assertThatThrownBy(() -> r.machine().core(1).submit(() -> r.mmu().write(as, 0, 1)).get(5, TimeUnit.SECONDS))
                 .cause().isInstanceOf(PageFaultException.class);
@@ -283,6 +291,21 @@ class ShootdownTest {
     }
 
     @Test
+    void aSpaceNoCoreRunsNeedsNoIpiAndReturnsAtOnce() {
+        try (Rig r = rig(2)) {
+            final AddressSpace as = r.as();
+            as.map(0, 1, Pte.READ | Pte.WRITE);
+            final long ipis = r.smp().ipisSent();
+            as.protect(0, 1, Pte.READ);
+            assertThat(r.smp().ipisSent()).isEqualTo(ipis);
+            assertThat(as.stats().shootdowns()).isEqualTo(1);
+            assertThat(as.stats().remoteTargets()).isZero();
+            assertThat(as.generation()).isEqualTo(1);
+            assertThat(as.pte(0).writable()).isFalse();
+        }
+    }
+
+    @Test
     void badInputIsRefused() {
         try (Rig r = rig(2)) {
             assertThatThrownBy(() -> r.as().map(48, 1, Pte.READ)).isInstanceOf(IllegalArgumentException.class);
@@ -293,14 +316,6 @@ class ShootdownTest {
                 .hasMessageContaining("core");
             assertThatThrownBy(() -> Mmu.builder(r.smp()).pageWords(48)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> r.mmu().newAddressSpace(0)).isInstanceOf(IllegalArgumentException.class);
-        }
-    }
-
-    static void await(final CountDownLatch latch) {
-        try {
-            assertThat(latch.await(10, TimeUnit.SECONDS)).isTrue();
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
         }
     }
 }

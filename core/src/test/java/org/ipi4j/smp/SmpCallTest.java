@@ -191,16 +191,7 @@ class SmpCallTest {
     void watchdogResendsOnceThenNamesTheSilentCore() throws Exception {
         try (Machine m = machine(2)) {
             final SmpCall smp = SmpCall.install(m, Duration.ofMillis(150), Broadcast.flat());
-            final CountDownLatch off = new CountDownLatch(1);
-            final CountDownLatch release = new CountDownLatch(1);
-            m.core(1).submit(() -> {
-                final Core c = Core.current();
-                final boolean f = c.disableInterrupts();
-                off.countDown();
-                await(release);
-                c.restoreInterrupts(f);
-            });
-            await(off);
+            final var deaf = org.ipi4j.DeliveryTestSupport.holdInterruptsOff(m.core(1));
             final AtomicInteger ran = new AtomicInteger();
             assertThatThrownBy(() -> smp.single(1, cpu -> ran.incrementAndGet(), true))
                 .isInstanceOfSatisfying(CallTimeoutException.class, e -> {
@@ -208,7 +199,7 @@ class SmpCallTest {
                     assertThat(e.getMessage()).contains("core 1").contains("interrupts off").contains("await");
                 });
             assertThat(smp.watchdogResends()).isEqualTo(1);
-            release.countDown();
+            deaf.close();
             // The call stayed queued: once the core listens again, it runs.
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (ran.get() == 0 && System.nanoTime() < deadline) {

@@ -139,7 +139,7 @@ public final class RoutingTable implements AutoCloseable {
 
     public static void main(final String[] args) {
         final int cores = args.length > 0 ? Integer.parseInt(args[0]) : 4;
-        final Outcome o = run(cores, args.length > 1 ? Integer.parseInt(args[1]) : 2000);
+        final Outcome o = run(cores, args.length > 1 ? Integer.parseInt(args[1]) : 500);
         System.out.printf("%d cores (%d host CPUs): %d route updates, %d lookups%n", cores, Machine.hostCpus(),
             o.updates(), o.lookups());
         System.out.printf("lookups that read a freed frame: %d; stale routes after an update returned: %d%n",
