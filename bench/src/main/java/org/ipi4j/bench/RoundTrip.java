@@ -114,7 +114,7 @@ public abstract class RoundTrip implements AutoCloseable {
     /** Every variant, by name, in report order. */
     public static List<String> variants() {
         return List.of("floor-spin", "floor-park", "ipi-spin", "ipi-poll-10us", "ipi-poll-100us", "ipi-park",
-            "ipi-adaptive", "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking");
+            "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield", "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking");
     }
 
     /** A started round trip of the named variant. */
@@ -122,11 +122,13 @@ public abstract class RoundTrip implements AutoCloseable {
         return switch (variant) {
             case "floor-spin" -> new SpinFloor();
             case "floor-park" -> new ParkFloor();
-            case "ipi-spin" -> new Ipi(variant, IdlePolicy.spin(), Floor.SPIN);
-            case "ipi-poll-10us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(10_000)), Floor.SPIN);
-            case "ipi-poll-100us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(100_000)), Floor.SPIN);
-            case "ipi-park" -> new Ipi(variant, IdlePolicy.park(), Floor.PARK);
-            case "ipi-adaptive" -> new Ipi(variant, IdlePolicy.adaptive(), Floor.PARK);
+            case "ipi-spin" -> new Ipi(variant, IdlePolicy.spin(), Floor.SPIN, Pinning.NONE);
+            case "ipi-poll-10us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(10_000)), Floor.SPIN, Pinning.NONE);
+            case "ipi-poll-100us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(100_000)), Floor.SPIN, Pinning.NONE);
+            case "ipi-park" -> new Ipi(variant, IdlePolicy.park(), Floor.PARK, Pinning.NONE);
+            case "ipi-park-pinned" -> new Ipi(variant, IdlePolicy.park(), Floor.PARK, Pinning.BEST_EFFORT);
+            case "ipi-adaptive" -> new Ipi(variant, IdlePolicy.adaptive(), Floor.PARK, Pinning.NONE);
+            case "ipi-adaptive-yield" -> new Ipi(variant, IdlePolicy.adaptive(100, 10), Floor.PARK, Pinning.NONE);
             case "executor" -> new ExecutorPeer();
             case "agrona-backoff" -> new AgronaPeer();
             case "disruptor-busyspin" -> new DisruptorPeer(variant, new BusySpinWaitStrategy(), Floor.SPIN);
@@ -189,15 +191,19 @@ public abstract class RoundTrip implements AutoCloseable {
         }
     }
 
-    /** ipi4j: a doorbell IPI to a one-core machine whose handler acknowledges. */
+    /**
+     * ipi4j: a doorbell IPI to a one-core machine whose handler acknowledges. Unpinned like the
+     * floors and peers, so the comparison is like for like; {@code ipi-park-pinned} shows what
+     * pinning the core (and not the caller) does on this host.
+     */
     static final class Ipi extends RoundTrip {
         private static final Vector V = Vector.of(0x40);
         private final Machine machine;
         private long requested; // plain: the IPI is the happens-before edge
 
-        Ipi(final String name, final IdlePolicy policy, final Floor floor) {
+        Ipi(final String name, final IdlePolicy policy, final Floor floor, final Pinning pinning) {
             super(name, "ipi4j", floor);
-            machine = Machine.builder().name(name).cores(1).idlePolicy(policy).pinning(Pinning.BEST_EFFORT).build().start();
+            machine = Machine.builder().name(name).cores(1).idlePolicy(policy).pinning(pinning).build().start();
             machine.interrupts().register(V, irq -> ack = requested);
             responders.add(findThread(machine.core(0).threadId()));
         }

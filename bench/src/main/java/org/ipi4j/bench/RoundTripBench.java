@@ -28,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 2, jvmArgsAppend = {"-Xms512m", "-Xmx512m", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"})
 @State(Scope.Benchmark)
 public class RoundTripBench {
-    @Param({"floor-spin", "floor-park", "ipi-spin", "ipi-poll-10us", "ipi-poll-100us", "ipi-park", "ipi-adaptive",
+    @Param({"floor-spin", "floor-park", "ipi-spin", "ipi-poll-10us", "ipi-poll-100us", "ipi-park", "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield",
         "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking"})
     public String variant;
 

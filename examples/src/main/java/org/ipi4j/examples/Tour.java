@@ -23,7 +23,7 @@ public final class Tour {
         // 1. A machine: 4 cores, each a pinned (where possible) platform thread.
         try (Machine machine = Machine.builder()
                 .cores(4)
-                .idlePolicy(IdlePolicy.adaptive())   // spin, then yield, then park
+                .idlePolicy(IdlePolicy.adaptive())   // spin a while, then park
                 .build()
                 .start()) {
 
