@@ -393,7 +393,12 @@ public final class Lab {
             + "latency (paced)</text>%n", (w + left) / 2, ht - 15));
         s.append(String.format(Locale.ROOT, "<text x=\"15\" y=\"%d\" font-size=\"13\" transform=\"rotate(-90 15 %d)\" "
             + "text-anchor=\"middle\">responder CPU per message</text>%n", (ht - bottom) / 2, (ht - bottom) / 2));
+        // Points cluster (parkers around the park floor, spinners around the spin floor): stagger
+        // the labels of neighbours so they stay readable.
+        final int[] labelOffsets = {-6, 12, -18, 24, -30, 36};
+        int nth = 0;
         for (final RoundTripResult r : roundTrips) {
+            final int dy = labelOffsets[nth++ % labelOffsets.length];
             final double lx = clamp(r.paced().p50() / 1e3, minX, maxX);
             final double ly = clamp(r.cpuNanosPerMsgPaced() / 1e3, minY, maxY);
             final double x = left + (Math.log10(lx) - Math.log10(minX)) / (Math.log10(maxX) - Math.log10(minX)) * (w - left - 20);
@@ -404,8 +409,9 @@ public final class Lab {
                 default -> "#1f77b4";
             };
             s.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>"
-                + "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\">%s</text>%n", x, y, color, x + 7, y - 4, color,
-                r.name()));
+                + "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"0.5\"/>"
+                + "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\">%s</text>%n", x, y, color, x, y, x + 7, y + dy,
+                color, x + 8, y + dy, color, r.name()));
         }
         s.append("</svg><p><span style=\"color:#d62728\">ipi4j</span> · <span style=\"color:#1f77b4\">peers</span> · "
             + "<span style=\"color:#888\">floors</span></p>\n");
