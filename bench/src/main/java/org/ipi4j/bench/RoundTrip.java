@@ -120,8 +120,8 @@ public abstract class RoundTrip implements AutoCloseable {
     /** A started round trip of the named variant. */
     public static RoundTrip create(final String variant) {
         return switch (variant) {
-            case "floor-spin" -> new SpinFloor();
-            case "floor-park" -> new ParkFloor();
+            case "floor-spin" -> new RawFloor(false);
+            case "floor-park" -> new RawFloor(true);
             case "ipi-spin" -> new Ipi(variant, IdlePolicy.spin(), Floor.SPIN, Pinning.NONE);
             case "ipi-poll-10us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(10_000)), Floor.SPIN, Pinning.NONE);
             case "ipi-poll-100us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(100_000)), Floor.SPIN, Pinning.NONE);
@@ -137,19 +137,28 @@ public abstract class RoundTrip implements AutoCloseable {
         };
     }
 
-    /** Raw volatile spin ping-pong: the cache-line round trip. */
-    static final class SpinFloor extends RoundTrip {
+    /**
+     * The floors: a raw responder thread that waits for a volatile request either by spinning
+     * (the cache-line round trip) or by parking, woken by the caller's unpark (the
+     * {@code LockSupport} round trip). Nothing else is on either path.
+     */
+    static final class RawFloor extends RoundTrip {
         private volatile long request;
+        private final boolean parks;
+        private final Thread responder;
 
-        SpinFloor() {
-            super("floor-spin", "floor", Floor.SPIN);
-            start("floor-spin-responder", () -> {
+        RawFloor(final boolean parks) {
+            super(parks ? "floor-park" : "floor-spin", "floor", parks ? Floor.PARK : Floor.SPIN);
+            this.parks = parks;
+            responder = start(name() + "-responder", () -> {
                 long seen = 0;
                 while (running) {
                     final long r = request;
                     if (r != seen) {
                         seen = r;
                         ack = r;
+                    } else if (parks) {
+                        LockSupport.park(this);
                     } else {
                         Thread.onSpinWait();
                     }
@@ -160,34 +169,9 @@ public abstract class RoundTrip implements AutoCloseable {
         @Override
         protected void request(final long s) {
             request = s;
-        }
-    }
-
-    /** Raw LockSupport ping-pong: the responder parks, the caller unparks it. */
-    static final class ParkFloor extends RoundTrip {
-        private volatile long request;
-        private final Thread responder;
-
-        ParkFloor() {
-            super("floor-park", "floor", Floor.PARK);
-            responder = start("floor-park-responder", () -> {
-                long seen = 0;
-                while (running) {
-                    final long r = request;
-                    if (r != seen) {
-                        seen = r;
-                        ack = r;
-                    } else {
-                        LockSupport.park(this);
-                    }
-                }
-            });
-        }
-
-        @Override
-        protected void request(final long s) {
-            request = s;
-            LockSupport.unpark(responder);
+            if (parks) {
+                LockSupport.unpark(responder);
+            }
         }
     }
 
