@@ -56,6 +56,10 @@ public class ShootdownBench {
         final SmpCall smp = SmpCall.install(machine);
         mmu = Mmu.builder(smp).broadcast(shape.equals("flat") ? Broadcast.flat() : Broadcast.tree(2)).build();
         as = mmu.newAddressSpace(PAGES);
+        if (machine.oversubscribed()) {
+            // JMH keeps the benchmark's output in its log: the run says it was oversubscribed.
+            System.out.println("# oversubscribed: " + cores + " emulated cores on " + Machine.hostCpus() + " host CPUs");
+        }
         for (int vpn = 0; vpn < PAGES; vpn++) {
             as.map(vpn, vpn, Pte.READ | Pte.WRITE);
         }

@@ -56,6 +56,10 @@ public class SmpCallBench {
         };
         smp = SmpCall.install(machine, java.time.Duration.ofSeconds(10), broadcast);
         all = CpuSet.firstN(cores);
+        if (machine.oversubscribed()) {
+            // JMH keeps the benchmark's output in its log: the run says it was oversubscribed.
+            System.out.println("# oversubscribed: " + cores + " emulated cores on " + Machine.hostCpus() + " host CPUs");
+        }
     }
 
     @TearDown(Level.Trial)

@@ -11,6 +11,7 @@ public class CpuException extends RuntimeException {
     private final transient Vector vector;
     private final long epc;
 
+    /** An exception {@code vector} raised by core {@code cpu} at instruction {@code epc}. */
     public CpuException(final Vector vector, final int cpu, final long epc, final String message) {
         super(vector + " on core " + cpu + " at epc " + epc + ": " + message);
         this.vector = vector;

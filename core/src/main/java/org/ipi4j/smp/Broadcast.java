@@ -18,7 +18,14 @@ package org.ipi4j.smp;
  */
 public final class Broadcast {
     /** The three shapes. */
-    public enum Kind { FLAT, SERIAL, TREE }
+    public enum Kind {
+        /** One multicast from the initiator. */
+        FLAT,
+        /** One target at a time, each passing the call on when done. */
+        SERIAL,
+        /** A k-ary forwarding tree. */
+        TREE
+    }
 
     private static final Broadcast FLAT = new Broadcast(Kind.FLAT, 0);
     private static final Broadcast SERIAL = new Broadcast(Kind.SERIAL, 0);
@@ -53,6 +60,7 @@ public final class Broadcast {
         return new Broadcast(Kind.TREE, fanout);
     }
 
+    /** The shape. */
     public Kind kind() {
         return kind;
     }
