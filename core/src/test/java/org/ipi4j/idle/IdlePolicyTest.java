@@ -24,9 +24,9 @@ class IdlePolicyTest {
     @Test
     void pollingStagesAreAgronaStrategies() {
         assertThat(IdlePolicy.spin().pollingStrategy()).isInstanceOf(BusySpinIdleStrategy.class);
-        assertThat(IdlePolicy.poll(Duration.ofMicros(10)).pollingStrategy()).isInstanceOf(SleepingIdleStrategy.class);
+        assertThat(IdlePolicy.poll(Duration.ofNanos(10_000)).pollingStrategy()).isInstanceOf(SleepingIdleStrategy.class);
         assertThat(IdlePolicy.adaptive().pollingStrategy()).isInstanceOf(BackoffIdleStrategy.class);
-        assertThat(IdlePolicy.poll(Duration.ofMicros(10)).intervalNanos()).isEqualTo(10_000);
+        assertThat(IdlePolicy.poll(Duration.ofNanos(10_000)).intervalNanos()).isEqualTo(10_000);
         // Each call gives a fresh instance: strategies keep per-core state.
         assertThat(IdlePolicy.adaptive().pollingStrategy()).isNotSameAs(IdlePolicy.adaptive().pollingStrategy());
     }
