@@ -364,6 +364,13 @@ public final class SmpCall {
                 continue;
             }
             if (self == null) {
+                // Spin a little first: most calls complete within microseconds, and a timed
+                // park costs an unpark plus a wake-up (CompletableFuture's timed get does not
+                // spin by itself).
+                if (++spins < 500) {
+                    Thread.onSpinWait();
+                    continue;
+                }
                 try {
                     call.future.get(left, TimeUnit.NANOSECONDS);
                 } catch (TimeoutException | ExecutionException e) {
