@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 import net.openhft.affinity.AffinityLock;
 import org.agrona.concurrent.IdleStrategy;
@@ -526,6 +527,64 @@ public final class Core {
             }
         } finally {
             idleState = S_RUNNING;
+        }
+    }
+
+    /**
+     * Waits on this core until {@code condition} holds or {@link System#nanoTime()} reaches
+     * {@code deadlineNanos}, taking interrupts meanwhile and waiting the way the machine's
+     * {@link IdlePolicy} says: a polling wait notices by itself; a parked wait is woken by an IPI
+     * or by {@link #wake()}, which whoever makes the condition true must call after making it
+     * true. Owner thread only; the condition must be cheap and side-effect free.
+     *
+     * @return true if the condition held, false at the deadline
+     */
+    public boolean waitUntil(final BooleanSupplier condition, final long deadlineNanos) {
+        checkOwner("waitUntil()");
+        final IdleStrategy strategy = machine.pollingStrategy(this);
+        final long pollRounds = idlePolicy.pollRoundsBeforePark();
+        strategy.reset();
+        long rounds = 0;
+        try {
+            for (;;) {
+                if (condition.getAsBoolean()) {
+                    return true;
+                }
+                if (interruptsEnabled && anyPending()) {
+                    idleState = S_RUNNING;
+                    deliverPending(epc);
+                    continue;
+                }
+                final long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return condition.getAsBoolean();
+                }
+                if (rounds < pollRounds) {
+                    idleState = S_POLLING;
+                    strategy.idle();
+                    rounds++;
+                } else {
+                    idleState = S_PARKED;
+                    // Dekker with wake() and with senders: PARKED is published before we look again.
+                    if (condition.getAsBoolean() || (interruptsEnabled && anyPending())) {
+                        continue;
+                    }
+                    LockSupport.parkNanos(this, left);
+                }
+            }
+        } finally {
+            idleState = S_RUNNING;
+        }
+    }
+
+    /**
+     * Unparks this core if it is parked (idle, or in {@link #waitUntil}); a no-op otherwise.
+     * Call it after making a {@code waitUntil} condition true. Any thread.
+     */
+    public void wake() {
+        if (idleState == S_PARKED) {
+            unparkWakeups.increment();
+            LockSupport.unpark(thread);
         }
     }
 

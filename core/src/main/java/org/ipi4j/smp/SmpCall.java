@@ -12,7 +12,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntPredicate;
 
 import org.ipi4j.Core;
@@ -352,6 +351,7 @@ public final class SmpCall {
         long deadline = System.nanoTime() + watchdogNanos;
         boolean resent = false;
         int spins = 0;
+        call.waiter = self; // published before we look at the future: see Call.complete
         while (!call.future.isDone()) {
             final long left = deadline - System.nanoTime();
             if (left <= 0) {
@@ -380,13 +380,9 @@ public final class SmpCall {
                     throw new IllegalStateException("interrupted while waiting for a cross-core call", e);
                 }
             } else {
-                // A waiting core keeps taking its own interrupts: another core may be calling us.
-                self.checkpoint();
-                if (++spins < 200) {
-                    Thread.onSpinWait();
-                } else {
-                    LockSupport.parkNanos(20_000); // oversubscribed hosts: give the CPU away
-                }
+                // A waiting core keeps taking its own interrupts (another core may be calling
+                // us) and idles by the machine's policy; the last acknowledgement wakes it.
+                self.waitUntil(call.future::isDone, deadline);
             }
         }
         if (call.future.isCompletedExceptionally()) {
@@ -471,6 +467,8 @@ public final class SmpCall {
         final Map<Integer, Throwable> failures = new ConcurrentHashMap<>();
         final CallCompletion<T> future;
         volatile T result;
+        /** The core waiting for this call, woken by the last acknowledgement; null if none. */
+        volatile Core waiter;
 
         Call(final CallFunction<T> fn, final int[] targets, final Broadcast shape) {
             this.fn = fn;
@@ -497,6 +495,12 @@ public final class SmpCall {
                     future.complete(result);
                 } else {
                     future.completeExceptionally(new SmpCallException(failures));
+                }
+                // Dekker with await(): the future is done (volatile) before we read the waiter;
+                // the waiter is published before it reads the future. One of us sees the other.
+                final Core w = waiter;
+                if (w != null) {
+                    w.wake();
                 }
             }
         }
