@@ -79,6 +79,8 @@ public final class Core {
     private static final int S_PARKED = 3;
     private static final int S_HALTED = 4;
     private static final State[] STATES = State.values();
+    /** Deadline meaning "none" for idleUntil (nanoTime never returns it in practice). */
+    private static final long NO_DEADLINE = Long.MIN_VALUE;
 
     private static final VarHandle EPC;
     private static final VarHandle MODE;
@@ -140,6 +142,11 @@ public final class Core {
     private final Counter oopses = new Counter();
     private final Counter tasks = new Counter();
 
+    /** Agrona strategy for the polling stage of idling; this core's own instance. */
+    private final IdleStrategy pollingStrategy;
+    private final BooleanSupplier runLoopWork = () -> hasWork(true);
+    private final BooleanSupplier haltWork = () -> hasWork(false);
+
     private volatile Thread thread;
     private volatile int hostCpu = -1;
 
@@ -149,6 +156,7 @@ public final class Core {
         this.idlePolicy = idlePolicy;
         this.pinning = pinning;
         this.apic = new LocalApic(id);
+        this.pollingStrategy = idlePolicy.pollingStrategy();
     }
 
     // =====================================================================================
@@ -313,9 +321,7 @@ public final class Core {
             // publishes PARKED, then re-reads the queue. One of us sees the other.
             VarHandle.fullFence();
             if (idleState == S_PARKED) {
-                final Core sender = Core.current();
-                machine.interrupts().raise(this, Vector.RESCHEDULE.number(),
-                    sender != null && sender.machine == machine ? sender : null);
+                machine.interrupts().raise(this, Vector.RESCHEDULE.number(), machine.currentCore());
             } else {
                 elidedWakeups.increment();
             }
@@ -506,23 +512,38 @@ public final class Core {
      * without, only deliverable interrupts and shutdown do (HLT inside a program).
      */
     private void idle(final boolean runnable) {
-        final IdleStrategy strategy = machine.pollingStrategy(this);
+        idleUntil(runnable ? runLoopWork : haltWork, NO_DEADLINE);
+    }
+
+    /**
+     * The one idle loop: polls the way the idle policy says, then publishes PARKED and parks,
+     * until {@code done} holds or the deadline passes. {@code done} is looked at again after
+     * PARKED is published (Dekker with senders and {@link #wake()}), so no wake-up is lost.
+     */
+    private void idleUntil(final BooleanSupplier done, final long deadlineNanos) {
         final long pollRounds = idlePolicy.pollRoundsBeforePark();
-        strategy.reset();
+        pollingStrategy.reset();
         long rounds = 0;
         idleState = S_POLLING;
         try {
-            while (!hasWork(runnable)) {
+            while (!done.getAsBoolean()) {
+                final long left = deadlineNanos == NO_DEADLINE ? Long.MAX_VALUE : deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
                 if (rounds < pollRounds) {
-                    strategy.idle();
+                    pollingStrategy.idle();
                     rounds++;
                 } else {
                     idleState = S_PARKED;
-                    // Dekker with senders: PARKED is published (volatile) before we look again.
-                    if (hasWork(runnable)) {
-                        break;
+                    if (done.getAsBoolean()) {
+                        return;
                     }
-                    LockSupport.park(this);
+                    if (deadlineNanos == NO_DEADLINE) {
+                        LockSupport.park(this);
+                    } else {
+                        LockSupport.parkNanos(this, left);
+                    }
                 }
             }
         } finally {
@@ -541,39 +562,19 @@ public final class Core {
      */
     public boolean waitUntil(final BooleanSupplier condition, final long deadlineNanos) {
         checkOwner("waitUntil()");
-        final IdleStrategy strategy = machine.pollingStrategy(this);
-        final long pollRounds = idlePolicy.pollRoundsBeforePark();
-        strategy.reset();
-        long rounds = 0;
-        try {
-            for (;;) {
-                if (condition.getAsBoolean()) {
-                    return true;
-                }
-                if (interruptsEnabled && anyPending()) {
-                    idleState = S_RUNNING;
-                    deliverPending(epc);
-                    continue;
-                }
-                final long left = deadlineNanos - System.nanoTime();
-                if (left <= 0) {
-                    return condition.getAsBoolean();
-                }
-                if (rounds < pollRounds) {
-                    idleState = S_POLLING;
-                    strategy.idle();
-                    rounds++;
-                } else {
-                    idleState = S_PARKED;
-                    // Dekker with wake() and with senders: PARKED is published before we look again.
-                    if (condition.getAsBoolean() || (interruptsEnabled && anyPending())) {
-                        continue;
-                    }
-                    LockSupport.parkNanos(this, left);
-                }
+        final BooleanSupplier wakeUp = () -> condition.getAsBoolean() || (interruptsEnabled && anyPending());
+        for (;;) {
+            if (condition.getAsBoolean()) {
+                return true;
             }
-        } finally {
-            idleState = S_RUNNING;
+            if (interruptsEnabled && anyPending()) {
+                deliverPending(epc);
+                continue;
+            }
+            if (deadlineNanos - System.nanoTime() <= 0) {
+                return condition.getAsBoolean();
+            }
+            idleUntil(wakeUp, deadlineNanos);
         }
     }
 
@@ -582,10 +583,7 @@ public final class Core {
      * Call it after making a {@code waitUntil} condition true. Any thread.
      */
     public void wake() {
-        if (idleState == S_PARKED) {
-            unparkWakeups.increment();
-            LockSupport.unpark(thread);
-        }
+        unparkIfParked();
     }
 
     private boolean hasWork(final boolean runnable) {
@@ -594,12 +592,18 @@ public final class Core {
 
     /** Unparks this core if it sleeps; called after a pending bit or a task was published. */
     void kick() {
+        if (!unparkIfParked()) {
+            elidedWakeups.increment();
+        }
+    }
+
+    private boolean unparkIfParked() {
         if (idleState == S_PARKED) {
             unparkWakeups.increment();
             LockSupport.unpark(thread);
-        } else {
-            elidedWakeups.increment();
+            return true;
         }
+        return false;
     }
 
     /** Wakes the core whatever it is doing (shutdown). */

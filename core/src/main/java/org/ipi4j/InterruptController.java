@@ -132,7 +132,7 @@ public final class InterruptController {
      */
     public void send(final int cpu, final Vector vector, final Object payload) {
         checkVector(vector);
-        final Core target = core(cpu);
+        final Core target = machine.core(cpu);
         final Core self = self();
         if (!deliver(target, vector.number(), payload, self)) {
             throw new MailboxFullException(CpuSet.of(cpu), vector, overflowPolicy + " policy, capacity " + mailboxCapacity);
@@ -147,10 +147,7 @@ public final class InterruptController {
     public void send(final CpuSet cpus, final Vector vector, final Object payload) {
         Objects.requireNonNull(cpus, "cpus");
         checkVector(vector);
-        if (cpus.highest() >= cores.length) {
-            throw new IllegalArgumentException("destination " + cpus + " names core " + cpus.highest()
-                + " but the machine has " + cores.length + " cores (0-" + (cores.length - 1) + ")");
-        }
+        machine.checkCores(cpus);
         sendMany(cpus, -1, vector, payload);
     }
 
@@ -189,16 +186,7 @@ public final class InterruptController {
     }
 
     private Core self() {
-        final Core c = Core.current();
-        return c != null && c.machine() == machine ? c : null;
-    }
-
-    private Core core(final int cpu) {
-        if (cpu < 0 || cpu >= cores.length) {
-            throw new IllegalArgumentException("core " + cpu + " does not exist: the machine has "
-                + cores.length + " cores (0-" + (cores.length - 1) + ")");
-        }
-        return cores[cpu];
+        return machine.currentCore();
     }
 
     private void checkVector(final Vector vector) {

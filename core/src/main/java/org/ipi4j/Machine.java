@@ -10,8 +10,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
-import org.agrona.concurrent.IdleStrategy;
 import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Oops;
@@ -56,7 +56,6 @@ public final class Machine implements AutoCloseable {
     private final FaultPolicy faultPolicy;
     private final InterruptController interrupts;
     private final Memory memory;
-    private final IdleStrategy[] strategies;
     private final ConcurrentLinkedQueue<Oops> oopses = new ConcurrentLinkedQueue<>();
     private final Consumer<Oops> oopsListener;
     private int lifecycle = NEW;
@@ -70,10 +69,8 @@ public final class Machine implements AutoCloseable {
         this.oopsListener = b.oopsListener;
         this.memory = new Memory(b.memoryWords);
         this.cores = new Core[b.cores];
-        this.strategies = new IdleStrategy[b.cores];
         for (int i = 0; i < cores.length; i++) {
             cores[i] = new Core(this, i, idlePolicy, pinning);
-            strategies[i] = idlePolicy.pollingStrategy();
         }
         this.interrupts = new InterruptController(this, cores, b.mailboxCapacity, b.overflowPolicy,
             b.blockTimeout.toNanos());
@@ -134,6 +131,23 @@ public final class Machine implements AutoCloseable {
                 + cores.length + " cores (0-" + (cores.length - 1) + ")");
         }
         return cores[id];
+    }
+
+    /**
+     * Checks that every core in {@code cpus} exists.
+     *
+     * @throws IllegalArgumentException naming the highest core outside the machine
+     */
+    public void checkCores(final CpuSet cpus) {
+        if (!cpus.isEmpty()) {
+            core(cpus.highest());
+        }
+    }
+
+    /** The core of this machine running the calling thread, or null if the caller is not one. */
+    public Core currentCore() {
+        final Core c = Core.current();
+        return c != null && c.machine() == this ? c : null;
     }
 
     /** All cores, by id. */
@@ -200,8 +214,8 @@ public final class Machine implements AutoCloseable {
      */
     public synchronized ShutdownReport shutdown(final Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
-        final Core self = Core.current();
-        if (self != null && self.machine() == this) {
+        final Core self = currentCore();
+        if (self != null) {
             throw new IllegalStateException("shutdown() called on core " + self.id() + " of the machine it stops");
         }
         if (report != null) {
@@ -265,10 +279,6 @@ public final class Machine implements AutoCloseable {
     }
 
     // ---- called by cores ------------------------------------------------------------------------
-
-    IdleStrategy pollingStrategy(final Core core) {
-        return strategies[core.id()];
-    }
 
     void recordOops(final Oops oops) {
         oopses.add(oops);

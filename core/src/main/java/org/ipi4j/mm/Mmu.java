@@ -133,8 +133,8 @@ public final class Mmu {
     // =====================================================================================
 
     private Core self() {
-        final Core c = Core.current();
-        if (c == null || c.machine() != machine) {
+        final Core c = machine.currentCore();
+        if (c == null) {
             throw new IllegalStateException("must run on a core of " + machine.name() + ", not on "
                 + Thread.currentThread().getName());
         }
@@ -261,8 +261,8 @@ public final class Mmu {
     }
 
     void shootdown(final AddressSpace as, final int[] vpns, final long[] versions, final long firstChangeAt) {
-        final Core c = Core.current();
-        final int initiator = c != null && c.machine() == machine ? c.id() : -1;
+        final Core c = machine.currentCore();
+        final int initiator = c != null ? c.id() : -1;
         // (2) publish: the PTE stores were releases; this RMW orders them before every read
         // of "running" below and before any target's read of the generation.
         final long gen = as.generation.incrementAndGet();

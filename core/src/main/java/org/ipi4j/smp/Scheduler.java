@@ -94,8 +94,8 @@ public final class Scheduler {
      * @throws IllegalStateException if not called on a core of this machine
      */
     public int preemptionPoint() {
-        final Core self = Core.current();
-        if (self == null || self.machine() != machine) {
+        final Core self = machine.currentCore();
+        if (self == null) {
             throw new IllegalStateException("preemptionPoint() must be called from a task on a core of " + machine.name());
         }
         self.checkpoint();

@@ -155,7 +155,7 @@ public final class SmpCall {
     /** Runs {@code fn} on core {@code cpu} and hands its result back; see {@link #single}. */
     public <T> CallCompletion<T> call(final int cpu, final CallFunction<T> fn, final boolean wait) {
         Objects.requireNonNull(fn, "fn");
-        checkCpu(cpu);
+        machine.core(cpu); // throws for a core outside the machine
         final Core self = self();
         final Call<T> call = new Call<>(fn, new int[] {cpu}, Broadcast.flat());
         if (self != null && self.id() == cpu) {
@@ -183,10 +183,7 @@ public final class SmpCall {
         Objects.requireNonNull(cpus, "cpus");
         Objects.requireNonNull(fn, "fn");
         Objects.requireNonNull(shape, "shape");
-        if (cpus.highest() >= cores) {
-            throw new IllegalArgumentException("destination " + cpus + " names core " + cpus.highest()
-                + " but the machine has " + cores + " cores (0-" + (cores - 1) + ")");
-        }
+        machine.checkCores(cpus);
         final Core self = self();
         final List<Integer> remote = new ArrayList<>();
         final boolean[] local = {false};
@@ -431,15 +428,7 @@ public final class SmpCall {
     // =====================================================================================
 
     private Core self() {
-        final Core c = Core.current();
-        return c != null && c.machine() == machine ? c : null;
-    }
-
-    private void checkCpu(final int cpu) {
-        if (cpu < 0 || cpu >= cores) {
-            throw new IllegalArgumentException("core " + cpu + " does not exist: the machine has "
-                + cores + " cores (0-" + (cores - 1) + ")");
-        }
+        return machine.currentCore();
     }
 
     private static void checkMayWait(final Core self) {
