@@ -89,10 +89,10 @@ class BadInputTest {
             final CountDownLatch release = new CountDownLatch(1);
             final var blocker = m.core(1).submit(() -> {
                 busy.countDown();
-                DeliveryTest.await(release);
+                DeliveryTestSupport.await(release);
                 Core.current().checkpoint();
             });
-            DeliveryTest.await(busy);
+            DeliveryTestSupport.await(busy);
             int accepted = 0;
             MailboxFullException full = null;
             for (int i = 0; i < 20 && full == null; i++) {
@@ -111,7 +111,7 @@ class BadInputTest {
                 .isInstanceOfSatisfying(MailboxFullException.class, e -> assertThat(e.failed()).isEqualTo(CpuSet.of(1)));
             release.countDown();
             blocker.get(10, TimeUnit.SECONDS);
-            DeliveryTest.await(nine);
+            DeliveryTestSupport.await(nine);
             assertThat(handled.get()).isEqualTo(8 + 1); // 8 on core 1, "multi" on core 0
         }
     }

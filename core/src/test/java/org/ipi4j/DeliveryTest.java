@@ -2,6 +2,7 @@ package org.ipi4j;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.ipi4j.DeliveryTestSupport.await;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -189,7 +190,7 @@ class DeliveryTest {
             });
             for (int i = 0; i < 100; i++) {
                 latch[0] = new CountDownLatch(1);
-                waitUntilIdle(m.core(1), policy);
+                DeliveryTestSupport.waitUntilIdle(m.core(1), policy);
                 m.interrupts().send(1, V, i);
                 assertThat(latch[0].await(10, TimeUnit.SECONDS)).as("wake-up %d under %s", i, policy).isTrue();
             }
@@ -200,23 +201,6 @@ class DeliveryTest {
                 case PARK -> assertThat(stats.unparkWakeups()).as("parked core needs an unpark").isEqualTo(100);
                 default -> assertThat(stats.unparkWakeups() + stats.elidedWakeups()).isGreaterThanOrEqualTo(100);
             }
-        }
-    }
-
-    /** Waits (bounded, by observation, not by sleeping a fixed time) until the core is idle. */
-    static void waitUntilIdle(final Core core) {
-        waitUntilIdle(core, IdlePolicy.spin());
-    }
-
-    /** Under {@link IdlePolicy#park()}, waits for the parked state itself, not the moment before it. */
-    static void waitUntilIdle(final Core core, final IdlePolicy policy) {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (policy.kind() == IdlePolicy.Kind.PARK ? core.state() != Core.State.IDLE_PARKED
-            : core.state() != Core.State.IDLE_PARKED && core.state() != Core.State.IDLE_POLLING) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("core never went idle: " + core.describe());
-            }
-            Thread.onSpinWait();
         }
     }
 
@@ -253,16 +237,6 @@ class DeliveryTest {
                 c.submit(() -> { }).get(5, TimeUnit.SECONDS);
                 assertThat(c.stats().received()).isGreaterThanOrEqualTo(20);
             }
-        }
-    }
-
-    static void await(final CountDownLatch latch) {
-        try {
-            if (!latch.await(10, TimeUnit.SECONDS)) {
-                throw new AssertionError("latch timed out");
-            }
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
         }
     }
 }

@@ -12,6 +12,22 @@ public final class DeliveryTestSupport {
         waitFor(core, false);
     }
 
+    /** Under {@link org.ipi4j.idle.IdlePolicy#park()}, waits for the parked state itself, not the moment before it. */
+    public static void waitUntilIdle(final Core core, final org.ipi4j.idle.IdlePolicy policy) {
+        waitFor(core, policy.kind() == org.ipi4j.idle.IdlePolicy.Kind.PARK);
+    }
+
+    /** Awaits {@code latch} for at most 10 s, failing the test otherwise. */
+    public static void await(final java.util.concurrent.CountDownLatch latch) {
+        try {
+            if (!latch.await(10, TimeUnit.SECONDS)) {
+                throw new AssertionError("latch timed out");
+            }
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     /** Waits until the core is parked. */
     public static void waitUntilParked(final Core core) {
         waitFor(core, true);

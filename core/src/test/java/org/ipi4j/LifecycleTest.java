@@ -35,10 +35,10 @@ class LifecycleTest {
         // Core 1 is busy in a task that takes no checkpoint, so payloads pile up unhandled.
         m.core(1).submit(() -> {
             busy.countDown();
-            DeliveryTest.await(release);
+            DeliveryTestSupport.await(release);
         });
         final CompletableFuture<String> queuedTask = new CompletableFuture<>();
-        DeliveryTest.await(busy);
+        DeliveryTestSupport.await(busy);
         for (int i = 0; i < 100; i++) {
             m.interrupts().send(1, V, i);
         }
@@ -94,7 +94,7 @@ class LifecycleTest {
                 good.addAndGet(irq.payloads().size());
             });
             m.interrupts().send(1, V, "boom");
-            DeliveryTest.await(oopsSeen);
+            DeliveryTestSupport.await(oopsSeen);
             m.core(1).submit(() -> m.interrupts().send(1, V, "fine")).get(5, TimeUnit.SECONDS);
             m.core(1).submit(() -> Core.current().checkpoint()).get(5, TimeUnit.SECONDS);
             assertThat(good.get()).isEqualTo(1);
@@ -136,7 +136,7 @@ class LifecycleTest {
             never.await();
         });
         m.interrupts().send(1, V, null);
-        DeliveryTest.await(entered);
+        DeliveryTestSupport.await(entered);
         assertThat(m.core(1).inServiceVector()).isEqualTo(V.number());
         assertThat(m.core(1).interruptsEnabled()).isFalse();
         final ShutdownReport r = m.shutdown(Duration.ofMillis(300));

@@ -172,7 +172,7 @@ class ProgramTest {
             while (m.memory().load(21) != 1) { // the program runs; the next idle state is its hlt
                 Thread.onSpinWait();
             }
-            DeliveryTest.waitUntilIdle(m.core(1));
+            DeliveryTestSupport.waitUntilIdle(m.core(1));
             assertThat(run).isNotDone();
             m.interrupts().send(1, V, null);
             final ProgramResult r = run.get(10, TimeUnit.SECONDS);

@@ -61,9 +61,9 @@ class SchedulerTest {
             final CountDownLatch release = new CountDownLatch(1);
             s.submit(0, () -> {
                 busy.countDown();
-                SmpCallTest.await(release);
+                org.ipi4j.DeliveryTestSupport.await(release);
             });
-            SmpCallTest.await(busy);
+            org.ipi4j.DeliveryTestSupport.await(busy);
             final Map<Integer, Integer> ranOn = new ConcurrentHashMap<>();
             final List<CompletableFuture<Void>> queued = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
@@ -92,7 +92,7 @@ class SchedulerTest {
                 final Core c = Core.current();
                 c.disablePreemption();
                 off.countDown();
-                SmpCallTest.await(queued);
+                org.ipi4j.DeliveryTestSupport.await(queued);
                 final int switched = s.preemptionPoint();
                 assertThat(switched).as("no switch while preemption is off").isZero();
                 assertThat(other.get()).isZero();
@@ -101,7 +101,7 @@ class SchedulerTest {
                 assertThat(s.preemptionPoint()).isEqualTo(1);
                 assertThat(other.get()).as("switched to the waiting task").isEqualTo(1);
             });
-            SmpCallTest.await(off);
+            org.ipi4j.DeliveryTestSupport.await(off);
             s.submit(1, other::incrementAndGet);
             m.interrupts().send(1, v, null);
             queued.countDown();

@@ -2,6 +2,7 @@ package org.ipi4j.smp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.ipi4j.DeliveryTestSupport.await;
 
 import java.time.Duration;
 import java.util.Map;
@@ -26,14 +27,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SmpCallTest {
     static Machine machine(final int cores) {
         return Machine.builder().cores(cores).idlePolicy(IdlePolicy.park()).pinning(Pinning.NONE).build().start();
-    }
-
-    static void await(final CountDownLatch latch) {
-        try {
-            assertThat(latch.await(10, TimeUnit.SECONDS)).as("latch").isTrue();
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
     }
 
     /** Plain (non-volatile) fields: the call's acknowledgement must publish them. */

@@ -2,9 +2,6 @@ package org.ipi4j.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -12,15 +9,7 @@ import org.junit.jupiter.api.Timeout;
 class HelloIpiTest {
     @Test
     void printsEveryPayloadEachCoreSaw() throws Exception {
-        final PrintStream saved = System.out;
-        final ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true));
-        try {
-            HelloIpi.main(new String[0]);
-        } finally {
-            System.setOut(saved);
-        }
-        final String text = out.toString();
+        final String text = Stdout.of(HelloIpi::main);
         // Entries may coalesce ("[multicast to {2,3}, broadcast from core 0]"), so count payloads.
         assertThat(text.split("unicast to core 1", -1)).hasSize(2);
         assertThat(text.split("multicast to \\{2,3}", -1)).hasSize(3);
