@@ -19,8 +19,6 @@ import org.ipi4j.Pinning;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.mm.AddressSpace;
-import org.ipi4j.mm.MmuGather;
-import org.ipi4j.mm.Mmu;
 import org.ipi4j.mm.Pte;
 import org.ipi4j.mm.ShootdownStats;
 import org.ipi4j.observability.Percentiles;
@@ -261,7 +259,7 @@ public final class Lab {
             + "| irq-off delay p99 | handler p50 | storm cost | stale after return |\n");
         md.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (final int n : new int[] {2, 4, 8}) {
-            try (Rig rig = new Rig(n)) {
+            try (SpaceRig rig = new SpaceRig("lab-mm", n, Broadcast.flat())) {
                 final AddressSpace as = rig.as;
                 final Histogram h = new Histogram(3);
                 for (int i = 0; i < rounds; i++) {
@@ -283,59 +281,25 @@ public final class Lab {
         md.append("| strategy | shootdowns | call IPIs | pages/s | full flushes on targets |\n|---|---:|---:|---:|---:|\n");
         final int storms = smoke ? 5 : 200;
         for (final boolean batched : new boolean[] {false, true}) {
-            try (Rig rig = new Rig(4)) {
+            try (SpaceRig rig = new SpaceRig("lab-mm", 4, Broadcast.flat())) {
                 final AddressSpace as = rig.as;
                 final long ipis0 = rig.smp.ipisSent();
                 final long t = System.nanoTime();
                 for (int s = 0; s < storms; s++) {
                     if (batched) {
-                        try (MmuGather g = as.gather()) {
-                            g.protect(0, Rig.PAGES, Pte.READ);
-                        }
+                        rig.revokeAllBatched();
                     } else {
-                        for (int vpn = 0; vpn < Rig.PAGES; vpn++) {
-                            as.protect(vpn, 1, Pte.READ);
-                        }
+                        rig.revokeAllPerPage();
                     }
-                    as.protect(0, Rig.PAGES, Pte.READ | Pte.WRITE);
+                    rig.restore();
                 }
                 final double secs = (System.nanoTime() - t) / 1e9;
                 final ShootdownStats st = as.stats();
                 md.append(String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %d |%n", batched ? "batched (gather)" : "per page",
-                    st.shootdowns(), rig.smp.ipisSent() - ipis0, storms * Rig.PAGES / secs, st.fullFlushes()));
+                    st.shootdowns(), rig.smp.ipisSent() - ipis0, storms * SpaceRig.PAGES / secs, st.fullFlushes()));
             }
         }
         md.append('\n');
-    }
-
-    /** A machine whose cores all run one address space. */
-    private static final class Rig implements AutoCloseable {
-        static final int PAGES = 64;
-        final Machine machine;
-        final SmpCall smp;
-        final AddressSpace as;
-
-        Rig(final int cores) throws Exception {
-            machine = Machine.builder().name("lab-mm").cores(cores).idlePolicy(IdlePolicy.park())
-                .pinning(Pinning.BEST_EFFORT).memoryWords(PAGES * 64).build().start();
-            smp = SmpCall.install(machine);
-            final Mmu mmu = Mmu.builder(smp).build();
-            as = mmu.newAddressSpace(PAGES);
-            for (int vpn = 0; vpn < PAGES; vpn++) {
-                as.map(vpn, vpn, Pte.READ | Pte.WRITE);
-            }
-            for (int c = 0; c < cores; c++) {
-                machine.core(c).submit(() -> {
-                    mmu.switchTo(as);
-                    mmu.read(as, 0);
-                }).get();
-            }
-        }
-
-        @Override
-        public void close() {
-            machine.close();
-        }
     }
 
     // =====================================================================================

@@ -1,0 +1,64 @@
+package org.ipi4j.bench;
+
+import org.ipi4j.Machine;
+import org.ipi4j.Pinning;
+import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.mm.AddressSpace;
+import org.ipi4j.mm.Mmu;
+import org.ipi4j.mm.MmuGather;
+import org.ipi4j.mm.Pte;
+import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.SmpCall;
+
+/**
+ * A machine whose cores all run one address space of {@link #PAGES} writable pages and idle
+ * parked, each with page 0 in its TLB: what the shootdown benchmark and the lab measure on.
+ */
+final class SpaceRig implements AutoCloseable {
+    static final int PAGES = 64;
+
+    final Machine machine;
+    final SmpCall smp;
+    final AddressSpace as;
+
+    SpaceRig(final String name, final int cores, final Broadcast shape) throws Exception {
+        machine = Machine.builder().name(name).cores(cores).idlePolicy(IdlePolicy.park())
+            .pinning(Pinning.BEST_EFFORT).memoryWords(PAGES * 64).build().start();
+        smp = SmpCall.install(machine);
+        final Mmu mmu = Mmu.builder(smp).broadcast(shape).build();
+        as = mmu.newAddressSpace(PAGES);
+        for (int vpn = 0; vpn < PAGES; vpn++) {
+            as.map(vpn, vpn, Pte.READ | Pte.WRITE);
+        }
+        for (int c = 0; c < cores; c++) {
+            machine.core(c).submit(() -> {
+                mmu.switchTo(as);
+                mmu.read(as, 0);
+            }).get();
+        }
+    }
+
+    /** Every page read-only, one shootdown each. */
+    void revokeAllPerPage() {
+        for (int vpn = 0; vpn < PAGES; vpn++) {
+            as.protect(vpn, 1, Pte.READ);
+        }
+    }
+
+    /** Every page read-only in one gather: one shootdown (a full flush, above the ceiling). */
+    void revokeAllBatched() {
+        try (MmuGather g = as.gather()) {
+            g.protect(0, PAGES, Pte.READ);
+        }
+    }
+
+    /** Every page writable again: adding rights needs no shootdown. */
+    void restore() {
+        as.protect(0, PAGES, Pte.READ | Pte.WRITE);
+    }
+
+    @Override
+    public void close() {
+        machine.close();
+    }
+}
