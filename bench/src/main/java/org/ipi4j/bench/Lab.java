@@ -255,9 +255,10 @@ public final class Lab {
             + "(one shootdown) and gives it back (no shootdown). *Window* is the library's own illegal-access window "
             + "(PTE change to the last target's invalidation), with its parts. *Storm cost*: core-seconds stalled "
             + "(targets' handler time plus the initiator's wait) per second of the run.\n\n");
-        md.append("| cores | oversubscribed | shootdown p50 | p99 | p99.9 | window p50 | window p99 | delivery p50 "
-            + "| irq-off delay p99 | handler p50 | storm cost | stale after return |\n");
-        md.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| cores | oversubscribed | shootdown p50 | p99 | p99.9 | p50 vs park floor | window p50 | window p99 "
+            + "| delivery p50 | irq-off delay p99 | handler p50 | storm cost | stale after return |\n");
+        md.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        final RoundTripResult park = find("floor-park");
         for (final int n : new int[] {2, 4, 8}) {
             try (SpaceRig rig = new SpaceRig("lab-mm", n, Broadcast.flat())) {
                 final AddressSpace as = rig.as;
@@ -270,8 +271,9 @@ public final class Lab {
                 }
                 final Percentiles p = Percentiles.of(h);
                 final ShootdownStats st = as.stats();
-                md.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.3f | %d |%n", n,
+                md.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %.1fx | %s | %s | %s | %s | %s | %.3f | %d |%n", n,
                     rig.machine.oversubscribed() ? "yes" : "no", us(p.p50()), us(p.p99()), us(p.p999()),
+                    (double) p.p50() / Math.max(1, park.paced().p50()),
                     us(st.window().p50()), us(st.window().p99()), us(st.delivery().p50()), us(st.irqOffDelay().p99()),
                     us(st.handler().p50()), st.stormCost(), st.violations()));
             }
