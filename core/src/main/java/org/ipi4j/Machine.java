@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
+import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.FaultPolicy;
@@ -68,15 +69,25 @@ public final class Machine implements AutoCloseable {
         this.faultPolicy = b.faultPolicy;
         this.oopsListener = b.oopsListener;
         this.memory = new Memory(b.memoryWords);
+        this.interrupts = new InterruptController(name, b.cores, idlePolicy, b.mailboxCapacity, b.overflowPolicy,
+            b.blockTimeout.toNanos(), b.timeHandlers, new InterruptController.Host() {
+                @Override
+                public int currentCpu() {
+                    final Core c = currentCore();
+                    return c == null ? -1 : c.id();
+                }
+
+                @Override
+                public void handlerFailed(final int cpu, final Vector vector, final Throwable error,
+                                          final List<Object> payloads) {
+                    recordOops(cpu, vector, "handler threw", error, payloads);
+                    Machine.this.handlerFailed();
+                }
+            });
         this.cores = new Core[b.cores];
         for (int i = 0; i < cores.length; i++) {
-            cores[i] = new Core(this, i, idlePolicy, pinning);
+            cores[i] = new Core(this, i, pinning, interrupts);
         }
-        this.interrupts = new InterruptController(this, cores, b.mailboxCapacity, b.overflowPolicy,
-            b.blockTimeout.toNanos());
-        // Waking an idle core for new work needs no handler work: the run loop looks at its
-        // queue after every interrupt.
-        interrupts.register(Vector.RESCHEDULE, irq -> { });
     }
 
     /** A builder with the defaults: 2 cores, adaptive idle, best-effort pinning. */
@@ -126,11 +137,7 @@ public final class Machine implements AutoCloseable {
      * @throws IllegalArgumentException if there is no such core
      */
     public Core core(final int id) {
-        if (id < 0 || id >= cores.length) {
-            throw new IllegalArgumentException("core " + id + " does not exist: the machine has "
-                + cores.length + " cores (0-" + (cores.length - 1) + ")");
-        }
-        return cores[id];
+        return cores[interrupts.checkCpu(id)];
     }
 
     /**
@@ -139,9 +146,7 @@ public final class Machine implements AutoCloseable {
      * @throws IllegalArgumentException naming the highest core outside the machine
      */
     public void checkCores(final CpuSet cpus) {
-        if (!cpus.isEmpty()) {
-            core(cpus.highest());
-        }
+        interrupts.checkCpus(cpus);
     }
 
     /** The core of this machine running the calling thread, or null if the caller is not one. */
@@ -228,7 +233,7 @@ public final class Machine implements AutoCloseable {
         final boolean[] stopped = new boolean[cores.length];
         if (started) {
             for (final Core core : cores) {
-                core.wakeForShutdown();
+                core.requestStop();
             }
             final long deadline = System.nanoTime() + timeout.toNanos();
             for (final Core core : cores) {
@@ -280,7 +285,9 @@ public final class Machine implements AutoCloseable {
 
     // ---- called by cores ------------------------------------------------------------------------
 
-    void recordOops(final Oops oops) {
+    void recordOops(final int cpu, final Vector vector, final String what, final Throwable error,
+                    final List<Object> payloads) {
+        final Oops oops = new Oops(cpu, vector, what, error, payloads, System.nanoTime());
         oopses.add(oops);
         if (oopsListener != null) {
             try {
@@ -291,13 +298,13 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    void handlerFailed(final Core core) {
+    private void handlerFailed() {
         if (faultPolicy == FaultPolicy.HALT_MACHINE) {
             // A core cannot join itself: refuse new work and ask every core to stop; the
             // owner's shutdown()/close() joins and collects what is left.
             interrupts.closeFromCore();
             for (final Core c : cores) {
-                c.wakeForShutdown();
+                c.requestStop();
             }
         }
     }
@@ -319,6 +326,7 @@ public final class Machine implements AutoCloseable {
         private FaultPolicy faultPolicy = FaultPolicy.CONTINUE;
         private int memoryWords = 4096;
         private Consumer<Oops> oopsListener;
+        private boolean timeHandlers;
 
         private Builder() {
         }
@@ -384,6 +392,15 @@ public final class Machine implements AutoCloseable {
                 throw new IllegalArgumentException("negative memory size");
             }
             this.memoryWords = words;
+            return this;
+        }
+
+        /**
+         * Measure the time each core spends in handlers ({@link CoreStats#handlerNanos()}). Off by
+         * default: it costs two clock reads per interrupt on the delivery path.
+         */
+        public Builder timeHandlers(final boolean on) {
+            this.timeHandlers = on;
             return this;
         }
 

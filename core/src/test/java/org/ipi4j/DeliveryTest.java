@@ -42,7 +42,7 @@ class DeliveryTest {
         }
 
         void handle(final Interrupt irq) {
-            byCore.computeIfAbsent(irq.cpu(), k -> Collections.synchronizedList(new ArrayList<>())).add(irq);
+            byCore.computeIfAbsent(irq.cpu(), k -> Collections.synchronizedList(new ArrayList<>())).add(irq.copy()); // the view is valid only during the handler
             latch.countDown();
         }
 

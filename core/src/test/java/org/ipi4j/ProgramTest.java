@@ -185,7 +185,7 @@ class ProgramTest {
     void ipiSentFromAProgramCarriesItsRegisterAsPayload() throws Exception {
         try (Machine m = Machine.builder().cores(2).idlePolicy(IdlePolicy.park()).pinning(Pinning.NONE).build().start()) {
             final CompletableFuture<List<Object>> got = new CompletableFuture<>();
-            m.interrupts().register(V, irq -> got.complete(irq.payloads()));
+            m.interrupts().register(V, irq -> got.complete(List.copyOf(irq.payloads())));
             m.core(0).execute(Program.builder().set(4, 1234).sendIpi(1, V.number(), 4).build(), Mode.KERNEL)
                 .get(10, TimeUnit.SECONDS);
             assertThat(got.get(10, TimeUnit.SECONDS)).containsExactly(1234L);

@@ -111,6 +111,30 @@ public final class CpuSet {
         return -1;
     }
 
+    /**
+     * The lowest member that is {@code >= from}, or -1 if there is none. Iterates without
+     * allocating: {@code for (int c = set.next(0); c >= 0; c = set.next(c + 1))}.
+     */
+    public int next(final int from) {
+        if (from < 0) {
+            throw new IllegalArgumentException("from " + from + " is negative");
+        }
+        int i = from >>> 6;
+        if (i >= words.length) {
+            return -1;
+        }
+        long w = words[i] & (-1L << from);
+        for (;;) {
+            if (w != 0) {
+                return (i << 6) + Long.numberOfTrailingZeros(w);
+            }
+            if (++i == words.length) {
+                return -1;
+            }
+            w = words[i];
+        }
+    }
+
     /** Calls {@code action} for each member, lowest first. */
     public void forEach(final IntConsumer action) {
         for (int i = 0; i < words.length; i++) {

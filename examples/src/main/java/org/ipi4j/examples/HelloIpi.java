@@ -42,7 +42,7 @@ public final class HelloIpi {
             }
             // The handler runs on the target core with interrupts off; keep it short: record, return.
             machine.interrupts().register(hello, irq -> {
-                log.add(new Seen(System.nanoTime() - epoch[0], irq.cpu(), irq.vector().number(), irq.payloads(), irq.frame().epc()));
+                log.add(new Seen(System.nanoTime() - epoch[0], irq.cpu(), irq.vector().number(), List.copyOf(irq.payloads()), irq.frame().epc()));
                 irq.payloads().forEach(p -> payloads.countDown());
             });
 

@@ -1,0 +1,188 @@
+package org.ipi4j.apic;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+import org.agrona.concurrent.IdleStrategy;
+import org.ipi4j.idle.IdlePolicy;
+
+/** Cache lines of padding before the idle state word (JCTools-style padding by inheritance). */
+abstract class IdleLoopPadBefore {
+    long p00, p01, p02, p03, p04, p05, p06, p07;
+    long p10, p11, p12, p13, p14, p15, p16, p17;
+}
+
+/** The one word every sender reads: what the core is doing. */
+abstract class IdleLoopState extends IdleLoopPadBefore {
+    volatile int state;
+}
+
+/** Cache lines of padding after it, so owner-written fields never share its line. */
+abstract class IdleLoopPadAfter extends IdleLoopState {
+    long q00, q01, q02, q03, q04, q05, q06, q07;
+    long q10, q11, q12, q13, q14, q15, q16, q17;
+}
+
+/**
+ * How one core waits for work and how it is woken: both halves of the wait/wake handshake in one
+ * place, as the Disruptor's {@code WaitStrategy} holds {@code waitFor} and
+ * {@code signalAllWhenBlocking}.
+ *
+ * <h2>The handshake (no lost wake-up)</h2>
+ * <pre>
+ *   waiting core (owner thread)                 waker (any thread)
+ *   state = PARKED          (volatile store)    publish the work    (volatile RMW / store)
+ *   look at the work again  (volatile loads)    read state          (volatile load)
+ *   nothing? park                               PARKED? unpark
+ * </pre>
+ * Both sides store then load, and every access is volatile, so the Java memory model's total order
+ * over them guarantees at least one side sees the other: either the core finds the work and does
+ * not park, or the waker sees PARKED and unparks. Acquire/release alone would not do (that is the
+ * store-buffering pattern, which release/acquire allows to fail: both may read the old values).
+ * {@link #prepareToPark} is the waiting half and {@link #wake()} the waking half; the jcstress test
+ * {@code IdleHandshake} drives exactly these two methods.
+ *
+ * <p>A polling core never needs waking: a waker that reads POLLING or RUNNING makes no system call
+ * (an elided wake-up); if the core then moves to PARKED, its re-check finds the work.
+ *
+ * <p>Thread-safety: {@link #idleUntil} and the state transitions belong to the owner thread;
+ * {@link #wake()}, {@link #state()} and the counters may be used from any thread.
+ */
+public final class IdleLoop extends IdleLoopPadAfter {
+    /** The machine has not started the core. */
+    public static final int NEW = 0;
+    /** Running a task, a program or a handler. */
+    public static final int RUNNING = 1;
+    /** Idle and polling: it notices work by itself. */
+    public static final int POLLING = 2;
+    /** Idle and parked (or about to park): a waker must unpark it. */
+    public static final int PARKED = 3;
+    /** The core's thread has ended. */
+    public static final int HALTED = 4;
+    /** Deadline meaning "none" for {@link #idleUntil}. */
+    public static final long NO_DEADLINE = Long.MIN_VALUE;
+
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(IdleLoopState.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final long pollRounds;
+    private final IdleStrategy pollingStrategy;
+    private volatile Thread owner;
+    /** Wake-ups that needed an unpark (many wakers). */
+    final LongAdder unparks = new LongAdder();
+    /** Wake-ups that needed none: the core was running or polling (many wakers). */
+    final LongAdder elided = new LongAdder();
+
+    public IdleLoop(final IdlePolicy policy) {
+        this.pollRounds = policy.pollRoundsBeforePark();
+        this.pollingStrategy = policy.pollingStrategy();
+        STATE.setRelease(this, NEW);
+    }
+
+    /** Binds the loop to the thread that will wait in it; called once, by that thread. */
+    public void bind(final Thread thread) {
+        owner = thread;
+        state = RUNNING;
+    }
+
+    /** The state word: {@link #NEW}, {@link #RUNNING}, {@link #POLLING}, {@link #PARKED} or {@link #HALTED}. */
+    public int state() {
+        return state;
+    }
+
+    /** Marks the owner's thread as ended. Owner only. */
+    public void halted() {
+        state = HALTED;
+    }
+
+    /**
+     * Waits until {@code done} holds or {@code System.nanoTime()} passes {@code deadlineNanos}
+     * ({@link #NO_DEADLINE} for none): polls the way the idle policy says, then parks, published by
+     * {@link #prepareToPark}. Owner only. {@code done} must read what wakers publish with volatile
+     * (or stronger) loads; it is called again after PARKED is published.
+     */
+    public void idleUntil(final BooleanSupplier done, final long deadlineNanos) {
+        pollingStrategy.reset();
+        long rounds = 0;
+        state = POLLING;
+        try {
+            while (!done.getAsBoolean()) {
+                final long left = deadlineNanos == NO_DEADLINE ? Long.MAX_VALUE : deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                if (rounds < pollRounds) {
+                    pollingStrategy.idle();
+                    rounds++;
+                } else if (prepareToPark(done)) {
+                    if (deadlineNanos == NO_DEADLINE) {
+                        LockSupport.park(this);
+                    } else {
+                        LockSupport.parkNanos(this, left);
+                    }
+                } else {
+                    return;
+                }
+            }
+        } finally {
+            state = RUNNING;
+        }
+    }
+
+    /**
+     * The waiting half of the handshake: publishes PARKED, then looks at {@code done} again.
+     * Partner accesses: the waker's publication of its work, then its read of the state in
+     * {@link #wake()}. Owner only.
+     *
+     * @return true if the caller must park (nothing arrived), false if {@code done} now holds
+     */
+    public boolean prepareToPark(final BooleanSupplier done) {
+        state = PARKED;              // volatile store: ordered before the loads in done
+        return !done.getAsBoolean(); // volatile loads of the work
+    }
+
+    /**
+     * The waking half of the handshake: call it after publishing work the core waits for (with a
+     * volatile store or read-modify-write). Unparks the core if it is parked; makes no system call
+     * if it is running or polling. Any thread.
+     *
+     * @return true if the core was parked and was unparked
+     */
+    public boolean wake() {
+        if (state == PARKED) { // volatile load, after the caller's volatile publication
+            unparks.increment();
+            LockSupport.unpark(owner);
+            return true;
+        }
+        elided.increment();
+        return false;
+    }
+
+    /** Unparks the owner whatever its state (shutdown). Any thread. */
+    public void wakeUnconditionally() {
+        final Thread t = owner;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** Wake-ups that needed an unpark. */
+    public long unparkWakeups() {
+        return unparks.sum();
+    }
+
+    /** Wake-ups that needed none. */
+    public long elidedWakeups() {
+        return elided.sum();
+    }
+}

@@ -1,0 +1,464 @@
+package org.ipi4j.apic;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.interrupts.ExceptionHandler;
+import org.ipi4j.interrupts.InterruptHandler;
+import org.ipi4j.interrupts.MachineClosedException;
+import org.ipi4j.interrupts.MailboxFullException;
+import org.ipi4j.interrupts.OverflowPolicy;
+import org.ipi4j.interrupts.Shorthand;
+import org.ipi4j.interrupts.Vector;
+import org.jctools.queues.MessagePassingQueue;
+
+/**
+ * The machine's interrupt controller: the interrupt descriptor table (IDT) and the "interrupt
+ * command register" every core, or any other thread, writes to send an IPI. It holds each core's
+ * {@link LocalApic} (what senders write), {@link IdleLoop} (how the core waits and is woken) and
+ * {@link CpuContext} (its registers and interrupt entry); it never sees a {@code Core} object.
+ *
+ * <h2>Send, step by step</h2>
+ * <ol>
+ *   <li><b>validate</b>: the vector has a handler and is not an exception; the core exists;</li>
+ *   <li><b>enter</b> the closing protocol (see below) and refuse if the machine is closed;</li>
+ *   <li><b>offer</b> the payload, if any, to the target's bounded JCTools MPSC mailbox for the
+ *       vector (a full mailbox is handled by the {@link OverflowPolicy});</li>
+ *   <li><b>raise</b> the vector's pending bit with a volatile read-modify-write; if it was already
+ *       set, the request coalesces (the pending entry drains the whole mailbox);</li>
+ *   <li><b>signal</b>: if the bit was newly set, {@link IdleLoop#wake()} unparks the target if it
+ *       is parked, and makes no system call if it is running or polling.</li>
+ * </ol>
+ * The sender never waits for the handler.
+ *
+ * <h2>Happens-before</h2>
+ * Everything the sending thread did before {@code send} happens-before the handler entry that
+ * receives its payload, and before the handler entry that clears the pending bit it set. So a
+ * handler sees every write its sender made before sending, payload or not.
+ *
+ * <h2>Closing protocol</h2>
+ * {@link #close()} must not return while a sender is between its closed check and its raise, or
+ * that sender's payload could land after the machine collected what was left. A sending core marks
+ * itself with a volatile store in its own {@link CpuContext} (no contended write); other threads
+ * count themselves in and out on two shared counters. The closer sets {@code closed} (volatile)
+ * and then waits until no core is marked and as many threads left as entered: store-then-load on
+ * both sides, so either the sender sees {@code closed} or the closer sees the sender.
+ *
+ * <h2>Bad input</h2>
+ * A core id outside the machine, an exception vector (0–31) or a vector with no handler gives
+ * {@link IllegalArgumentException} before anything is queued; a closing machine gives
+ * {@link MachineClosedException} (nothing was queued); a full mailbox is handled by the
+ * {@link OverflowPolicy}. Thread-safe: any thread may send; registration is serialised.
+ */
+public final class InterruptController {
+    /** What the controller needs from the machine that owns it. */
+    public interface Host {
+        /** The id of the core running the calling thread, or -1 if it is not a core of this machine. */
+        int currentCpu();
+
+        /** A handler threw on {@code cpu}; {@code payloads} is a copy of what it had received. */
+        void handlerFailed(int cpu, Vector vector, Throwable error, List<Object> payloads);
+    }
+
+    private static final ExceptionHandler KILL = fault -> ExceptionHandler.Action.KILL;
+
+    private final String name;
+    private final Host host;
+    private final LocalApic[] apics;
+    private final IdleLoop[] idles;
+    private final CpuContext[] contexts;
+    private final int mailboxCapacity;
+    private final OverflowPolicy overflowPolicy;
+    private final long blockTimeoutNanos;
+    final boolean timeHandlers;
+    private final AtomicReferenceArray<InterruptHandler> idt = new AtomicReferenceArray<>(Vector.COUNT);
+    private final AtomicReferenceArray<ExceptionHandler> exceptionHandlers =
+        new AtomicReferenceArray<>(Vector.FIRST_IPI);
+    /** Threads that are not cores, counted into and out of a send (see the closing protocol). */
+    private final AtomicLong externalEntered = new AtomicLong();
+    private final AtomicLong externalLeft = new AtomicLong();
+    private final LongAdder externalRefused = new LongAdder();
+    private volatile boolean closed;
+
+    /**
+     * A controller for {@code cores} cores. The machine creates it; applications reach it with
+     * {@code machine.interrupts()}.
+     *
+     * @param timeHandlers measure time spent in handlers (two clock reads per interrupt)
+     */
+    public InterruptController(final String name, final int cores, final IdlePolicy idlePolicy,
+                               final int mailboxCapacity, final OverflowPolicy overflowPolicy,
+                               final long blockTimeoutNanos, final boolean timeHandlers, final Host host) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.host = Objects.requireNonNull(host, "host");
+        this.mailboxCapacity = mailboxCapacity;
+        this.overflowPolicy = Objects.requireNonNull(overflowPolicy, "overflowPolicy");
+        this.blockTimeoutNanos = blockTimeoutNanos;
+        this.timeHandlers = timeHandlers;
+        this.apics = new LocalApic[cores];
+        this.idles = new IdleLoop[cores];
+        this.contexts = new CpuContext[cores];
+        for (int i = 0; i < cores; i++) {
+            apics[i] = new LocalApic(i);
+            idles[i] = new IdleLoop(idlePolicy);
+            contexts[i] = new CpuContext(i, apics[i], this);
+        }
+        // Waking an idle core for new work needs no handler work: the run loop looks at its queue
+        // after every interrupt.
+        register(Vector.RESCHEDULE, irq -> { });
+    }
+
+    // ---- per-core parts (for the machine's cores) -----------------------------------------
+
+    /** Core {@code cpu}'s pending bits and mailboxes. */
+    public LocalApic apic(final int cpu) {
+        return apics[checkCpu(cpu)];
+    }
+
+    /** Core {@code cpu}'s idle loop. */
+    public IdleLoop idle(final int cpu) {
+        return idles[checkCpu(cpu)];
+    }
+
+    /** Core {@code cpu}'s registers and interrupt entry. */
+    public CpuContext context(final int cpu) {
+        return contexts[checkCpu(cpu)];
+    }
+
+    // ---- the IDT ------------------------------------------------------------------------
+
+    /**
+     * Installs {@code handler} for {@code vector} on every core. Allowed before or after start.
+     * Sends to the vector are accepted from the moment this returns.
+     *
+     * @throws IllegalArgumentException for an exception vector (0–31)
+     * @throws IllegalStateException    if the vector already has a handler
+     */
+    public synchronized void register(final Vector vector, final InterruptHandler handler) {
+        Objects.requireNonNull(vector, "vector");
+        Objects.requireNonNull(handler, "handler");
+        if (vector.isException()) {
+            throw new IllegalArgumentException(vector + " is reserved for exceptions; use onException()");
+        }
+        if (idt.get(vector.number()) != null) {
+            throw new IllegalStateException(vector + " already has a handler");
+        }
+        for (final LocalApic apic : apics) {
+            apic.enable(vector.number(), mailboxCapacity);
+        }
+        // Published last (volatile): a sender that sees the handler sees the mailboxes.
+        idt.set(vector.number(), handler);
+    }
+
+    /** True if {@code vector} has a handler. */
+    public boolean isRegistered(final Vector vector) {
+        Objects.requireNonNull(vector, "vector");
+        return idt.get(vector.number()) != null;
+    }
+
+    /**
+     * Installs what a core does when a program raises {@code vector} (13 #GP, 14 #PF, ...).
+     * Replaces the previous one; the default kills the program.
+     *
+     * @throws IllegalArgumentException if {@code vector} is not an exception vector
+     */
+    public void onException(final Vector vector, final ExceptionHandler handler) {
+        Objects.requireNonNull(vector, "vector");
+        Objects.requireNonNull(handler, "handler");
+        if (!vector.isException()) {
+            throw new IllegalArgumentException(vector + " is not an exception vector (0-31)");
+        }
+        exceptionHandlers.set(vector.number(), handler);
+    }
+
+    InterruptHandler handler(final int vector) {
+        return idt.get(vector);
+    }
+
+    /** What a core does with exception {@code vector}: the installed handler, or KILL. */
+    public ExceptionHandler exceptionHandler(final Vector vector) {
+        final ExceptionHandler h = exceptionHandlers.get(vector.number());
+        return h == null ? KILL : h;
+    }
+
+    void handlerFailed(final int cpu, final Vector vector, final Throwable error, final List<Object> payloads) {
+        host.handlerFailed(cpu, vector, error, payloads);
+    }
+
+    // ---- sending --------------------------------------------------------------------------
+
+    /** Number of cores a destination may name. */
+    public int cpuCount() {
+        return apics.length;
+    }
+
+    /**
+     * Checks that core {@code cpu} exists.
+     *
+     * @return {@code cpu}
+     * @throws IllegalArgumentException naming the core and the machine's range
+     */
+    public int checkCpu(final int cpu) {
+        if (cpu < 0 || cpu >= apics.length) {
+            throw new IllegalArgumentException("core " + cpu + " does not exist: the machine has "
+                + apics.length + " cores (0-" + (apics.length - 1) + ")");
+        }
+        return cpu;
+    }
+
+    /**
+     * Checks that every core in {@code cpus} exists.
+     *
+     * @throws IllegalArgumentException naming the highest core outside the machine
+     */
+    public void checkCpus(final CpuSet cpus) {
+        Objects.requireNonNull(cpus, "cpus");
+        if (!cpus.isEmpty()) {
+            checkCpu(cpus.highest());
+        }
+    }
+
+    /** Total interrupts sent by threads that are not cores of this machine. */
+    public long externalSent() {
+        return externalLeft.get() - externalRefused.sum();
+    }
+
+    /**
+     * Sends {@code vector} with {@code payload} (null for a bare doorbell) to core {@code cpu}.
+     *
+     * @throws IllegalArgumentException if the core does not exist or the vector is not sendable
+     * @throws MachineClosedException   if the machine is closing (nothing was queued)
+     * @throws MailboxFullException     if the mailbox stays full (see {@link OverflowPolicy})
+     */
+    public void send(final int cpu, final Vector vector, final Object payload) {
+        checkVector(vector);
+        checkCpu(cpu);
+        if (!deliver(cpu, vector.number(), payload, host.currentCpu())) {
+            throw full(CpuSet.of(cpu), vector);
+        }
+    }
+
+    /**
+     * Multicast: sends to every core in {@code cpus}, lowest first. Validation happens before
+     * anything is sent. If some mailboxes stay full, every other target still receives the
+     * payload and the exception names the ones that did not.
+     */
+    public void send(final CpuSet cpus, final Vector vector, final Object payload) {
+        Objects.requireNonNull(cpus, "cpus");
+        checkVector(vector);
+        checkCpus(cpus);
+        sendMany(cpus, -1, vector, payload);
+    }
+
+    /** Sends to a shorthand destination resolved against the calling core. */
+    public void send(final Shorthand shorthand, final Vector vector, final Object payload) {
+        Objects.requireNonNull(shorthand, "shorthand");
+        checkVector(vector);
+        final int self = host.currentCpu();
+        switch (shorthand) {
+            case SELF -> {
+                if (self < 0) {
+                    throw new IllegalStateException("Shorthand.SELF used from " + Thread.currentThread().getName()
+                        + ", which is not a core of machine " + name);
+                }
+                send(self, vector, payload);
+            }
+            case ALL -> sendMany(CpuSet.firstN(apics.length), -1, vector, payload);
+            case ALL_BUT_SELF -> sendMany(CpuSet.firstN(apics.length), self, vector, payload);
+            default -> throw new IllegalArgumentException(shorthand.toString());
+        }
+    }
+
+    private void sendMany(final CpuSet cpus, final int skip, final Vector vector, final Object payload) {
+        final int self = host.currentCpu();
+        final int[] failed = new int[apics.length];
+        final int[] nFailed = {0};
+        cpus.forEach(cpu -> {
+            if (cpu != skip && !deliver(cpu, vector.number(), payload, self)) {
+                failed[nFailed[0]++] = cpu;
+            }
+        });
+        if (nFailed[0] > 0) {
+            throw full(CpuSet.of(Arrays.copyOf(failed, nFailed[0])), vector);
+        }
+    }
+
+    /**
+     * Queues {@code item} on {@code queue}, which core {@code cpu}'s run loop polls, under the
+     * same closing protocol as a send, then wakes the core with a {@link Vector#RESCHEDULE} IPI
+     * if it is parked; a running or polling core finds the item by itself (the reschedule IPI is
+     * elided). The queue's offer must be a volatile read-modify-write (JCTools' MPSC queues are):
+     * it is the partner of the core's re-check of its queue after publishing PARKED.
+     *
+     * @throws MachineClosedException if the machine is closing (nothing was queued)
+     */
+    public <E> void post(final int cpu, final MessagePassingQueue<E> queue, final E item) {
+        checkCpu(cpu);
+        final int self = host.currentCpu();
+        enter(self);
+        try {
+            checkOpen();
+            queue.offer(item);
+            if (idles[cpu].state() == IdleLoop.PARKED) { // volatile load after the offer's RMW
+                raise(cpu, Vector.RESCHEDULE.number(), self);
+            } else {
+                idles[cpu].elided.increment();
+            }
+        } catch (MachineClosedException e) {
+            refused(self);
+            throw e;
+        } finally {
+            exit(self);
+        }
+    }
+
+    private void checkVector(final Vector vector) {
+        Objects.requireNonNull(vector, "vector");
+        if (vector.isException()) {
+            throw new IllegalArgumentException(vector + " is reserved for exceptions and cannot be sent");
+        }
+        if (idt.get(vector.number()) == null) {
+            throw new IllegalArgumentException(vector + " has no handler registered");
+        }
+    }
+
+    /** Steps 2-5 of a send. @return false if the payload did not fit */
+    private boolean deliver(final int cpu, final int v, final Object payload, final int self) {
+        enter(self);
+        try {
+            checkOpen();
+            if (payload != null && !enqueue(cpu, v, payload, self)) {
+                refused(self);
+                return false;
+            }
+            raise(cpu, v, self);
+            return true;
+        } catch (MachineClosedException e) {
+            refused(self);
+            throw e;
+        } finally {
+            exit(self);
+        }
+    }
+
+    private boolean enqueue(final int cpu, final int v, final Object payload, final int self) {
+        final LocalApic target = apics[cpu];
+        if (target.offer(v, payload)) {
+            return true;
+        }
+        if (overflowPolicy == OverflowPolicy.FAIL || cpu == self) {
+            return false;
+        }
+        // BLOCK: make sure the target knows there is something to drain, then back off.
+        if (target.raise(v)) {
+            idles[cpu].wake();
+        }
+        final CpuContext own = self >= 0 ? contexts[self] : null;
+        final long deadline = System.nanoTime() + blockTimeoutNanos;
+        int spins = 0;
+        while (!target.offer(v, payload)) {
+            checkOpen(); // a closing machine refuses us at once: nothing was queued
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            if (own != null) {
+                own.deliverPending(own.epc()); // keep draining our own mailboxes: no mutual deadlock
+            }
+            if (++spins < 100) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+        return true;
+    }
+
+    /** Step 4 and 5: raise the pending bit (releasing everything before it), wake if newly set. */
+    private void raise(final int cpu, final int v, final int self) {
+        if (apics[cpu].raise(v)) {
+            idles[cpu].wake(); // partner: IdleLoop.prepareToPark on the target
+        }
+        if (self >= 0) {
+            contexts[self].sent.increment();
+        }
+    }
+
+    private MailboxFullException full(final CpuSet failed, final Vector vector) {
+        return new MailboxFullException(failed, vector, overflowPolicy + " policy, capacity " + mailboxCapacity);
+    }
+
+    // ---- lifecycle --------------------------------------------------------------------------
+
+    private void enter(final int self) {
+        if (self >= 0) {
+            contexts[self].beginSend(); // volatile store, then the volatile read of closed
+        } else {
+            externalEntered.getAndIncrement();
+        }
+    }
+
+    private void exit(final int self) {
+        if (self >= 0) {
+            contexts[self].endSend();
+        } else {
+            externalLeft.getAndIncrement();
+        }
+    }
+
+    private void refused(final int self) {
+        if (self < 0) {
+            externalRefused.increment();
+        }
+    }
+
+    /** @throws MachineClosedException if the machine is closing */
+    public void checkOpen() {
+        if (closed) { // partner: the closer's store in close(), then its reads of the senders
+            throw new MachineClosedException("machine " + name + " is closed: nothing was sent or queued");
+        }
+    }
+
+    /** True once the machine refuses sends. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Refuses new sends, then waits until no sender is between its closed check and its raise.
+     * The wait is short: a sender blocked on a full mailbox sees {@code closed} and leaves.
+     */
+    public void close() {
+        closed = true;
+        int spins = 0;
+        for (final CpuContext c : contexts) {
+            while (c.isSending()) {
+                spins = backOff(spins);
+            }
+        }
+        // Left first, then entered: equal means every thread that entered before the second read
+        // had left before the first, so none can still be between its check and its raise.
+        while (externalLeft.get() != externalEntered.get()) {
+            spins = backOff(spins);
+        }
+    }
+
+    /** Refuses new sends without waiting (a core cannot wait for itself). */
+    public void closeFromCore() {
+        closed = true;
+    }
+
+    private static int backOff(final int spins) {
+        if (spins < 1000) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
+        return spins + 1;
+    }
+}

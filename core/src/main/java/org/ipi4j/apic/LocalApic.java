@@ -1,0 +1,172 @@
+package org.ipi4j.apic;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.ipi4j.interrupts.UndeliveredInterrupt;
+import org.ipi4j.interrupts.Vector;
+import org.jctools.queues.MessagePassingQueue;
+import org.jctools.queues.MpscArrayQueue;
+
+/**
+ * The part of one core that senders write: the interrupt request register (IRR, a pending bit per
+ * vector) and a bounded JCTools MPSC mailbox per registered vector. It knows nothing of threads:
+ * the {@link InterruptController} drives it from the sending side and {@link CpuContext} from the
+ * receiving side, and the jcstress suite drives it directly, so the ordering proofs cover exactly
+ * the code the cores run.
+ *
+ * <h2>Protocol and happens-before</h2>
+ * A sender {@link #offer}s its payload (a release store in the mailbox), then {@link #raise}s the
+ * vector. The receiver, at an instruction boundary, sees the bit ({@link #highestPending()}), then
+ * {@link #accept}s the vector: it clears the bit with a volatile read-modify-write <em>before</em>
+ * draining the mailbox. So:
+ * <ul>
+ *   <li>everything a sender wrote before raising happens-before the receiver's accept that clears
+ *       the bit it set (the read-modify-writes of one IRR word are totally ordered);</li>
+ *   <li>a payload offered after the drain started has its bit raised again by its sender, so it
+ *       is never stranded (no lost interrupt);</li>
+ *   <li>raising a vector that is already pending coalesces: {@link #raise} returns false, and the
+ *       payload is drained by the pending entry.</li>
+ * </ul>
+ * Thread-safe for any number of senders and one receiver. The IRR words sit on cache lines of
+ * their own: senders write them, and nothing the owner writes at every instruction shares them.
+ */
+public final class LocalApic {
+    private static final VarHandle IRR = MethodHandles.arrayElementVarHandle(long[].class);
+    /** Longs of padding before and after the four IRR words: two cache lines of 64 bytes each side. */
+    private static final int PAD = 16;
+    /** Word 0 holds vectors 0-31 (exceptions, never raised here) and 32-63. */
+    private static final int WORDS = Vector.COUNT / 64;
+
+    private final int cpu;
+    private final long[] irr = new long[PAD + WORDS + PAD];
+    /** Published before the vector's IDT entry (see InterruptController.register); read only after it. */
+    private final MessagePassingQueue<Object>[] mailboxes;
+    /** Sends that found their vector already pending (many senders: a LongAdder). */
+    final LongAdder coalesced = new LongAdder();
+
+    @SuppressWarnings("unchecked")
+    public LocalApic(final int cpu) {
+        this.cpu = cpu;
+        this.mailboxes = new MessagePassingQueue[Vector.COUNT];
+    }
+
+    /** The core this state belongs to. */
+    public int cpu() {
+        return cpu;
+    }
+
+    /** Sends to this core that found their vector already pending. */
+    public long coalesced() {
+        return coalesced.sum();
+    }
+
+    /**
+     * Gives {@code vector} a mailbox of {@code capacity} payloads (rounded up to a power of two).
+     * Not thread-safe: call it before the vector can be sent (the IDT entry publishes it).
+     */
+    public void enable(final int vector, final int capacity) {
+        mailboxes[vector] = new MpscArrayQueue<>(capacity);
+    }
+
+    /** True if {@code vector} has a mailbox. */
+    public boolean enabled(final int vector) {
+        return mailboxes[vector] != null;
+    }
+
+    /** Queues {@code payload} for {@code vector}; false if the mailbox is full. Any thread. */
+    public boolean offer(final int vector, final Object payload) {
+        return mailboxes[vector].offer(payload);
+    }
+
+    /**
+     * Sets {@code vector}'s pending bit with a volatile read-modify-write, which releases
+     * everything the caller did before it. Partner access: the receiver's clearing RMW in
+     * {@link #accept}, and its volatile re-check in {@link #anyPending()} before parking.
+     *
+     * @return true if the bit was newly set (the receiver may need waking), false if the request
+     *         coalesced with one already pending
+     */
+    public boolean raise(final int vector) {
+        final long bit = 1L << vector;
+        if (((long) IRR.getAndBitwiseOr(irr, PAD + (vector >>> 6), bit) & bit) == 0) {
+            return true;
+        }
+        coalesced.increment();
+        return false;
+    }
+
+    /**
+     * True if any vector is pending. Volatile loads, not acquire: the idle loop calls this right
+     * after publishing PARKED with a volatile store, and only volatile accesses on both sides order
+     * that store before these loads (partner: the sender's {@link #raise} followed by its volatile
+     * read of the idle state in {@link IdleLoop#wake()}).
+     */
+    public boolean anyPending() {
+        // Word 0 can only hold vectors 32-63; 0-31 are exceptions and are never raised.
+        return ((long) IRR.getVolatile(irr, PAD) | (long) IRR.getVolatile(irr, PAD + 1)
+            | (long) IRR.getVolatile(irr, PAD + 2) | (long) IRR.getVolatile(irr, PAD + 3)) != 0;
+    }
+
+    /** True if {@code vector} is pending (acquire: pairs with the sender's {@link #raise}). */
+    public boolean pending(final int vector) {
+        return ((long) IRR.getAcquire(irr, PAD + (vector >>> 6)) & (1L << vector)) != 0;
+    }
+
+    /**
+     * The highest pending vector (highest priority class first), or -1. Acquire loads: seeing a
+     * bit means seeing everything its sender wrote before {@link #raise}.
+     */
+    public int highestPending() {
+        for (int w = WORDS - 1; w >= 0; w--) {
+            final long bits = (long) IRR.getAcquire(irr, PAD + w);
+            if (bits != 0) {
+                return (w << 6) + 63 - Long.numberOfLeadingZeros(bits);
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Takes {@code vector}: clears its pending bit, then drains its mailbox into {@code sink} (at
+     * most one mailbox-full, so a flooding sender cannot hold the receiver in one entry forever).
+     * Receiver only; allocates nothing.
+     *
+     * @return how many payloads were drained; 0 for a doorbell
+     */
+    public int accept(final int vector, final MessagePassingQueue.Consumer<Object> sink) {
+        // Clear first, drain second: a payload offered after our drain has its bit raised again by
+        // its sender (partner: offer-then-raise in the controller), so it is never stranded.
+        IRR.getAndBitwiseAnd(irr, PAD + (vector >>> 6), ~(1L << vector));
+        final MessagePassingQueue<Object> box = mailboxes[vector];
+        if (box == null) {
+            return 0;
+        }
+        // drain() uses relaxed polls; isEmpty() and the drain both read the producer index, so a
+        // payload whose offer completed before the raise we consumed is seen here.
+        return box.isEmpty() ? 0 : box.drain(sink, box.capacity());
+    }
+
+    /** {@link #accept(int, MessagePassingQueue.Consumer)} into a new list (tests, shutdown). */
+    public List<Object> accept(final int vector) {
+        final List<Object> out = new ArrayList<>();
+        accept(vector, out::add);
+        return out.isEmpty() ? List.of() : List.copyOf(out);
+    }
+
+    /** Everything still pending, for a receiver that will run no more (shutdown). */
+    public List<UndeliveredInterrupt> takeAll() {
+        final List<UndeliveredInterrupt> out = new ArrayList<>();
+        for (int v = Vector.COUNT - 1; v >= Vector.FIRST_IPI; v--) {
+            final boolean wasPending = pending(v);
+            final List<Object> left = accept(v);
+            if (wasPending || !left.isEmpty()) {
+                out.add(new UndeliveredInterrupt(cpu, Vector.of(v), left));
+            }
+        }
+        return out;
+    }
+}
