@@ -282,7 +282,7 @@ public final class Mmu {
         final FlushRequest req = new FlushRequest(as, gen, vpns, vpns.length > fullFlushCeiling, initiator);
         req.sentAt = System.nanoTime();
         // (4)-(6): IPIs, local share while the others work, wait for every ack (watchdog).
-        smp.many(targets, null, cpu -> flushOn(cpu, req), true, broadcast);
+        smp.run(targets, null, cpu -> flushOn(cpu, req), broadcast);
         final long done = System.nanoTime();
         for (int i = 0; i < vpns.length; i++) {
             as.pageTable().complete(vpns[i], versions[i]);

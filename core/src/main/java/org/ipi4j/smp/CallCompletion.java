@@ -36,4 +36,12 @@ public final class CallCompletion<T> extends CompletableFuture<T> {
     void reached(final int level) {
         rounds.accumulateAndGet(level, Math::max);
     }
+
+    /** A completion that is already done (a call that was waited for). */
+    static <T> CallCompletion<T> done(final CpuSet targets, final T result, final int rounds) {
+        final CallCompletion<T> c = new CallCompletion<>(targets);
+        c.reached(rounds);
+        c.complete(result);
+        return c;
+    }
 }

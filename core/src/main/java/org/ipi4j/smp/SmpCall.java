@@ -1,17 +1,10 @@
 package org.ipi4j.smp;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntPredicate;
 
 import org.ipi4j.Core;
@@ -20,26 +13,33 @@ import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.Interrupt;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Vector;
-import org.jctools.queues.MpscUnboundedArrayQueue;
 
 /**
  * Cross-core function calls, like Linux's {@code smp_call_function_single/many} and
  * {@code on_each_cpu}: "run this on core 3 and wait", "run this on every core".
  *
  * <h2>Protocol</h2>
- * Each core has a queue of call descriptors (JCTools MPSC) and the {@link Vector#CALL_FUNCTION}
- * vector. The caller queues a descriptor and sends the IPI only if the target's queue went from
- * empty to non-empty; the others coalesce, since the handler drains the whole queue. A call to the
- * caller's own core runs locally with interrupts disabled and no IPI; for a multi-core call the
- * local share runs after the IPIs are sent and before waiting, so it overlaps the remote work.
+ * Each core has a {@link CallQueue} of call descriptors and the {@link Vector#CALL_FUNCTION}
+ * vector. The caller queues a descriptor and sends the IPI only if the target's queue was idle;
+ * the others coalesce, since the handler drains the whole queue. A call to the caller's own core
+ * runs locally with interrupts disabled and no IPI; for a multi-core call the local share runs
+ * after the IPIs are sent and before waiting, so it overlaps the remote work.
+ *
+ * <h2>Waiting calls allocate nothing</h2>
+ * {@link #call(int, CallFunction)} and the {@code run} methods wait for every target and return
+ * the result directly. Each caller (each core, each outside thread) reuses one call descriptor
+ * for all its waited calls, like the per-CPU call data of Linux, and acknowledgements are a
+ * countdown plus a per-target state, so a steady stream of waited calls allocates nothing on the
+ * caller or the targets. The older forms that take a {@code wait} flag return a future and
+ * allocate it.
  *
  * <h2>Guarantees</h2>
  * <ul>
  *   <li>Everything the caller did before the call happens-before the function runs on each
  *       target; everything each target did in the function happens-before the call returns (with
  *       wait) or the returned future completes (without).</li>
- *   <li>Exceptions thrown by the function on any target reach the caller as an
- *       {@link SmpCallException} naming the cores.</li>
+ *   <li>The function runs at most once per target. Exceptions thrown by the function on any
+ *       target reach the caller as an {@link SmpCallException} naming the cores.</li>
  *   <li>A wait never hangs silently: after the watchdog timeout the IPI is sent once more (in case
  *       a wake-up was missed); if a target still does not answer, {@link CallTimeoutException}
  *       reports what each silent core was doing.</li>
@@ -53,13 +53,18 @@ import org.jctools.queues.MpscUnboundedArrayQueue;
  * core that completed it unless added with an {@code *Async} method. Thread-safe.
  */
 public final class SmpCall {
+    /** An outside caller spins this many times before parking: most calls finish within microseconds. */
+    private static final int CALLER_SPINS = 500;
+
     private final Machine machine;
     private final int cores;
-    private final MpscUnboundedArrayQueue<Descriptor>[] queues;
-    /** Descriptors queued and not yet finished, per core; 0 -> 1 is what sends an IPI. */
-    private final AtomicIntegerArray queued;
+    private final CallQueue<Call.Descriptor>[] queues;
     private final long watchdogNanos;
     private final Broadcast broadcast;
+    /** The reusable call of a waiting caller on each core. */
+    private final Call[] coreCalls;
+    /** The reusable call of each waiting outside thread. */
+    private final ThreadLocal<Call> threadCalls;
     private final LongAdder ipisSent = new LongAdder();
     private final LongAdder ipisCoalesced = new LongAdder();
     private final LongAdder localRuns = new LongAdder();
@@ -71,11 +76,14 @@ public final class SmpCall {
         this.cores = machine.coreCount();
         this.watchdogNanos = watchdog.toNanos();
         this.broadcast = broadcast;
-        this.queues = new MpscUnboundedArrayQueue[cores];
+        this.queues = new CallQueue[cores];
+        this.coreCalls = new Call[cores];
         for (int i = 0; i < cores; i++) {
-            queues[i] = new MpscUnboundedArrayQueue<>(64);
+            queues[i] = new CallQueue<>();
+            coreCalls[i] = new Call(cores);
         }
-        this.queued = new AtomicIntegerArray(cores);
+        final int n = cores;
+        this.threadCalls = ThreadLocal.withInitial(() -> new Call(n));
     }
 
     /** Installs cross-core calls on {@code machine} with a 5 s watchdog and flat broadcast. */
@@ -93,6 +101,7 @@ public final class SmpCall {
      */
     public static SmpCall install(final Machine machine, final Duration watchdog, final Broadcast broadcast) {
         Objects.requireNonNull(machine, "machine");
+        Objects.requireNonNull(watchdog, "watchdog");
         Objects.requireNonNull(broadcast, "broadcast");
         if (watchdog.isNegative() || watchdog.isZero()) {
             throw new IllegalArgumentException("watchdog must be positive: " + watchdog);
@@ -112,7 +121,7 @@ public final class SmpCall {
         return broadcast;
     }
 
-    /** Call-function IPIs sent (a target's queue went from empty to non-empty, or a re-send). */
+    /** Call-function IPIs sent (a target's queue was idle, or a re-send). */
     public long ipisSent() {
         return ipisSent.sum();
     }
@@ -133,7 +142,57 @@ public final class SmpCall {
     }
 
     // =====================================================================================
-    // API
+    // Waiting calls: allocation-free
+    // =====================================================================================
+
+    /**
+     * Runs {@code fn} on core {@code cpu}, waits, and returns its result.
+     *
+     * @throws IllegalArgumentException if the core does not exist
+     * @throws SmpCallException         if {@code fn} threw
+     * @throws CallTimeoutException     if the core did not answer
+     * @throws IllegalStateException    if waiting here is a deadlock hazard
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T call(final int cpu, final CallFunction<T> fn) {
+        Objects.requireNonNull(fn, "fn");
+        machine.core(cpu); // throws for a core outside the machine
+        final Call call = waitedCall(fn, null, Broadcast.flat());
+        unicast(call, cpu);
+        return (T) finishWaited(call);
+    }
+
+    /** Runs {@code action} on core {@code cpu} and waits; see {@link #call(int, CallFunction)}. */
+    public void run(final int cpu, final CoreAction action) {
+        Objects.requireNonNull(action, "action");
+        machine.core(cpu);
+        final Call call = waitedCall(null, action, Broadcast.flat());
+        unicast(call, cpu);
+        finishWaited(call);
+    }
+
+    /** Runs {@code action} on every core in {@code cpus} with the default broadcast, and waits. */
+    public void run(final CpuSet cpus, final CoreAction action) {
+        run(cpus, null, action, broadcast);
+    }
+
+    /**
+     * Runs {@code action} on every core in {@code cpus} for which {@code condition} (evaluated
+     * here, per target, before sending; null for all) is true, reaching them with {@code shape},
+     * and waits for all of them.
+     */
+    public void run(final CpuSet cpus, final IntPredicate condition, final CoreAction action, final Broadcast shape) {
+        Objects.requireNonNull(cpus, "cpus");
+        Objects.requireNonNull(action, "action");
+        Objects.requireNonNull(shape, "shape");
+        machine.checkCores(cpus);
+        final Call call = waitedCall(null, action, shape);
+        multicast(call, cpus, condition, true);
+        finishWaited(call);
+    }
+
+    // =====================================================================================
+    // Calls that return a future (wait or not)
     // =====================================================================================
 
     /**
@@ -146,27 +205,29 @@ public final class SmpCall {
      */
     public CallCompletion<Void> single(final int cpu, final CoreAction fn, final boolean wait) {
         Objects.requireNonNull(fn, "fn");
-        return call(cpu, c -> {
-            fn.run(c);
-            return null;
-        }, wait);
+        machine.core(cpu);
+        if (wait) {
+            final Call call = waitedCall(null, fn, Broadcast.flat());
+            unicast(call, cpu);
+            return completed(call);
+        }
+        final Call call = futureCall(null, fn, Broadcast.flat());
+        unicast(call, cpu);
+        return future(call);
     }
 
     /** Runs {@code fn} on core {@code cpu} and hands its result back; see {@link #single}. */
     public <T> CallCompletion<T> call(final int cpu, final CallFunction<T> fn, final boolean wait) {
         Objects.requireNonNull(fn, "fn");
-        machine.core(cpu); // throws for a core outside the machine
-        final Core self = self();
-        final Call<T> call = new Call<>(fn, new int[] {cpu}, Broadcast.flat());
-        if (self != null && self.id() == cpu) {
-            runLocally(self, call);
-            return finish(call, wait, self);
-        }
+        machine.core(cpu);
         if (wait) {
-            checkMayWait(self);
+            final Call call = waitedCall(fn, null, Broadcast.flat());
+            unicast(call, cpu);
+            return completed(call);
         }
-        dispatch(call, self);
-        return finish(call, wait, self);
+        final Call call = futureCall(fn, null, Broadcast.flat());
+        unicast(call, cpu);
+        return future(call);
     }
 
     /** Runs {@code fn} on every core in {@code cpus}, with the default broadcast. */
@@ -179,54 +240,19 @@ public final class SmpCall {
      * per target, before sending; null for all) is true, reaching them with {@code shape}.
      */
     public CallCompletion<Void> many(final CpuSet cpus, final IntPredicate condition, final CoreAction fn,
-                                        final boolean wait, final Broadcast shape) {
+                                     final boolean wait, final Broadcast shape) {
         Objects.requireNonNull(cpus, "cpus");
         Objects.requireNonNull(fn, "fn");
         Objects.requireNonNull(shape, "shape");
         machine.checkCores(cpus);
-        final Core self = self();
-        final List<Integer> remote = new ArrayList<>();
-        final boolean[] local = {false};
-        cpus.forEach(cpu -> {
-            if (condition == null || condition.test(cpu)) {
-                if (self != null && self.id() == cpu) {
-                    local[0] = true;
-                } else {
-                    remote.add(cpu);
-                }
-            }
-        });
-        final int[] targets = new int[remote.size() + (local[0] ? 1 : 0)];
-        for (int i = 0; i < remote.size(); i++) {
-            targets[i] = remote.get(i);
-        }
-        if (local[0]) {
-            targets[targets.length - 1] = self.id();
-        }
-        final Call<Void> call = new Call<>(c -> {
-            fn.run(c);
-            return null;
-        }, targets, shape);
-        call.remoteCount = remote.size();
-        if (targets.length == 0) {
-            call.future.complete(null); // nobody to call: done at once
-            return call.future;
-        }
-        if (wait && !remote.isEmpty()) {
-            checkMayWait(self);
-        }
-        if (!remote.isEmpty()) {
-            dispatch(call, self);
-        }
-        if (local[0]) {
-            runLocally(self, call); // overlaps with the remote targets
-        }
-        return finish(call, wait, self);
+        final Call call = wait ? waitedCall(null, fn, shape) : futureCall(null, fn, shape);
+        multicast(call, cpus, condition, wait);
+        return wait ? completed(call) : future(call);
     }
 
     /** Runs {@code fn} on every core, the caller's own included or not. */
     public CallCompletion<Void> onEachCore(final CoreAction fn, final boolean includeSelf, final boolean wait) {
-        final Core self = self();
+        final Core self = machine.currentCore();
         CpuSet all = CpuSet.firstN(cores);
         if (!includeSelf && self != null) {
             all = all.without(self.id());
@@ -235,10 +261,92 @@ public final class SmpCall {
     }
 
     // =====================================================================================
-    // Sending
+    // Starting a call
     // =====================================================================================
 
-    private void dispatch(final Call<?> call, final Core self) {
+    /** The caller's reusable call, prepared; a fresh one if it is in use (a nested local call). */
+    private Call waitedCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape) {
+        final Core self = machine.currentCore();
+        Call call = self != null ? coreCalls[self.id()] : threadCalls.get();
+        if (call.inUse) {
+            call = new Call(cores);
+        }
+        call.inUse = true;
+        call.prepare(fn, action, shape);
+        return call;
+    }
+
+    private Call futureCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape) {
+        final Call call = new Call(cores);
+        call.prepare(fn, action, shape);
+        call.async = true;
+        return call;
+    }
+
+    private void unicast(final Call call, final int cpu) {
+        final Core self = machine.currentCore();
+        call.targets[0] = cpu;
+        call.count = 1;
+        if (call.async) {
+            call.future = new CallCompletion<>(call.targetSet());
+        }
+        if (self != null && self.id() == cpu) {
+            call.arm();
+            runLocally(self, call, 0);
+            return;
+        }
+        call.remoteCount = 1;
+        start(call, self, !call.async);
+    }
+
+    private void multicast(final Call call, final CpuSet cpus, final IntPredicate condition, final boolean wait) {
+        final Core self = machine.currentCore();
+        boolean local = false;
+        int n = 0;
+        for (int cpu = cpus.next(0); cpu >= 0; cpu = cpus.next(cpu + 1)) {
+            if (condition == null || condition.test(cpu)) {
+                if (self != null && self.id() == cpu) {
+                    local = true;
+                } else {
+                    call.targets[n++] = cpu;
+                }
+            }
+        }
+        call.remoteCount = n;
+        if (local) {
+            call.targets[n++] = self.id();
+        }
+        call.count = n;
+        if (call.async) {
+            call.future = new CallCompletion<>(call.targetSet());
+        }
+        if (n == 0) {
+            call.arm(); // nobody to call: done at once
+            if (call.future != null) {
+                call.future.complete(null);
+            }
+            return;
+        }
+        if (call.remoteCount > 0) {
+            start(call, self, wait);
+        } else {
+            call.arm();
+        }
+        if (local) {
+            runLocally(self, call, call.count - 1); // overlaps with the remote targets
+        }
+    }
+
+    private void start(final Call call, final Core self, final boolean wait) {
+        if (wait) {
+            try {
+                checkMayWait(self);
+            } catch (IllegalStateException e) {
+                release(call);
+                throw e;
+            }
+        }
+        call.arm();
         switch (call.shape.kind()) {
             case FLAT -> {
                 for (int i = 0; i < call.remoteCount; i++) {
@@ -255,32 +363,47 @@ public final class SmpCall {
         }
     }
 
-    /** Queues target {@code index} of {@code call}; fails that target's share if the machine is closed. */
-    private void enqueue(final Call<?> call, final int index, final int level) {
+    /** Queues target {@code index} of {@code call}; gives it (and whoever it would pass the call to) up if the machine is closed. */
+    private void enqueue(final Call call, final int index, final int level) {
         final int cpu = call.targets[index];
         if (machine.isClosed()) {
-            failUnreached(call, index, new MachineClosedException("machine " + machine.name() + " is closed"));
+            giveUpFrom(call, index, new MachineClosedException("machine " + machine.name() + " is closed"));
             return;
         }
-        queues[cpu].offer(new Descriptor(call, index, level));
-        // Offer first, count second: a count that goes 0 -> 1 means the handler may have
-        // finished its last poll, so it needs a new IPI; any other value means it will see us.
-        if (queued.getAndIncrement(cpu) == 0) {
+        final Call.Descriptor d = call.descriptors[index];
+        d.level = level;
+        if (queues[cpu].offer(d)) {
             try {
                 machine.interrupts().send(cpu, Vector.CALL_FUNCTION, null);
                 ipisSent.increment();
             } catch (MachineClosedException e) {
-                // Our descriptor may still be drained if the core runs on; if not, the caller
-                // learns of it through the watchdog or shutdown, never silently.
-                failUnreached(call, index, e);
+                // Our descriptor may still be drained if the core runs on: the claim decides
+                // which of us answers for this target, so the function runs at most once.
+                giveUpFrom(call, index, e);
             }
         } else {
             ipisCoalesced.increment();
         }
     }
 
-    private void failUnreached(final Call<?> call, final int index, final RuntimeException why) {
-        call.complete(call.targets[index], null, why, 0);
+    /** Gives up target {@code index} and, for serial and tree shapes, every target it would have reached. */
+    private void giveUpFrom(final Call call, final int index, final RuntimeException why) {
+        call.giveUp(call.targets[index], why);
+        switch (call.shape.kind()) {
+            case SERIAL -> {
+                for (int j = index + 1; j < call.remoteCount; j++) {
+                    call.giveUp(call.targets[j], why);
+                }
+            }
+            case TREE -> {
+                final int k = call.shape.fanout();
+                final int first = (index + 1) * k;
+                for (int j = first; j < Math.min(first + k, call.remoteCount); j++) {
+                    giveUpFrom(call, j, why);
+                }
+            }
+            default -> { }
+        }
     }
 
     // =====================================================================================
@@ -289,114 +412,129 @@ public final class SmpCall {
 
     private void onCallFunction(final Interrupt irq) {
         final int cpu = irq.cpu();
-        Descriptor d;
-        while ((d = queues[cpu].poll()) != null) {
-            final Call<?> call = d.call;
+        final CallQueue<Call.Descriptor> queue = queues[cpu];
+        Call.Descriptor d;
+        while ((d = queue.poll()) != null) {
+            final Call call = d.call;
+            final int index = d.index;
+            final int level = d.level;
             if (call.shape.kind() == Broadcast.Kind.TREE) {
                 // Forward before running, so the subtree works while we do.
                 final int k = call.shape.fanout();
-                final int first = (d.index + 1) * k;
+                final int first = (index + 1) * k;
                 for (int j = first; j < Math.min(first + k, call.remoteCount); j++) {
-                    enqueue(call, j, d.level + 1);
+                    enqueue(call, j, level + 1);
                 }
             }
-            Object result = null;
-            Throwable failure = null;
-            try {
-                result = call.fn.apply(cpu);
-            } catch (Throwable t) {
-                failure = t;
+            if (!call.claim(cpu)) {
+                queue.finished(); // the caller gave this target up (machine closing): not run
+                continue;
+            }
+            final Throwable failure = call.invoke(cpu);
+            if (call.shape.kind() == Broadcast.Kind.SERIAL && index + 1 < call.remoteCount) {
+                enqueue(call, index + 1, level + 1); // before our acknowledgement: after it the call may be reused
             }
             // Leave the queue count before acknowledging, so that a caller who saw the ack and
             // calls again finds the count at zero and sends a fresh IPI.
-            queued.getAndDecrement(cpu);
-            call.complete(cpu, result, failure, d.level);
-            if (call.shape.kind() == Broadcast.Kind.SERIAL && d.index + 1 < call.remoteCount) {
-                enqueue(call, d.index + 1, d.level + 1);
-            }
+            queue.finished();
+            call.acknowledge(cpu, failure, level);
         }
     }
 
-    private void runLocally(final Core self, final Call<?> call) {
+    private void runLocally(final Core self, final Call call, final int index) {
         localRuns.increment();
+        final int cpu = call.targets[index];
+        if (!call.claim(cpu)) {
+            return;
+        }
         final boolean flags = self.disableInterrupts();
-        Object result = null;
-        Throwable failure = null;
+        final Throwable failure;
         try {
-            result = call.fn.apply(self.id());
-        } catch (Throwable t) {
-            failure = t;
+            failure = call.invoke(cpu);
         } finally {
             self.restoreInterrupts(flags);
         }
-        call.complete(self.id(), result, failure, 0);
+        call.acknowledge(cpu, failure, 0);
     }
 
     // =====================================================================================
     // Waiting
     // =====================================================================================
 
-    private <T> CallCompletion<T> finish(final Call<T> call, final boolean wait, final Core self) {
-        if (!wait) {
-            return call.future;
+    /** Waits for a waited call, hands back its result, and recycles it. */
+    private Object finishWaited(final Call call) {
+        await(call);
+        final Object result = call.result();
+        final SmpCallException failure = call.failed() ? call.failure() : null;
+        release(call);
+        if (failure != null) {
+            throw failure;
         }
-        await(call, self);
-        return call.future;
+        return result;
     }
 
-    private void await(final Call<?> call, final Core self) {
+    /** Waits for a waited call and wraps it in a completed future (the forms with a wait flag). */
+    @SuppressWarnings("unchecked")
+    private <T> CallCompletion<T> completed(final Call call) {
+        await(call);
+        final CpuSet targets = call.targetSet();
+        final int rounds = call.rounds();
+        final T result = (T) finishWaited(call); // done: returns at once
+        return CallCompletion.done(targets, result, rounds);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> CallCompletion<T> future(final Call call) {
+        return (CallCompletion<T>) (CallCompletion<?>) call.future;
+    }
+
+    private void release(final Call call) {
+        call.recycle();
+    }
+
+    private void await(final Call call) {
+        final Core self = machine.currentCore();
         long deadline = System.nanoTime() + watchdogNanos;
         boolean resent = false;
         int spins = 0;
-        call.waiter = self; // published before we look at the future: see Call.complete
-        while (!call.future.isDone()) {
+        call.waiter(self != null ? self : Thread.currentThread()); // published before we read remaining
+        while (!call.isDone()) {
             final long left = deadline - System.nanoTime();
             if (left <= 0) {
                 if (resent) {
-                    throw timeout(call);
+                    final CallTimeoutException timeout = timeout(call);
+                    abandon(call, self); // late acknowledgements may still arrive: never reuse it
+                    throw timeout;
                 }
                 resent = true;
-                resend(call);
+                resend(call, self);
                 deadline = System.nanoTime() + watchdogNanos;
                 continue;
             }
-            if (self == null) {
-                // Spin a little first: most calls complete within microseconds, and a timed
-                // park costs an unpark plus a wake-up (CompletableFuture's timed get does not
-                // spin by itself).
-                if (++spins < 500) {
-                    Thread.onSpinWait();
-                    continue;
-                }
-                try {
-                    call.future.get(left, TimeUnit.NANOSECONDS);
-                } catch (TimeoutException | ExecutionException e) {
-                    // loop: the deadline or isDone() decides
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while waiting for a cross-core call", e);
-                }
-            } else {
+            if (self != null) {
                 // A waiting core keeps taking its own interrupts (another core may be calling
                 // us) and idles by the machine's policy; the last acknowledgement wakes it.
-                self.waitUntil(call.future::isDone, deadline);
-            }
-        }
-        if (call.future.isCompletedExceptionally()) {
-            try {
-                call.future.join();
-            } catch (java.util.concurrent.CompletionException e) {
-                if (e.getCause() instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw e;
+                self.waitUntil(call.isDone, deadline);
+            } else if (++spins < CALLER_SPINS) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(this, left); // the last acknowledgement unparks us
             }
         }
     }
 
-    private void resend(final Call<?> call) {
-        for (final int cpu : call.targets) {
-            if (!call.done.containsKey(cpu) && (self() == null || self().id() != cpu)) {
+    private void abandon(final Call call, final Core self) {
+        if (self != null && coreCalls[self.id()] == call) {
+            coreCalls[self.id()] = new Call(cores);
+        } else if (self == null && threadCalls.get() == call) {
+            threadCalls.set(new Call(cores));
+        }
+    }
+
+    private void resend(final Call call, final Core self) {
+        for (int i = 0; i < call.remoteCount; i++) {
+            final int cpu = call.targets[i];
+            if (!call.acked(cpu) && (self == null || self.id() != cpu)) {
                 try {
                     machine.interrupts().send(cpu, Vector.CALL_FUNCTION, null);
                     resends.increment();
@@ -407,18 +545,19 @@ public final class SmpCall {
         }
     }
 
-    private CallTimeoutException timeout(final Call<?> call) {
+    private CallTimeoutException timeout(final Call call) {
         final StringBuilder sb = new StringBuilder("cross-core call not acknowledged after ")
             .append(TimeUnit.NANOSECONDS.toMillis(2 * watchdogNanos)).append(" ms (IPI re-sent once); silent cores:");
         CpuSet silent = CpuSet.empty();
-        for (final int cpu : call.targets) {
-            if (!call.done.containsKey(cpu)) {
+        for (int i = 0; i < call.count; i++) {
+            final int cpu = call.targets[i];
+            if (!call.acked(cpu)) {
                 silent = silent.with(cpu);
                 final Core core = machine.core(cpu);
                 sb.append("\n  ").append(core.describe());
                 final StackTraceElement[] stack = core.stackTrace();
-                for (int i = 0; i < Math.min(12, stack.length); i++) {
-                    sb.append("\n      at ").append(stack[i]);
+                for (int j = 0; j < Math.min(12, stack.length); j++) {
+                    sb.append("\n      at ").append(stack[j]);
                 }
             }
         }
@@ -426,10 +565,6 @@ public final class SmpCall {
     }
 
     // =====================================================================================
-
-    private Core self() {
-        return machine.currentCore();
-    }
 
     private static void checkMayWait(final Core self) {
         if (self == null) {
@@ -442,69 +577,6 @@ public final class SmpCall {
         if (!self.interruptsEnabled()) {
             throw new IllegalStateException("deadlock hazard: core " + self.id()
                 + " waits for a cross-core call with interrupts disabled; the target may be waiting for us");
-        }
-    }
-
-    /** One call: its function, its targets, and how far it got. */
-    static final class Call<T> {
-        final CallFunction<T> fn;
-        final int[] targets;
-        final Broadcast shape;
-        int remoteCount;
-        final AtomicInteger remaining;
-        final Map<Integer, Boolean> done = new ConcurrentHashMap<>();
-        final Map<Integer, Throwable> failures = new ConcurrentHashMap<>();
-        final CallCompletion<T> future;
-        volatile T result;
-        /** The core waiting for this call, woken by the last acknowledgement; null if none. */
-        volatile Core waiter;
-
-        Call(final CallFunction<T> fn, final int[] targets, final Broadcast shape) {
-            this.fn = fn;
-            this.targets = targets;
-            this.shape = shape;
-            this.remoteCount = targets.length;
-            this.remaining = new AtomicInteger(targets.length);
-            this.future = new CallCompletion<>(CpuSet.of(targets));
-        }
-
-        @SuppressWarnings("unchecked")
-        void complete(final int cpu, final Object value, final Throwable failure, final int level) {
-            if (failure != null) {
-                failures.put(cpu, failure);
-            } else if (targets.length == 1) {
-                result = (T) value;
-            }
-            future.reached(level);
-            done.put(cpu, Boolean.TRUE);
-            // The last acknowledgement completes the future; every earlier one happens-before it
-            // through the atomic counter, so the caller sees every target's writes.
-            if (remaining.decrementAndGet() == 0) {
-                if (failures.isEmpty()) {
-                    future.complete(result);
-                } else {
-                    future.completeExceptionally(new SmpCallException(failures));
-                }
-                // Dekker with await(): the future is done (volatile) before we read the waiter;
-                // the waiter is published before it reads the future. One of us sees the other.
-                final Core w = waiter;
-                if (w != null) {
-                    w.wake();
-                }
-            }
-        }
-    }
-
-    /** A call queued on one target. */
-    static final class Descriptor {
-        final Call<?> call;
-        final int index;
-        final int level;
-
-        Descriptor(final Call<?> call, final int index, final int level) {
-            this.call = call;
-            this.index = index;
-            this.level = level;
         }
     }
 }
