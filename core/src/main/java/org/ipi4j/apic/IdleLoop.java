@@ -114,7 +114,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
     public void idleUntil(final BooleanSupplier done, final long deadlineNanos) {
         pollingStrategy.reset();
         long rounds = 0;
-        state = POLLING;
+        beginPolling();
         try {
             while (!done.getAsBoolean()) {
                 final long left = deadlineNanos == NO_DEADLINE ? Long.MAX_VALUE : deadlineNanos - System.nanoTime();
@@ -137,6 +137,11 @@ public final class IdleLoop extends IdleLoopPadAfter {
         } finally {
             state = RUNNING;
         }
+    }
+
+    /** Publishes POLLING: wakers from now on make no system call. Owner only. */
+    public void beginPolling() {
+        state = POLLING;
     }
 
     /**
