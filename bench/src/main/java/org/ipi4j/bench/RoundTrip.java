@@ -22,6 +22,8 @@ import org.ipi4j.Machine;
 import org.ipi4j.Pinning;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.smp.CoreAction;
+import org.ipi4j.smp.SmpCall;
 
 /**
  * One way of saying "run this on that thread and tell me when it is done", measured as a round
@@ -114,7 +116,7 @@ public abstract class RoundTrip implements AutoCloseable {
     /** Every variant, by name, in report order. */
     public static List<String> variants() {
         return List.of("floor-spin", "floor-park", "ipi-spin", "ipi-poll-10us", "ipi-poll-100us", "ipi-park",
-            "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield", "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking");
+            "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield", "call-spin", "call-park", "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking");
     }
 
     /** A started round trip of the named variant. */
@@ -129,6 +131,8 @@ public abstract class RoundTrip implements AutoCloseable {
             case "ipi-park-pinned" -> new Ipi(variant, IdlePolicy.park(), Floor.PARK, Pinning.BEST_EFFORT);
             case "ipi-adaptive" -> new Ipi(variant, IdlePolicy.adaptive(), Floor.PARK, Pinning.NONE);
             case "ipi-adaptive-yield" -> new Ipi(variant, IdlePolicy.adaptive(100, 10), Floor.PARK, Pinning.NONE);
+            case "call-spin" -> new CrossCall(variant, IdlePolicy.spin(), Floor.SPIN);
+            case "call-park" -> new CrossCall(variant, IdlePolicy.park(), Floor.PARK);
             case "executor" -> new ExecutorPeer();
             case "agrona-backoff" -> new AgronaPeer();
             case "disruptor-busyspin" -> new DisruptorPeer(variant, new BusySpinWaitStrategy(), Floor.SPIN);
@@ -201,6 +205,34 @@ public abstract class RoundTrip implements AutoCloseable {
         @Override
         public int pinnedCpu() {
             return machine.core(0).hostCpu();
+        }
+
+        @Override
+        public void close() {
+            machine.close();
+        }
+    }
+
+    /**
+     * ipi4j's cross-core call with wait ({@code SmpCall.run(0, action)}) to a one-core machine:
+     * the descriptor is queued, the call-function IPI sent, the function acknowledges, and the
+     * caller returns when the call is acknowledged. Allocation-free on both sides.
+     */
+    static final class CrossCall extends RoundTrip {
+        private final Machine machine;
+        private final SmpCall smp;
+        private final CoreAction acknowledge = cpu -> ack = seq;
+
+        CrossCall(final String name, final IdlePolicy policy, final Floor floor) {
+            super(name, "ipi4j", floor);
+            machine = Machine.builder().name(name).cores(1).idlePolicy(policy).pinning(Pinning.NONE).build().start();
+            smp = SmpCall.install(machine);
+            responders.add(findThread(machine.core(0).threadId()));
+        }
+
+        @Override
+        protected void request(final long s) {
+            smp.run(0, acknowledge); // returns once the function ran: ack == s already
         }
 
         @Override

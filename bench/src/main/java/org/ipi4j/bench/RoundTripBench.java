@@ -29,7 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 public class RoundTripBench {
     @Param({"floor-spin", "floor-park", "ipi-spin", "ipi-poll-10us", "ipi-poll-100us", "ipi-park", "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield",
-        "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking"})
+        "call-spin", "call-park", "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking"})
     public String variant;
 
     private RoundTrip rt;
