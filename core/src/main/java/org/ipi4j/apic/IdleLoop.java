@@ -15,9 +15,12 @@ abstract class IdleLoopPadBefore {
     long p10, p11, p12, p13, p14, p15, p16, p17;
 }
 
-/** The one word every sender reads: what the core is doing. */
+/**
+ * The one word every sender reads: 1 while the core is parked or about to park. Only the parking
+ * path writes it, so a core that runs or polls never invalidates the senders' copy of this line.
+ */
 abstract class IdleLoopState extends IdleLoopPadBefore {
-    volatile int state;
+    volatile int parked;
 }
 
 /** Cache lines of padding after it, so owner-written fields never share its line. */
@@ -34,9 +37,9 @@ abstract class IdleLoopPadAfter extends IdleLoopState {
  * <h2>The handshake (no lost wake-up)</h2>
  * <pre>
  *   waiting core (owner thread)                 waker (any thread)
- *   state = PARKED          (volatile store)    publish the work    (volatile RMW / store)
- *   look at the work again  (volatile loads)    read state          (volatile load)
- *   nothing? park                               PARKED? unpark
+ *   parked = 1              (volatile store)    publish the work    (volatile RMW / store)
+ *   look at the work again  (volatile loads)    read parked         (volatile load)
+ *   nothing? park                               1? unpark
  * </pre>
  * Both sides store then load, and every access is volatile, so the Java memory model's total order
  * over them guarantees at least one side sees the other: either the core finds the work and does
@@ -45,8 +48,11 @@ abstract class IdleLoopPadAfter extends IdleLoopState {
  * {@link #prepareToPark} is the waiting half and {@link #wake()} the waking half; the jcstress test
  * {@code IdleHandshake} drives exactly these two methods.
  *
- * <p>A polling core never needs waking: a waker that reads POLLING or RUNNING makes no system call
- * (an elided wake-up); if the core then moves to PARKED, its re-check finds the work.
+ * <p>A polling core never needs waking: a waker that reads {@code parked == 0} makes no system
+ * call (an elided wake-up); if the core then parks, its re-check finds the work. What the core is
+ * doing for observers ({@link #state()}: running, polling, parked) is a separate, owner-written
+ * word published with opaque stores: a core that spins and takes interrupts writes it often, and
+ * keeping it off the {@code parked} line keeps those writes away from every sender.
  *
  * <p>Thread-safety: {@link #idleUntil} and the state transitions belong to the owner thread;
  * {@link #wake()}, {@link #state()} and the counters may be used from any thread.
@@ -65,16 +71,19 @@ public final class IdleLoop extends IdleLoopPadAfter {
     /** Deadline meaning "none" for {@link #idleUntil}. */
     public static final long NO_DEADLINE = Long.MIN_VALUE;
 
-    private static final VarHandle STATE;
+    private static final VarHandle ACTIVITY;
 
     static {
         try {
-            STATE = MethodHandles.lookup().findVarHandle(IdleLoopState.class, "state", int.class);
+            ACTIVITY = MethodHandles.lookup().findVarHandle(IdleLoop.class, "activity", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
+    /** What the core is doing, for observers only: owner-written, opaque. */
+    @SuppressWarnings("unused")
+    private int activity = NEW;
     private final long pollRounds;
     private final IdleStrategy pollingStrategy;
     private volatile Thread owner;
@@ -86,23 +95,25 @@ public final class IdleLoop extends IdleLoopPadAfter {
     public IdleLoop(final IdlePolicy policy) {
         this.pollRounds = policy.pollRoundsBeforePark();
         this.pollingStrategy = policy.pollingStrategy();
-        STATE.setRelease(this, NEW);
     }
 
     /** Binds the loop to the thread that will wait in it; called once, by that thread. */
     public void bind(final Thread thread) {
         owner = thread;
-        state = RUNNING;
+        ACTIVITY.setOpaque(this, RUNNING);
     }
 
-    /** The state word: {@link #NEW}, {@link #RUNNING}, {@link #POLLING}, {@link #PARKED} or {@link #HALTED}. */
+    /**
+     * What the core is doing, a recent value for observers: {@link #NEW}, {@link #RUNNING},
+     * {@link #POLLING}, {@link #PARKED} or {@link #HALTED}. Wakers do not use it.
+     */
     public int state() {
-        return state;
+        return (int) ACTIVITY.getAcquire(this);
     }
 
     /** Marks the owner's thread as ended. Owner only. */
     public void halted() {
-        state = HALTED;
+        ACTIVITY.setOpaque(this, HALTED);
     }
 
     /**
@@ -135,13 +146,16 @@ public final class IdleLoop extends IdleLoopPadAfter {
                 }
             }
         } finally {
-            state = RUNNING;
+            if (parked != 0) {
+                parked = 0; // only the parking path writes the line senders read
+            }
+            ACTIVITY.setOpaque(this, RUNNING);
         }
     }
 
-    /** Publishes POLLING: wakers from now on make no system call. Owner only. */
+    /** Publishes POLLING for observers (wakers make no system call for a core that has not parked). Owner only. */
     public void beginPolling() {
-        state = POLLING;
+        ACTIVITY.setOpaque(this, POLLING);
     }
 
     /**
@@ -152,7 +166,10 @@ public final class IdleLoop extends IdleLoopPadAfter {
      * @return true if the caller must park (nothing arrived), false if {@code done} now holds
      */
     public boolean prepareToPark(final BooleanSupplier done) {
-        state = PARKED;              // volatile store: ordered before the loads in done
+        parked = 1;                  // volatile store: ordered before the loads in done
+        // Released after the flag: an observer that reads PARKED (acquire) and then wakes us
+        // finds parked == 1, so its wake-up is not elided.
+        ACTIVITY.setRelease(this, PARKED);
         return !done.getAsBoolean(); // volatile loads of the work
     }
 
@@ -164,7 +181,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
      * @return true if the core was parked and was unparked
      */
     public boolean wake() {
-        if (state == PARKED) { // volatile load, after the caller's volatile publication
+        if (parked != 0) { // volatile load, after the caller's volatile publication
             unparks.increment();
             LockSupport.unpark(owner);
             return true;
@@ -179,6 +196,11 @@ public final class IdleLoop extends IdleLoopPadAfter {
         if (t != null) {
             LockSupport.unpark(t);
         }
+    }
+
+    /** True if the core is parked or about to park (volatile: a waker's decision). */
+    public boolean isParked() {
+        return parked != 0;
     }
 
     /** Wake-ups that needed an unpark. */

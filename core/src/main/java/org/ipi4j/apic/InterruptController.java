@@ -305,7 +305,7 @@ public final class InterruptController {
         try {
             checkOpen();
             queue.offer(item);
-            if (idles[cpu].state() == IdleLoop.PARKED) { // volatile load after the offer's RMW
+            if (idles[cpu].isParked()) { // volatile load after the offer's RMW
                 raise(cpu, Vector.RESCHEDULE.number(), self);
             } else {
                 idles[cpu].elided.increment();

@@ -2,6 +2,7 @@ package org.ipi4j.smp;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
@@ -11,32 +12,25 @@ import org.ipi4j.Core;
 import org.ipi4j.interrupts.CpuSet;
 
 /**
- * One cross-core call and how far it got: its function, its targets, a per-target state
- * (pending, claimed, acknowledged) and the count of acknowledgements still missing. A caller that
- * waits reuses one {@code Call} for all its calls (like the call-single data Linux keeps per CPU),
- * so a waited call allocates nothing; a call whose caller does not wait gets a fresh one and a
- * future.
+ * One cross-core call and how far it got: its function, its targets, one {@link CallDescriptor} per
+ * target (queued, acknowledged) and the count of acknowledgements still missing. The call is
+ * itself the descriptor of its first target, so a call to one core touches one object. A
+ * caller that waits reuses one {@code Call} for all its calls (like the per-CPU call data Linux
+ * keeps), so a waited call allocates nothing; a call whose caller does not wait gets a fresh one
+ * and a future.
  *
  * <h2>Happens-before</h2>
- * The caller fills the call before queueing its descriptors (the queue's offer publishes it).
- * Each target writes its result or failure, then releases its state to ACKED, then decrements
- * {@code remaining} (a volatile read-modify-write): the caller that reads {@code remaining == 0}
- * sees every target's writes, including whatever the function wrote.
+ * The caller fills the call and its descriptors before queueing them (the queue's push publishes
+ * them). Each target writes its result or failure, releases its descriptor to ACKED, then
+ * decrements {@code remaining} (a volatile read-modify-write): the caller that reads
+ * {@code remaining == 0} sees every target's writes, including whatever the function wrote.
  */
-final class Call {
-    static final byte PENDING = 0;
-    static final byte CLAIMED = 1;
-    static final byte ACKED = 2;
-
+final class Call extends CallDescriptor {
     private static final VarHandle REMAINING;
-    private static final VarHandle ROUNDS;
-    private static final VarHandle STATE = MethodHandles.arrayElementVarHandle(byte[].class);
 
     static {
         try {
-            final MethodHandles.Lookup l = MethodHandles.lookup();
-            REMAINING = l.findVarHandle(Call.class, "remaining", int.class);
-            ROUNDS = l.findVarHandle(Call.class, "rounds", int.class);
+            REMAINING = MethodHandles.lookup().findVarHandle(Call.class, "remaining", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -45,65 +39,82 @@ final class Call {
     /** Target core ids; the first {@link #remoteCount} are remote, a local share comes last. */
     final int[] targets;
     /** One descriptor per target index, reused by every call made with this object. */
-    final Descriptor[] descriptors;
-    /** Per core: PENDING, CLAIMED (running it) or ACKED. */
-    private final byte[] state;
-    private final Throwable[] failures;
+    final CallDescriptor[] descriptors;
     int count;
     int remoteCount;
     Broadcast shape;
     CallFunction<?> function;
     CoreAction action;
-    /** For a caller that does not wait: completed by the last acknowledgement. */
-    CallCompletion<Object> future;
     /** True for a call whose caller does not wait: it gets a future and is never reused. */
     boolean async;
+    /** For a caller that does not wait: completed by the last acknowledgement. */
+    CallCompletion<Object> future;
     /** Owner-only guard: a function run locally that calls again must not reuse this object. */
     boolean inUse;
 
     private volatile int remaining;
-    private volatile int rounds;
     private volatile boolean failed;
     private volatile Object result;
-    /** The core (woken with Core.wake) or thread (unparked) waiting for this call; null if none. */
+    /**
+     * The core (woken with Core.wake) or thread (unparked) waiting for this call, or null while
+     * the caller is still spinning: set only just before it may sleep.
+     */
     private volatile Object waiter;
 
     final BooleanSupplier isDone = this::isDone;
 
     Call(final int cores) {
         this.targets = new int[cores];
-        this.descriptors = new Descriptor[cores];
-        for (int i = 0; i < cores; i++) {
-            descriptors[i] = new Descriptor(this, i);
+        this.descriptors = new CallDescriptor[cores];
+        descriptors[0] = this;
+        for (int i = 1; i < cores; i++) {
+            descriptors[i] = new Share(this, i);
         }
-        this.state = new byte[cores];
-        this.failures = new Throwable[cores];
+    }
+
+    @Override
+    Call call() {
+        return this;
+    }
+
+    @Override
+    int index() {
+        return 0;
     }
 
     /** Prepares this object for a new call of {@code fn} (or {@code act}) reaching targets with {@code how}. Caller only. */
     void prepare(final CallFunction<?> fn, final CoreAction act, final Broadcast how) {
-        this.function = fn;
-        this.action = act;
-        this.shape = how;
-        this.count = 0;
-        this.remoteCount = 0;
-        this.result = null;
-        this.failed = false;
-        this.rounds = 0;
+        // Written only when they change: targets read these fields, and a store that changes
+        // nothing would still pull the line away from them.
+        if (function != fn) {
+            function = fn;
+        }
+        if (action != act) {
+            action = act;
+        }
+        if (shape != how) {
+            shape = how;
+        }
+        count = 0;
+        remoteCount = 0;
+        if (result != null) {
+            result = null;
+        }
+        if (failed) {
+            failed = false;
+        }
     }
 
-    /** Publishes the number of acknowledgements to wait for; done after the targets are set, before any is queued. */
+    /** Resets the descriptors and publishes the number of acknowledgements to wait for. Caller only, before any is queued. */
     void arm() {
+        for (int i = 0; i < count; i++) {
+            descriptors[i].reset();
+        }
         remaining = count;
     }
 
     boolean isDone() {
         return remaining == 0;
-    }
-
-    /** Claims target {@code cpu}: true for exactly one of its runner and a caller giving it up. */
-    boolean claim(final int cpu) {
-        return STATE.compareAndSet(state, cpu, PENDING, CLAIMED);
     }
 
     /** Runs the function on {@code cpu}; returns the failure, or null. */
@@ -123,28 +134,24 @@ final class Call {
         }
     }
 
-    /** The acknowledgement of a claimed target: {@code failure} may be null. Any thread. */
-    void acknowledge(final int cpu, final Throwable failure, final int level) {
+    /** The acknowledgement of a claimed target (by its descriptor); {@code failure} may be null. Any thread. */
+    void acknowledge(final CallDescriptor d, final Throwable failure) {
         if (failure != null) {
-            failures[cpu] = failure;
+            d.failure = failure;
             failed = true;
         }
-        int r;
-        while (level > (r = rounds) && !ROUNDS.compareAndSet(this, r, level)) {
-            Thread.onSpinWait();
-        }
-        STATE.setRelease(state, cpu, ACKED);
+        d.ack();
         if ((int) REMAINING.getAndAdd(this, -1) == 1) {
             final CallCompletion<Object> f = future;
             if (f != null) {
-                f.reached(rounds);
+                f.reached(rounds());
                 if (failed) {
                     f.completeExceptionally(failure());
                 } else {
                     f.complete(result);
                 }
             }
-            // Partner: the waiter publishes itself, then reads remaining (waitUntil / park).
+            // Partner: the waiter publishes itself, then reads remaining, then sleeps.
             final Object w = waiter;
             if (w instanceof Core core) {
                 core.wake();
@@ -154,19 +161,14 @@ final class Call {
         }
     }
 
-    /** Gives target {@code cpu} up with {@code why}, unless it already claimed the call. */
-    void giveUp(final int cpu, final Throwable why) {
-        if (claim(cpu)) {
-            acknowledge(cpu, why, 0);
-        }
+    /** Gives target index {@code i} up with {@code why}: its descriptor was never taken by a target. */
+    void giveUp(final int i, final Throwable why) {
+        acknowledge(descriptors[i], why);
     }
 
+    /** Publishes who waits (a volatile store, before the waiter's last look at {@code remaining}). */
     void waiter(final Object w) {
         waiter = w;
-    }
-
-    boolean acked(final int cpu) {
-        return (byte) STATE.getAcquire(state, cpu) == ACKED;
     }
 
     boolean failed() {
@@ -177,15 +179,23 @@ final class Call {
         return result;
     }
 
+    /** Rounds of IPIs to the farthest target acknowledged so far (final once done). */
     int rounds() {
-        return rounds;
+        int r = 0;
+        for (int i = 0; i < count; i++) {
+            final CallDescriptor d = descriptors[i];
+            if (d.acked()) {
+                r = Math.max(r, d.level);
+            }
+        }
+        return r;
     }
 
     /** What every failing target threw, as one exception (allocates; failure path only). */
     SmpCallException failure() {
         final Map<Integer, Throwable> byCore = new TreeMap<>();
         for (int i = 0; i < count; i++) {
-            final Throwable t = failures[targets[i]];
+            final Throwable t = descriptors[i].failure;
             if (t != null) {
                 byCore.put(targets[i], t);
             }
@@ -195,32 +205,43 @@ final class Call {
 
     /** The targets as a set (allocates). */
     CpuSet targetSet() {
-        return CpuSet.of(java.util.Arrays.copyOf(targets, count));
+        return CpuSet.of(Arrays.copyOf(targets, count));
     }
 
-    /** Clears what this call left behind so the object can serve the next one. Caller only, after isDone(). */
+    /** Clears what this call holds on to so the object can serve the next one. Caller only, after isDone(). */
     void recycle() {
-        for (int i = 0; i < count; i++) {
-            state[targets[i]] = PENDING;
-            failures[targets[i]] = null;
+        if (failed) {
+            for (int i = 0; i < count; i++) {
+                descriptors[i].failure = null;
+            }
         }
-        function = null;
-        action = null;
-        waiter = null;
-        result = null;
+        if (waiter != null) {
+            waiter = null;
+        }
+        if (result != null) {
+            result = null;
+        }
         inUse = false;
     }
 
-    /** One target's share of a call, as queued on that target. */
-    static final class Descriptor {
-        final Call call;
-        final int index;
-        /** IPI rounds it took to get here; written by whoever queues it, before the offer publishes it. */
-        int level;
+    /** The descriptor of a target after the first. */
+    static final class Share extends CallDescriptor {
+        private final Call call;
+        private final int index;
 
-        Descriptor(final Call call, final int index) {
+        Share(final Call call, final int index) {
             this.call = call;
             this.index = index;
+        }
+
+        @Override
+        Call call() {
+            return call;
+        }
+
+        @Override
+        int index() {
+            return index;
         }
     }
 }

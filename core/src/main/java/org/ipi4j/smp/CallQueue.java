@@ -1,59 +1,89 @@
 package org.ipi4j.smp;
 
-import java.util.concurrent.atomic.AtomicInteger;
-
-import org.jctools.queues.MpscUnboundedXaddArrayQueue;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
- * One core's queue of cross-call descriptors, and the count that decides when a new
- * call-function IPI is needed (Linux's {@code call_single_queue} with its "queue was empty"
- * test).
+ * One core's queue of cross-call descriptors: a lock-free, intrusive, multi-producer list with a
+ * single consumer that takes everything at once, like Linux's {@code llist} under
+ * {@code call_single_queue}.
  *
- * <h2>The decision</h2>
- * A caller {@link #offer}s its descriptor, then increments the count: only the caller whose
- * increment found 0 sends the IPI; the others coalesce, because the handler keeps polling until
- * the queue is empty. The handler {@link #finished() decrements} for every descriptor it ran,
- * before acknowledging it, and stops when {@link #poll()} finds nothing.
+ * <h2>The IPI decision</h2>
+ * {@link #push} reports whether the list was empty: only that caller sends the call-function IPI;
+ * every other caller's descriptor is already covered by an IPI that was sent and whose handler has
+ * not yet taken the list. The handler {@link #takeAll() takes the whole list} with one atomic
+ * exchange. Why nothing is stranded: pushes and the exchange are read-modify-writes of one word,
+ * so they are totally ordered; a push that found the list non-empty came before the exchange that
+ * empties it, and that exchange returns the pushed descriptor. The jcstress test
+ * {@code CallQueueNoStrandedCall} drives this class.
  *
- * <p>Why nothing is stranded: the count and the queue's producer index are each changed by
- * volatile read-modify-writes, which are totally ordered. A caller that found the count above 0
- * incremented before the handler's decrement of the descriptor in progress, so its offer (done
- * before the increment) is visible to the handler's next poll, made after that decrement; JCTools'
- * {@code poll()} waits for an element whose producer index it has seen. A caller that found 0
- * sends an IPI, which starts a new drain. The jcstress test {@code CallQueueNoStrandedCall} drives
- * this class.
+ * <h2>Happens-before</h2>
+ * A node's fields written before {@link #push} are visible to the handler after {@link #takeAll}
+ * (the push's CAS releases, the exchange acquires).
  *
- * <p>Any number of callers; one handler (the owning core). The queue recycles its chunks, so a
- * steady stream of calls allocates nothing.
+ * <p>Any number of producers, one consumer (the owning core). Nodes are the caller's reusable
+ * descriptors, so pushing allocates nothing. A node may be pushed again only after the consumer
+ * has taken it and is done with it.
  */
-public final class CallQueue<E> {
-    private final MpscUnboundedXaddArrayQueue<E> queue = new MpscUnboundedXaddArrayQueue<>(64, 4);
-    /** Descriptors queued and not yet finished; 0 -> 1 is what sends an IPI. */
-    private final AtomicInteger queued = new AtomicInteger();
+public final class CallQueue {
+    /** An element of the list; the link is written by {@link #push} and by {@link #takeAll}. */
+    public static class Node {
+        Node next;
+
+        /** The node after this one in a list {@link #takeAll()} returned, or null. */
+        public final Node next() {
+            return next;
+        }
+    }
+
+    private static final VarHandle HEAD;
+
+    static {
+        try {
+            HEAD = MethodHandles.lookup().findVarHandle(CallQueue.class, "head", Node.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    @SuppressWarnings("unused")
+    private volatile Node head;
 
     /**
-     * Queues {@code descriptor}. Any thread.
+     * Queues {@code node}. Any thread.
      *
-     * @return true if the caller must send the IPI (the queue was idle), false if the call
-     *         coalesced with a drain that will find it
+     * @return true if the list was empty: the caller must send the IPI
      */
-    public boolean offer(final E descriptor) {
-        queue.offer(descriptor);                 // volatile RMW of the producer index
-        return queued.getAndIncrement() == 0;    // partner: finished() then poll() on the handler
+    public boolean push(final Node node) {
+        Node h;
+        do {
+            h = head;
+            node.next = h; // plain: published by the CAS below
+        } while (!HEAD.compareAndSet(this, h, node));
+        return h == null;
     }
 
-    /** The next descriptor, or null when the queue is empty. Handler only. */
-    public E poll() {
-        return queue.poll();
+    /**
+     * Takes every queued node, oldest first (the list is reversed in place). Consumer only. Read a
+     * node's {@link Node#next()} before handing the node back to its owner: the owner may push it
+     * again at once.
+     *
+     * @return the first node, or null if the list was empty
+     */
+    public Node takeAll() {
+        Node n = (Node) HEAD.getAndSet(this, null); // partner: the CAS in push
+        Node reversed = null;
+        while (n != null) {
+            final Node next = n.next;
+            n.next = reversed;
+            reversed = n;
+            n = next;
+        }
+        return reversed;
     }
 
-    /** One descriptor finished; call before acknowledging it. Handler only. */
-    public void finished() {
-        queued.getAndDecrement();
-    }
-
-    /** Descriptors queued and not finished (a recent value). */
-    public int size() {
-        return queued.get();
+    /** True if nothing is queued (a recent value). */
+    public boolean isEmpty() {
+        return head == null;
     }
 }

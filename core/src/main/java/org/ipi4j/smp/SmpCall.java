@@ -20,8 +20,8 @@ import org.ipi4j.interrupts.Vector;
  *
  * <h2>Protocol</h2>
  * Each core has a {@link CallQueue} of call descriptors and the {@link Vector#CALL_FUNCTION}
- * vector. The caller queues a descriptor and sends the IPI only if the target's queue was idle;
- * the others coalesce, since the handler drains the whole queue. A call to the caller's own core
+ * vector. The caller pushes a descriptor and sends the IPI only if the target's queue was empty;
+ * the others coalesce, since the handler takes the whole queue. A call to the caller's own core
  * runs locally with interrupts disabled and no IPI; for a multi-core call the local share runs
  * after the IPIs are sent and before waiting, so it overlaps the remote work.
  *
@@ -29,7 +29,7 @@ import org.ipi4j.interrupts.Vector;
  * {@link #call(int, CallFunction)} and the {@code run} methods wait for every target and return
  * the result directly. Each caller (each core, each outside thread) reuses one call descriptor
  * for all its waited calls, like the per-CPU call data of Linux, and acknowledgements are a
- * countdown plus a per-target state, so a steady stream of waited calls allocates nothing on the
+ * countdown plus a state in each target's descriptor, so a steady stream of waited calls allocates nothing on the
  * caller or the targets. The older forms that take a {@code wait} flag return a future and
  * allocate it.
  *
@@ -38,7 +38,9 @@ import org.ipi4j.interrupts.Vector;
  *   <li>Everything the caller did before the call happens-before the function runs on each
  *       target; everything each target did in the function happens-before the call returns (with
  *       wait) or the returned future completes (without).</li>
- *   <li>The function runs at most once per target. Exceptions thrown by the function on any
+ *   <li>The function runs at most once per target, and each target is answered once: by the
+ *       target, or, if the machine closed before it could be reached, by the caller with a
+ *       {@link MachineClosedException}. Exceptions thrown by the function on any
  *       target reach the caller as an {@link SmpCallException} naming the cores.</li>
  *   <li>A wait never hangs silently: after the watchdog timeout the IPI is sent once more (in case
  *       a wake-up was missed); if a target still does not answer, {@link CallTimeoutException}
@@ -58,7 +60,7 @@ public final class SmpCall {
 
     private final Machine machine;
     private final int cores;
-    private final CallQueue<Call.Descriptor>[] queues;
+    private final CallQueue[] queues;
     private final long watchdogNanos;
     private final Broadcast broadcast;
     /** The reusable call of a waiting caller on each core. */
@@ -70,7 +72,6 @@ public final class SmpCall {
     private final LongAdder localRuns = new LongAdder();
     private final LongAdder resends = new LongAdder();
 
-    @SuppressWarnings("unchecked")
     private SmpCall(final Machine machine, final Duration watchdog, final Broadcast broadcast) {
         this.machine = machine;
         this.cores = machine.coreCount();
@@ -79,7 +80,7 @@ public final class SmpCall {
         this.queues = new CallQueue[cores];
         this.coreCalls = new Call[cores];
         for (int i = 0; i < cores; i++) {
-            queues[i] = new CallQueue<>();
+            queues[i] = new CallQueue();
             coreCalls[i] = new Call(cores);
         }
         final int n = cores;
@@ -370,29 +371,42 @@ public final class SmpCall {
             giveUpFrom(call, index, new MachineClosedException("machine " + machine.name() + " is closed"));
             return;
         }
-        final Call.Descriptor d = call.descriptors[index];
+        final CallDescriptor d = call.descriptors[index];
         d.level = level;
-        if (queues[cpu].offer(d)) {
+        if (queues[cpu].push(d)) {
             try {
                 machine.interrupts().send(cpu, Vector.CALL_FUNCTION, null);
                 ipisSent.increment();
             } catch (MachineClosedException e) {
-                // Our descriptor may still be drained if the core runs on: the claim decides
-                // which of us answers for this target, so the function runs at most once.
-                giveUpFrom(call, index, e);
+                takeBack(cpu, e);
             }
         } else {
             ipisCoalesced.increment();
         }
     }
 
+    /**
+     * The IPI for a queue we found empty could not be sent (the machine is closing): whatever is
+     * in that queue now is covered by no IPI. Take it all back and give each call up. A
+     * descriptor the target's handler already took is not in the list, so it is answered once,
+     * by whichever of us has it (taking a whole list is safe with several takers).
+     */
+    private void takeBack(final int cpu, final RuntimeException why) {
+        CallQueue.Node n = queues[cpu].takeAll();
+        while (n != null) {
+            final CallDescriptor d = (CallDescriptor) n;
+            n = d.next();
+            giveUpFrom(d.call(), d.index(), why);
+        }
+    }
+
     /** Gives up target {@code index} and, for serial and tree shapes, every target it would have reached. */
     private void giveUpFrom(final Call call, final int index, final RuntimeException why) {
-        call.giveUp(call.targets[index], why);
+        call.giveUp(index, why);
         switch (call.shape.kind()) {
             case SERIAL -> {
                 for (int j = index + 1; j < call.remoteCount; j++) {
-                    call.giveUp(call.targets[j], why);
+                    call.giveUp(j, why);
                 }
             }
             case TREE -> {
@@ -412,11 +426,12 @@ public final class SmpCall {
 
     private void onCallFunction(final Interrupt irq) {
         final int cpu = irq.cpu();
-        final CallQueue<Call.Descriptor> queue = queues[cpu];
-        Call.Descriptor d;
-        while ((d = queue.poll()) != null) {
-            final Call call = d.call;
-            final int index = d.index;
+        CallQueue.Node next = queues[cpu].takeAll();
+        while (next != null) {
+            final CallDescriptor d = (CallDescriptor) next;
+            next = d.next(); // before the acknowledgement: after it the caller may push d again
+            final Call call = d.call();
+            final int index = d.index();
             final int level = d.level;
             if (call.shape.kind() == Broadcast.Kind.TREE) {
                 // Forward before running, so the subtree works while we do.
@@ -426,27 +441,18 @@ public final class SmpCall {
                     enqueue(call, j, level + 1);
                 }
             }
-            if (!call.claim(cpu)) {
-                queue.finished(); // the caller gave this target up (machine closing): not run
-                continue;
-            }
             final Throwable failure = call.invoke(cpu);
             if (call.shape.kind() == Broadcast.Kind.SERIAL && index + 1 < call.remoteCount) {
                 enqueue(call, index + 1, level + 1); // before our acknowledgement: after it the call may be reused
             }
-            // Leave the queue count before acknowledging, so that a caller who saw the ack and
-            // calls again finds the count at zero and sends a fresh IPI.
-            queue.finished();
-            call.acknowledge(cpu, failure, level);
+            call.acknowledge(d, failure);
         }
     }
 
     private void runLocally(final Core self, final Call call, final int index) {
         localRuns.increment();
         final int cpu = call.targets[index];
-        if (!call.claim(cpu)) {
-            return;
-        }
+        final CallDescriptor d = call.descriptors[index];
         final boolean flags = self.disableInterrupts();
         final Throwable failure;
         try {
@@ -454,7 +460,7 @@ public final class SmpCall {
         } finally {
             self.restoreInterrupts(flags);
         }
-        call.acknowledge(cpu, failure, 0);
+        call.acknowledge(d, failure);
     }
 
     // =====================================================================================
@@ -497,7 +503,9 @@ public final class SmpCall {
         long deadline = System.nanoTime() + watchdogNanos;
         boolean resent = false;
         int spins = 0;
-        call.waiter(self != null ? self : Thread.currentThread()); // published before we read remaining
+        if (self != null) {
+            call.waiter(self); // published before waitUntil's reads of remaining
+        }
         while (!call.isDone()) {
             final long left = deadline - System.nanoTime();
             if (left <= 0) {
@@ -516,9 +524,13 @@ public final class SmpCall {
                 // us) and idles by the machine's policy; the last acknowledgement wakes it.
                 self.waitUntil(call.isDone, deadline);
             } else if (++spins < CALLER_SPINS) {
-                Thread.onSpinWait();
+                Thread.onSpinWait(); // while we spin, no acknowledgement needs to unpark us
             } else {
-                LockSupport.parkNanos(this, left); // the last acknowledgement unparks us
+                // Dekker with the last acknowledgement: publish ourselves, then look again.
+                call.waiter(Thread.currentThread());
+                if (!call.isDone()) {
+                    LockSupport.parkNanos(this, left);
+                }
             }
         }
     }
@@ -534,7 +546,7 @@ public final class SmpCall {
     private void resend(final Call call, final Core self) {
         for (int i = 0; i < call.remoteCount; i++) {
             final int cpu = call.targets[i];
-            if (!call.acked(cpu) && (self == null || self.id() != cpu)) {
+            if (!call.descriptors[i].acked() && (self == null || self.id() != cpu)) {
                 try {
                     machine.interrupts().send(cpu, Vector.CALL_FUNCTION, null);
                     resends.increment();
@@ -551,7 +563,7 @@ public final class SmpCall {
         CpuSet silent = CpuSet.empty();
         for (int i = 0; i < call.count; i++) {
             final int cpu = call.targets[i];
-            if (!call.acked(cpu)) {
+            if (!call.descriptors[i].acked()) {
                 silent = silent.with(cpu);
                 final Core core = machine.core(cpu);
                 sb.append("\n  ").append(core.describe());
