@@ -1,6 +1,7 @@
 package org.ipi4j.bench;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.ipi4j.Machine;
@@ -25,9 +26,12 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Mailbox throughput with several senders: ipi4j's send (payload into the target's JCTools MPSC
- * mailbox plus the pending bit, drained by a core) next to the raw JCTools queue it is built on,
- * drained by a plain thread. Senders back off when the consumer falls behind.
+ * Mailbox throughput with several senders (2 by default; {@code -t 1} for one): ipi4j's send
+ * (payload into the target's JCTools MPSC mailbox plus the pending bit, drained by a core) next to
+ * two floors drained by a plain spinning thread: the raw JCTools queue it is built on, and that
+ * queue with the smallest possible doorbell (a flag the sender sets with test-and-set when it finds
+ * it clear, and the consumer clears between two drains), which is the cheapest design that tells a
+ * receiver "look at this mailbox". Senders back off when the consumer falls behind.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -40,11 +44,13 @@ public class MailboxBench {
     private static final Vector V = Vector.of(0x40);
     private static final Object PAYLOAD = new Object();
 
-    @Param({"ipi4j-send", "jctools-raw"})
+    @Param({"ipi4j-send", "jctools-doorbell", "jctools-raw"})
     public String path;
 
     private Machine machine;
     private MpscArrayQueue<Object> raw;
+    private final AtomicInteger doorbell = new AtomicInteger();
+    private boolean rings;
     private Thread drainer;
     private volatile boolean running;
     final AtomicLong consumed = new AtomicLong();
@@ -58,16 +64,29 @@ public class MailboxBench {
             machine.interrupts().register(V, irq -> consumed.addAndGet(irq.payloads().size()));
         } else {
             raw = new MpscArrayQueue<>(1 << 16);
+            rings = path.equals("jctools-doorbell");
             drainer = new Thread(() -> {
                 while (running) {
-                    final int n = raw.drain(p -> { }, 4096);
+                    int n;
+                    if (!rings) {
+                        n = raw.drain(p -> { }, 4096);
+                    } else if (doorbell.get() != 0) {
+                        n = raw.drain(p -> { }, 1 << 16);
+                        doorbell.set(0); // then look again: a sender that saw the bell set offered before
+                        Object p;
+                        while ((p = raw.poll()) != null) {
+                            n++;
+                        }
+                    } else {
+                        n = 0;
+                    }
                     if (n == 0) {
                         Thread.onSpinWait();
                     } else {
                         consumed.addAndGet(n);
                     }
                 }
-            }, "jctools-drainer");
+            }, path + "-drainer");
             drainer.setDaemon(true);
             drainer.start();
         }
@@ -90,6 +109,9 @@ public class MailboxBench {
         } else {
             while (!raw.offer(PAYLOAD)) {
                 Thread.onSpinWait();
+            }
+            if (rings && doorbell.get() == 0) {
+                doorbell.getAndSet(1);
             }
         }
     }

@@ -3,7 +3,7 @@ package org.ipi4j.apic;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -46,7 +46,8 @@ import org.jctools.queues.MessagePassingQueue;
  * {@link #close()} must not return while a sender is between its closed check and its raise, or
  * that sender's payload could land after the machine collected what was left. A sending core marks
  * itself with a volatile store in its own {@link CpuContext} (no contended write); other threads
- * count themselves in and out on two shared counters. The closer sets {@code closed} (volatile)
+ * count themselves in and out on a pair of counters in a stripe chosen by their thread id, each
+ * stripe on cache lines of its own, so two outside senders rarely write the same line. The closer sets {@code closed} (volatile)
  * and then waits until no core is marked and as many threads left as entered: store-then-load on
  * both sides, so either the sender sees {@code closed} or the closer sees the sender.
  *
@@ -80,9 +81,14 @@ public final class InterruptController {
     private final AtomicReferenceArray<InterruptHandler> idt = new AtomicReferenceArray<>(Vector.COUNT);
     private final AtomicReferenceArray<ExceptionHandler> exceptionHandlers =
         new AtomicReferenceArray<>(Vector.FIRST_IPI);
-    /** Threads that are not cores, counted into and out of a send (see the closing protocol). */
-    private final AtomicLong externalEntered = new AtomicLong();
-    private final AtomicLong externalLeft = new AtomicLong();
+    /** Longs per stripe: entered at 0, left at 1, then padding to 128 bytes. */
+    private static final int STRIDE = 16;
+    /**
+     * Threads that are not cores, counted into and out of a send (see the closing protocol), in
+     * stripes: {@code [stripe * STRIDE]} entered, {@code [stripe * STRIDE + 1]} left.
+     */
+    private final AtomicLongArray external;
+    private final int stripeMask;
     private final LongAdder externalRefused = new LongAdder();
     private volatile boolean closed;
 
@@ -104,6 +110,9 @@ public final class InterruptController {
         this.apics = new LocalApic[cores];
         this.idles = new IdleLoop[cores];
         this.contexts = new CpuContext[cores];
+        final int stripes = Math.min(256, Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors()) * 8));
+        this.stripeMask = stripes - 1;
+        this.external = new AtomicLongArray(stripes * STRIDE);
         for (int i = 0; i < cores; i++) {
             apics[i] = new LocalApic(i);
             idles[i] = new IdleLoop(idlePolicy);
@@ -226,7 +235,11 @@ public final class InterruptController {
 
     /** Total interrupts sent by threads that are not cores of this machine. */
     public long externalSent() {
-        return externalLeft.get() - externalRefused.sum();
+        long left = 0;
+        for (int i = 0; i <= stripeMask; i++) {
+            left += external.get(i * STRIDE + 1);
+        }
+        return left - externalRefused.sum();
     }
 
     /**
@@ -328,16 +341,24 @@ public final class InterruptController {
         }
     }
 
-    /** Steps 2-5 of a send. @return false if the payload did not fit */
+    /**
+     * Steps 2-5 of a send. A payload send raises with {@link LocalApic#raiseAfterOffer} (the
+     * payload carries the happens-before edge); a doorbell always writes the bit.
+     *
+     * @return false if the payload did not fit
+     */
     private boolean deliver(final int cpu, final int v, final Object payload, final int self) {
         enter(self);
         try {
             checkOpen();
-            if (payload != null && !enqueue(cpu, v, payload, self)) {
+            if (payload == null) {
+                raise(cpu, v, self);
+            } else if (enqueue(cpu, v, payload, self)) {
+                raiseAfterOffer(cpu, v, self);
+            } else {
                 refused(self);
                 return false;
             }
-            raise(cpu, v, self);
             return true;
         } catch (MachineClosedException e) {
             refused(self);
@@ -389,6 +410,16 @@ public final class InterruptController {
         }
     }
 
+    /** {@link #raise} for a payload already in the mailbox: a bit found set is not written again. */
+    private void raiseAfterOffer(final int cpu, final int v, final int self) {
+        if (apics[cpu].raiseAfterOffer(v)) {
+            idles[cpu].wake(); // partner: IdleLoop.prepareToPark on the target
+        }
+        if (self >= 0) {
+            contexts[self].sent.increment();
+        }
+    }
+
     private MailboxFullException full(final CpuSet failed, final Vector vector) {
         return new MailboxFullException(failed, vector, overflowPolicy + " policy, capacity " + mailboxCapacity);
     }
@@ -399,7 +430,7 @@ public final class InterruptController {
         if (self >= 0) {
             contexts[self].beginSend(); // volatile store, then the volatile read of closed
         } else {
-            externalEntered.getAndIncrement();
+            external.getAndIncrement(stripe());
         }
     }
 
@@ -407,8 +438,14 @@ public final class InterruptController {
         if (self >= 0) {
             contexts[self].endSend();
         } else {
-            externalLeft.getAndIncrement();
+            external.getAndIncrement(stripe() + 1);
         }
+    }
+
+    /** The calling thread's stripe (index of its entered counter): a Fibonacci hash of its id. */
+    private int stripe() {
+        final long h = Thread.currentThread().getId() * 0x9E3779B97F4A7C15L;
+        return ((int) (h >>> 40) & stripeMask) * STRIDE;
     }
 
     private void refused(final int self) {
@@ -441,10 +478,13 @@ public final class InterruptController {
                 spins = backOff(spins);
             }
         }
-        // Left first, then entered: equal means every thread that entered before the second read
-        // had left before the first, so none can still be between its check and its raise.
-        while (externalLeft.get() != externalEntered.get()) {
-            spins = backOff(spins);
+        // Per stripe, left first, then entered: equal means every thread of the stripe that
+        // entered before the second read had left before the first. Any thread that enters a
+        // stripe after we looked at it reads closed == true and refuses.
+        for (int i = 0; i <= stripeMask; i++) {
+            while (external.get(i * STRIDE + 1) != external.get(i * STRIDE)) {
+                spins = backOff(spins);
+            }
         }
     }
 

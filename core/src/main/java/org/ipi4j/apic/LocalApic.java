@@ -19,17 +19,20 @@ import org.jctools.queues.MpscArrayQueue;
  * the code the cores run.
  *
  * <h2>Protocol and happens-before</h2>
- * A sender {@link #offer}s its payload (a release store in the mailbox), then {@link #raise}s the
- * vector. The receiver, at an instruction boundary, sees the bit ({@link #highestPending()}), then
- * {@link #accept}s the vector: it clears the bit with a volatile read-modify-write <em>before</em>
- * draining the mailbox. So:
+ * A sender {@link #offer}s its payload (a release store in the mailbox), then raises the vector:
+ * {@link #raiseAfterOffer} writes the bit only if it is clear; a doorbell without payload always
+ * writes it ({@link #raise}). The receiver, at an instruction boundary, sees the bit
+ * ({@link #highestPending()}), then {@link #accept}s the vector: it drains the mailbox, clears the
+ * bit with a volatile read-modify-write, and drains again. So:
  * <ul>
- *   <li>everything a sender wrote before raising happens-before the receiver's accept that clears
- *       the bit it set (the read-modify-writes of one IRR word are totally ordered);</li>
- *   <li>a payload offered after the drain started has its bit raised again by its sender, so it
- *       is never stranded (no lost interrupt);</li>
- *   <li>raising a vector that is already pending coalesces: {@link #raise} returns false, and the
- *       payload is drained by the pending entry.</li>
+ *   <li>everything a sender wrote before sending happens-before the handler: through the payload
+ *       (release store, acquire poll) or, for a doorbell, through the IRR word (the sender's RMW,
+ *       then the receiver's clearing RMW);</li>
+ *   <li>no payload is stranded: a sender that found the bit set offered before the clear, and
+ *       the drain after the clear finds it; a sender that found it clear sets it, and the next
+ *       boundary takes it;</li>
+ *   <li>sends to a vector that is already pending coalesce: one entry drains them all, and while
+ *       the receiver drains, payload senders do not write the IRR line at all.</li>
  * </ul>
  * Thread-safe for any number of senders and one receiver. The IRR words sit on cache lines of
  * their own: senders write them, and nothing the owner writes at every instruction shares them.
@@ -84,8 +87,9 @@ public final class LocalApic {
 
     /**
      * Sets {@code vector}'s pending bit with a volatile read-modify-write, which releases
-     * everything the caller did before it. Partner access: the receiver's clearing RMW in
-     * {@link #accept}, and its volatile re-check in {@link #anyPending()} before parking.
+     * everything the caller did before it, even when the bit was already set. Use it for a
+     * doorbell without payload. Partner accesses: the receiver's clearing RMW in {@link #accept},
+     * and its volatile re-check in {@link #anyPending()} before parking.
      *
      * @return true if the bit was newly set (the receiver may need waking), false if the request
      *         coalesced with one already pending
@@ -97,6 +101,28 @@ public final class LocalApic {
         }
         coalesced.increment();
         return false;
+    }
+
+    /**
+     * {@link #raise} for a send whose payload the caller has just {@link #offer}ed: if the bit is
+     * already set, nothing is written (test before test-and-set), so a flood of sends to one
+     * vector does not fight over the IRR line.
+     *
+     * <p>Why no payload is stranded: the offer is a volatile read-modify-write of the mailbox's
+     * producer index and the test a volatile load, so if the test saw the bit set, the receiver's
+     * clearing RMW in {@link #accept} comes later in the synchronization order, and so does its
+     * second look at the mailbox, made after the clear; it polls with JCTools' {@code poll()},
+     * which waits for an element whose index it has seen. The handler sees the sender's earlier writes through
+     * the payload itself (release store of the element, acquire load by the poll), which is why a
+     * doorbell without payload must use {@link #raise}.
+     */
+    public boolean raiseAfterOffer(final int vector) {
+        final long bit = 1L << vector;
+        if (((long) IRR.getVolatile(irr, PAD + (vector >>> 6)) & bit) != 0) {
+            coalesced.increment();
+            return false;
+        }
+        return raise(vector);
     }
 
     /**
@@ -138,16 +164,45 @@ public final class LocalApic {
      * @return how many payloads were drained; 0 for a doorbell
      */
     public int accept(final int vector, final MessagePassingQueue.Consumer<Object> sink) {
-        // Clear first, drain second: a payload offered after our drain has its bit raised again by
-        // its sender (partner: offer-then-raise in the controller), so it is never stranded.
-        IRR.getAndBitwiseAnd(irr, PAD + (vector >>> 6), ~(1L << vector));
+        final int word = PAD + (vector >>> 6);
+        final long bit = 1L << vector;
         final MessagePassingQueue<Object> box = mailboxes[vector];
         if (box == null) {
+            IRR.getAndBitwiseAnd(irr, word, ~bit);
             return 0;
         }
-        // drain() uses relaxed polls; isEmpty() and the drain both read the producer index, so a
-        // payload whose offer completed before the raise we consumed is seen here.
-        return box.isEmpty() ? 0 : box.drain(sink, box.capacity());
+        final int limit = box.capacity();
+        // 1. Drain while the bit is still set: a payload sender that finds it set writes nothing
+        //    (raiseAfterOffer), so a stream of sends during a drain costs no IRR traffic. A
+        //    relaxed drain is enough here (it stops at an element not yet visible and does not
+        //    read the senders' producer index): step 3 is the one that must not miss anything.
+        int n = box.drain(sink, limit);
+        // 2. Clear: the partner of the senders' test (and of a doorbell's set, whose writes this
+        //    read-modify-write acquires).
+        IRR.getAndBitwiseAnd(irr, word, ~bit);
+        // 3. Look again: a sender whose test saw the bit set before step 2 offered before it, so
+        //    its payload is visible now. Past the limit, raise the bit again for the next entry.
+        n += drain(box, sink, limit - n);
+        if (n == limit && !box.isEmpty()) {
+            IRR.getAndBitwiseOr(irr, word, bit);
+        }
+        return n;
+    }
+
+    /**
+     * Polls up to {@code limit} payloads. {@code poll()}, not a relaxed drain: a relaxed poll may
+     * miss an element whose producer index it has seen but whose store is not yet visible;
+     * {@code poll()} waits for it (see {@link #raiseAfterOffer}).
+     */
+    private static int drain(final MessagePassingQueue<Object> box, final MessagePassingQueue.Consumer<Object> sink,
+                             final int limit) {
+        int n = 0;
+        Object payload;
+        while (n < limit && (payload = box.poll()) != null) {
+            sink.accept(payload);
+            n++;
+        }
+        return n;
     }
 
     /** {@link #accept(int, MessagePassingQueue.Consumer)} into a new list (tests, shutdown). */

@@ -21,8 +21,8 @@ import org.openjdk.jcstress.infra.results.III_Result;
  * Two actors, so it runs on a 2-CPU host.
  */
 @JCStressTest
-@Description("Same-vector requests coalesce while pending, but no payload is stranded: senders offer, then raise; "
-    + "the receiver clears the bit, then drains. Result: payloads handled, payloads stranded, raises that coalesced.")
+@Description("Same-vector requests coalesce while pending, but no payload is stranded: senders offer, then raise "
+    + "(skipping the write when the bit is already set); the receiver clears the bit, then drains. Result: payloads handled, payloads stranded, raises that coalesced.")
 @Outcome(id = "3, 0, 2", expect = ACCEPTABLE_INTERESTING, desc = "Both sends coalesced into the already pending request.")
 @Outcome(id = "3, 0, 1", expect = ACCEPTABLE, desc = "One send coalesced, the other raised a new request.")
 @Outcome(id = "3, 0, 0", expect = ACCEPTABLE, desc = "The receiver cleared the bit between; each send raised anew.")
@@ -45,13 +45,13 @@ public class CoalescingDrainsEverything {
     @Actor
     public void senderA() {
         apic.offer(VECTOR, "a");
-        coalescedA = apic.raise(VECTOR) ? 0 : 1;
+        coalescedA = apic.raiseAfterOffer(VECTOR) ? 0 : 1; // a payload send: test before test-and-set
     }
 
     @Actor
     public void senderBThenReceiver() {
         apic.offer(VECTOR, "b");
-        coalescedB = apic.raise(VECTOR) ? 0 : 1;
+        coalescedB = apic.raiseAfterOffer(VECTOR) ? 0 : 1;
         if (apic.highestPending() == VECTOR) { // the next instruction boundary
             handledByReceiver = apic.accept(VECTOR).size();
         }
