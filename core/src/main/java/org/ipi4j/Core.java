@@ -88,6 +88,9 @@ public final class Core {
     private final Counter tasks = new Counter();
     private final BooleanSupplier runLoopWork = () -> hasWork(true);
     private final BooleanSupplier haltWork = () -> hasWork(false);
+    /** What the innermost {@link #waitUntil} waits for; read by {@link #waitWork}. */
+    private BooleanSupplier waitCondition;
+    private final BooleanSupplier waitWork = this::waitOver;
 
     private volatile Thread thread;
     private volatile int hostCpu = -1;
@@ -346,19 +349,25 @@ public final class Core {
      */
     public boolean waitUntil(final BooleanSupplier condition, final long deadlineNanos) {
         checkOwner("waitUntil()");
-        final BooleanSupplier wakeUp = () -> condition.getAsBoolean() || cpu.deliverable();
-        for (;;) {
-            if (condition.getAsBoolean()) {
-                return true;
+        Objects.requireNonNull(condition, "condition");
+        final BooleanSupplier outer = waitCondition; // a handler may wait too: nest, do not allocate
+        waitCondition = condition;
+        try {
+            for (;;) {
+                if (condition.getAsBoolean()) {
+                    return true;
+                }
+                if (cpu.deliverable()) {
+                    cpu.deliverPending(cpu.epc());
+                    continue;
+                }
+                if (deadlineNanos - System.nanoTime() <= 0) {
+                    return condition.getAsBoolean();
+                }
+                idle.idleUntil(waitWork, deadlineNanos);
             }
-            if (cpu.deliverable()) {
-                cpu.deliverPending(cpu.epc());
-                continue;
-            }
-            if (deadlineNanos - System.nanoTime() <= 0) {
-                return condition.getAsBoolean();
-            }
-            idle.idleUntil(wakeUp, deadlineNanos);
+        } finally {
+            waitCondition = outer;
         }
     }
 
@@ -459,6 +468,11 @@ public final class Core {
      */
     private boolean hasWork(final boolean runnable) {
         return stopRequested || cpu.deliverable() || (runnable && !runQueue.isEmpty());
+    }
+
+    /** The innermost wait's condition holds, or an interrupt can be taken. */
+    private boolean waitOver() {
+        return waitCondition.getAsBoolean() || cpu.deliverable();
     }
 
     /** Asks the core to stop once it has drained its work, and wakes it whatever it is doing. */

@@ -7,6 +7,7 @@ import org.ipi4j.Pinning;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.CoreAction;
 import org.ipi4j.smp.SmpCall;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -67,18 +68,24 @@ public class SmpCallBench {
         machine.close();
     }
 
+    private final CoreAction count = cpu -> sink++;
+    private final CoreAction nothing = cpu -> { };
+
+    /** {@code run(cpu, action)}: waits, allocation-free. */
     @Benchmark
     public void single() {
-        smp.single(cores - 1, cpu -> sink++, true);
+        smp.run(cores - 1, count);
     }
 
+    /** {@code run(cpus, condition, action, shape)} to every core: waits, allocation-free. */
     @Benchmark
     public void many() {
-        smp.many(all, null, cpu -> { }, true, broadcast);
+        smp.run(all, null, nothing, broadcast);
     }
 
+    /** The convenience form with a wait flag, which returns a (completed) future. */
     @Benchmark
     public void onEachCore() {
-        smp.onEachCore(cpu -> { }, true, true);
+        smp.onEachCore(nothing, true, true);
     }
 }

@@ -25,7 +25,7 @@ final class SpaceRig implements AutoCloseable {
         machine = Machine.builder().name(name).cores(cores).idlePolicy(IdlePolicy.park())
             .pinning(Pinning.BEST_EFFORT).memoryWords(PAGES * 64).build().start();
         smp = SmpCall.install(machine);
-        final Mmu mmu = Mmu.builder(smp).broadcast(shape).build();
+        final Mmu mmu = Mmu.builder(smp).broadcast(shape).detectStale(true).build(); // the lab reports violations
         as = mmu.newAddressSpace(PAGES);
         for (int vpn = 0; vpn < PAGES; vpn++) {
             as.map(vpn, vpn, Pte.READ | Pte.WRITE);

@@ -104,26 +104,86 @@ public final class AddressSpace {
      * @throws IllegalArgumentException if the page or frame is out of range
      */
     public void map(final int vpn, final long frame, final int perms) {
-        try (MmuGather g = gather()) {
-            g.map(vpn, frame, perms);
+        checkRange(vpn, 1);
+        mmu.checkFrame(frame);
+        final Shootdown sd = mmu.beginShootdown(this);
+        try {
+            final long version = remap(vpn, frame, perms);
+            if (version >= 0) {
+                sd.add(vpn, version);
+            }
+        } finally {
+            mmu.shootdown(sd);
         }
     }
 
     /** Unmaps {@code count} pages from {@code vpn}; returns after the shootdown. */
     public void unmap(final int vpn, final int count) {
-        try (MmuGather g = gather()) {
-            g.unmap(vpn, count);
-        }
+        rewrite(vpn, count, true, 0);
     }
 
     /**
      * Sets the rights of {@code count} pages from {@code vpn} to {@code perms}; if any right was
-     * taken away, returns only after the shootdown.
+     * taken away, returns only after the shootdown. Allocates nothing.
      */
     public void protect(final int vpn, final int count, final int perms) {
-        try (MmuGather g = gather()) {
-            g.protect(vpn, count, perms);
+        rewrite(vpn, count, false, perms);
+    }
+
+    /** Unmaps or re-protects a range, then runs one shootdown (the caller's reusable one) for it. */
+    private void rewrite(final int vpn, final int count, final boolean unmap, final int perms) {
+        checkRange(vpn, count);
+        final Shootdown sd = mmu.beginShootdown(this);
+        try {
+            for (int p = vpn; p < vpn + count; p++) {
+                final long version = change(p, unmap, perms);
+                if (version >= 0) {
+                    sd.add(p, version);
+                }
+            }
+        } finally {
+            mmu.shootdown(sd); // whatever was changed is shot down, even if something threw
         }
+    }
+
+    void checkRange(final int vpn, final int count) {
+        if (count < 0 || vpn < 0 || (long) vpn + count > table.pages()) {
+            throw new IllegalArgumentException("pages [" + vpn + ", " + ((long) vpn + count) + ") outside "
+                + this + " of " + table.pages() + " pages");
+        }
+    }
+
+    /**
+     * Writes the PTE of {@code vpn}. Returns the new version if an old translation must be shot
+     * down (the page was present and loses its frame or a right), or -1.
+     */
+    long remap(final int vpn, final long frame, final int perms) {
+        final long old;
+        final long version;
+        synchronized (this) {
+            old = table.raw(vpn);
+            version = table.write(vpn, Pte.encode(frame, perms));
+        }
+        return Pte.present(old) && (Pte.frame(old) != frame || (Pte.perms(old) & ~perms) != 0) ? version : -1;
+    }
+
+    /**
+     * Unmaps page {@code p}, or sets its rights to {@code perms}, if it is present. Returns the new
+     * version if the change takes away the frame or a right (adding rights needs no shootdown: a
+     * fault re-walks first), or -1.
+     */
+    long change(final int p, final boolean unmap, final int perms) {
+        final long old;
+        long next = 0;
+        long version = 0;
+        synchronized (this) {
+            old = table.raw(p);
+            if (Pte.present(old)) {
+                next = unmap ? Pte.NOT_PRESENT : Pte.encode(Pte.frame(old), perms);
+                version = table.write(p, next);
+            }
+        }
+        return Pte.present(old) && (!Pte.present(next) || (Pte.perms(old) & ~Pte.perms(next)) != 0) ? version : -1;
     }
 
     /**

@@ -53,6 +53,10 @@ public final class Mmu {
     private final AtomicReferenceArray<AddressSpace> running;
     private final AtomicInteger nextAsid = new AtomicInteger();
     private final AtomicLong shootdownsTotal = new AtomicLong();
+    /** Every core of the machine: shootdown targets are chosen from it by {@link Shootdown#test}. */
+    private final CpuSet allCores;
+    private final Shootdown[] coreShootdowns;
+    private final ThreadLocal<Shootdown> threadShootdowns = ThreadLocal.withInitial(() -> new Shootdown(this));
 
     private Mmu(final Builder b) {
         this.smp = b.smp;
@@ -70,6 +74,11 @@ public final class Mmu {
             tlbs[i] = new Tlb(i, b.tlbEntries);
         }
         this.running = new AtomicReferenceArray<>(machine.coreCount());
+        this.allCores = CpuSet.firstN(machine.coreCount());
+        this.coreShootdowns = new Shootdown[machine.coreCount()];
+        for (int i = 0; i < coreShootdowns.length; i++) {
+            coreShootdowns[i] = new Shootdown(this);
+        }
     }
 
     /** A builder for an MMU that shoots down through {@code smp}. */
@@ -240,63 +249,76 @@ public final class Mmu {
     // Shootdown
     // =====================================================================================
 
-    /** One flush, as carried to every target. */
-    private static final class FlushRequest {
-        final AddressSpace as;
-        final long generation;
-        final int[] vpns;
-        final boolean full;
-        final int initiator;
-        volatile long sentAt;
-        final AtomicLong lastInvalidation = new AtomicLong();
-        final AtomicLong handlerNanos = new AtomicLong();
+    /** The calling core's (or thread's) reusable shootdown, ready to collect pages of {@code as}. */
+    Shootdown beginShootdown(final AddressSpace as) {
+        final Core c = machine.currentCore();
+        Shootdown sd = c != null ? coreShootdowns[c.id()] : threadShootdowns.get();
+        if (sd.inUse) {
+            sd = new Shootdown(this); // nested (a function run locally that changes mappings)
+        }
+        return sd.begin(as);
+    }
 
-        FlushRequest(final AddressSpace as, final long generation, final int[] vpns, final boolean full, final int initiator) {
-            this.as = as;
-            this.generation = generation;
-            this.vpns = vpns;
-            this.full = full;
-            this.initiator = initiator;
+    /** The core running {@code cpu}'s current space (no range check: the caller iterates the machine). */
+    AddressSpace runningOn0(final int cpu) {
+        return running.get(cpu);
+    }
+
+    /** Runs the shootdown {@code sd} collected, if it holds any page, and releases it. */
+    void shootdown(final Shootdown sd) {
+        boolean finished = false;
+        try {
+            if (sd.count > 0) {
+                run(sd);
+            }
+            finished = true;
+        } finally {
+            if (finished) {
+                sd.end();
+            } else {
+                abandon(sd); // a target may still run it later (a timed-out call stays queued)
+            }
         }
     }
 
-    void shootdown(final AddressSpace as, final int[] vpns, final long[] versions, final long firstChangeAt) {
+    private void abandon(final Shootdown sd) {
         final Core c = machine.currentCore();
-        final int initiator = c != null ? c.id() : -1;
+        if (c != null && coreShootdowns[c.id()] == sd) {
+            coreShootdowns[c.id()] = new Shootdown(this);
+        } else if (c == null && threadShootdowns.get() == sd) {
+            threadShootdowns.set(new Shootdown(this));
+        }
+    }
+
+    private void run(final Shootdown sd) {
+        final AddressSpace as = sd.as;
+        final Core c = machine.currentCore();
+        sd.initiator = c != null ? c.id() : -1;
         // (2) publish: the PTE stores were releases; this RMW orders them before every read
         // of "running" below and before any target's read of the generation.
-        final long gen = as.generation.incrementAndGet();
-        // (3) targets: cores running the space; lazy ones catch up on switch.
-        CpuSet targets = CpuSet.empty();
-        int remote = 0;
-        for (final int cpu : as.cpumask().toArray()) {
-            if (running.get(cpu) == as) {
-                targets = targets.with(cpu);
-                if (cpu != initiator) {
-                    remote++;
-                }
-            } else {
-                as.lazySkips.increment();
-            }
-        }
-        final FlushRequest req = new FlushRequest(as, gen, vpns, vpns.length > fullFlushCeiling, initiator);
-        req.sentAt = System.nanoTime();
-        // (4)-(6): IPIs, local share while the others work, wait for every ack (watchdog).
-        smp.run(targets, null, cpu -> flushOn(cpu, req), broadcast);
+        sd.generation = as.generation.incrementAndGet();
+        sd.full = sd.count > fullFlushCeiling;
+        sd.remote = 0;
+        sd.lastInvalidation.set(0);
+        sd.handlerNanos.set(0);
+        sd.sentAt = System.nanoTime(); // published to the targets by the call
+        // (3)-(6): targets are the cores running the space (sd.test); IPIs, the local share
+        // while the others work, and the wait for every ack (watchdog).
+        smp.run(allCores, sd, sd, broadcast);
         final long done = System.nanoTime();
-        for (int i = 0; i < vpns.length; i++) {
-            as.pageTable().complete(vpns[i], versions[i]);
+        for (int i = 0; i < sd.count; i++) {
+            as.pageTable().complete(sd.vpns[i], sd.versions[i]);
         }
         as.shootdowns.increment();
         shootdownsTotal.incrementAndGet();
-        as.remoteTargets.add(remote);
-        final long last = Math.max(req.lastInvalidation.get(), req.sentAt);
-        as.window.recordValue(Math.max(0, last - firstChangeAt));
-        as.stalledCoreNanos.add(req.handlerNanos.get() + (done - req.sentAt));
+        as.remoteTargets.add(sd.remote);
+        final long last = Math.max(sd.lastInvalidation.get(), sd.sentAt);
+        as.window.recordValue(Math.max(0, last - sd.firstChangeAt));
+        as.stalledCoreNanos.add(sd.handlerNanos.get() + (done - sd.sentAt));
     }
 
     /** (5) on each target, in interrupt context. */
-    private void flushOn(final int cpu, final FlushRequest req) {
+    void flushOn(final int cpu, final Shootdown req) {
         final long entry = System.nanoTime();
         final AddressSpace as = req.as;
         final Tlb t = tlbs[cpu];
@@ -307,8 +329,8 @@ public final class Mmu {
             // Page by page only if this flush is exactly the one we are missing; otherwise we
             // are further behind (or the range is large): one full flush catches up.
             if (!req.full && req.generation == local + 1 && req.generation == mmGen) {
-                for (final int vpn : req.vpns) {
-                    t.flushPage(asid, vpn);
+                for (int i = 0; i < req.count; i++) {
+                    t.flushPage(asid, req.vpns[i]);
                 }
             } else {
                 t.flushAll(asid);
@@ -336,7 +358,7 @@ public final class Mmu {
         private Broadcast broadcast;
         private int batchPages = 512;
         private Duration batchWindow = Duration.ofMillis(1);
-        private boolean detectStale = true;
+        private boolean detectStale;
 
         private Builder(final SmpCall smp) {
             this.smp = Objects.requireNonNull(smp, "smp");
@@ -393,7 +415,13 @@ public final class Mmu {
             return this;
         }
 
-        /** Check every TLB hit against the page table and count stale hits. Default on. */
+        /**
+         * A debug option: check every TLB hit against the page table and count the hits served
+         * from an entry that was revoked ({@link ShootdownStats#staleAccesses()}), and those that
+         * break the shootdown guarantee ({@link ShootdownStats#violations()}, always 0 unless the
+         * library is broken). Default off: it costs a page-table load on every TLB hit, which is
+         * what a TLB exists to save; with it off a hit reads only the TLB.
+         */
         public Builder detectStale(final boolean on) {
             this.detectStale = on;
             return this;

@@ -26,24 +26,12 @@ public final class MmuGather implements AutoCloseable {
         this.as = as;
     }
 
-    private void checkRange(final int vpn, final int count) {
-        if (count < 0 || vpn < 0 || (long) vpn + count > as.pageTable().pages()) {
-            throw new IllegalArgumentException("pages [" + vpn + ", " + ((long) vpn + count) + ") outside "
-                + as + " of " + as.pageTable().pages() + " pages");
-        }
-    }
-
     /** Maps {@code vpn} to {@code frame}; a remap of a present page is queued for invalidation. */
     public MmuGather map(final int vpn, final long frame, final int perms) {
-        checkRange(vpn, 1);
+        as.checkRange(vpn, 1);
         mmu.checkFrame(frame);
-        final long old;
-        final long version;
-        synchronized (as) {
-            old = as.pageTable().raw(vpn);
-            version = as.pageTable().write(vpn, Pte.encode(frame, perms));
-        }
-        if (Pte.present(old) && (Pte.frame(old) != frame || (Pte.perms(old) & ~perms) != 0)) {
+        final long version = as.remap(vpn, frame, perms);
+        if (version >= 0) {
             queue(vpn, version);
         }
         return this;
@@ -51,32 +39,19 @@ public final class MmuGather implements AutoCloseable {
 
     /** Unmaps {@code count} pages from {@code vpn}. */
     public MmuGather unmap(final int vpn, final int count) {
-        return change(vpn, count, old -> Pte.NOT_PRESENT);
+        return change(vpn, count, true, 0);
     }
 
     /** Sets the rights of {@code count} present pages from {@code vpn}. */
     public MmuGather protect(final int vpn, final int count, final int perms) {
-        return change(vpn, count, old -> Pte.encode(Pte.frame(old), perms));
+        return change(vpn, count, false, perms);
     }
 
-    /**
-     * Rewrites each present PTE in the range; queues the page for invalidation if the new entry
-     * takes away a right or the frame (adding rights needs no shootdown: a fault re-walks).
-     */
-    private MmuGather change(final int vpn, final int count, final java.util.function.LongUnaryOperator rewrite) {
-        checkRange(vpn, count);
+    private MmuGather change(final int vpn, final int count, final boolean unmap, final int perms) {
+        as.checkRange(vpn, count);
         for (int p = vpn; p < vpn + count; p++) {
-            final long old;
-            long next = 0;
-            long version = 0;
-            synchronized (as) {
-                old = as.pageTable().raw(p);
-                if (Pte.present(old)) {
-                    next = rewrite.applyAsLong(old);
-                    version = as.pageTable().write(p, next);
-                }
-            }
-            if (Pte.present(old) && (!Pte.present(next) || (Pte.perms(old) & ~Pte.perms(next)) != 0)) {
+            final long version = as.change(p, unmap, perms);
+            if (version >= 0) {
                 queue(p, version);
             }
         }
@@ -108,16 +83,15 @@ public final class MmuGather implements AutoCloseable {
         if (pending.isEmpty()) {
             return;
         }
-        final int[] vpns = new int[pending.size()];
-        final long[] versions = new long[vpns.length];
-        final int[] i = {0};
-        pending.forEach((vpn, version) -> {
-            vpns[i[0]] = vpn;
-            versions[i[0]++] = version;
-        });
-        pending.clear();
-        flushes++;
-        mmu.shootdown(as, vpns, versions, firstChangeAt);
+        final Shootdown sd = mmu.beginShootdown(as);
+        try {
+            pending.forEach(sd::add);
+            sd.firstChangeAt = firstChangeAt;
+            pending.clear();
+            flushes++;
+        } finally {
+            mmu.shootdown(sd);
+        }
     }
 
     /** {@link #flush()}: the batch's changes are complete when this returns. */

@@ -44,7 +44,7 @@ class ShootdownTest {
             .memoryWords(64 * PAGE).build().start();
         final SmpCall smp = SmpCall.install(m, watchdog, shape);
         // A long batch window: gathers here flush by count or on close, never by the clock.
-        final Mmu mmu = Mmu.builder(smp).pageWords(PAGE).batchWindow(Duration.ofMinutes(1)).build();
+        final Mmu mmu = Mmu.builder(smp).pageWords(PAGE).batchWindow(Duration.ofMinutes(1)).detectStale(true).build();
         return new Rig(m, smp, mmu, mmu.newAddressSpace(48));
     }
 

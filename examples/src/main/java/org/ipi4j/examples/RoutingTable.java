@@ -37,7 +37,7 @@ public final class RoutingTable implements AutoCloseable {
     public RoutingTable(final int cores) {
         machine = Machine.builder().name("routing").cores(cores).idlePolicy(IdlePolicy.adaptive())
             .memoryWords(FRAMES * 8).build().start();
-        mmu = Mmu.builder(SmpCall.install(machine)).pageWords(8).build();
+        mmu = Mmu.builder(SmpCall.install(machine)).pageWords(8).detectStale(true).build();
         routes = mmu.newAddressSpace(ROUTES);
         java.util.Arrays.fill(frameFree, true);
         for (int r = 0; r < ROUTES; r++) {

@@ -47,7 +47,7 @@ public final class Tour {
             smp.many(CpuSet.of(0, 1, 2, 3), null, cpu -> { }, true, Broadcast.tree(2));
 
             // 4. Per-core TLBs kept coherent: when protect() returns, no core can still write.
-            final Mmu mmu = Mmu.builder(smp).build();
+            final Mmu mmu = Mmu.builder(smp).detectStale(true).build(); // count stale accesses (a debug option)
             final AddressSpace space = mmu.newAddressSpace(16);
             space.map(0, 1, Pte.READ | Pte.WRITE);
             machine.core(2).submit(() -> {
