@@ -40,11 +40,12 @@ public final class Tour {
             machine.interrupts().send(Shorthand.ALL, hello, "to everyone");
             seen.await(5, TimeUnit.SECONDS);
 
-            // 3. Cross-core calls: run on core 3 and wait; run on every core.
+            // 3. Cross-core calls: run on core 3 and wait; run on every core. The waiting
+            //    forms return the result directly and allocate nothing.
             final SmpCall smp = SmpCall.install(machine);
-            final String where = smp.call(3, cpu -> "ran on core " + cpu, true).join();
-            smp.onEachCore(cpu -> { /* per-core work, interrupts off */ }, true, true);
-            smp.many(CpuSet.of(0, 1, 2, 3), null, cpu -> { }, true, Broadcast.tree(2));
+            final String where = smp.call(3, cpu -> "ran on core " + cpu);
+            smp.run(CpuSet.of(0, 1, 2, 3), null, cpu -> { /* per-core work, interrupts off */ }, Broadcast.tree(2));
+            smp.onEachCore(cpu -> { }, true, false).join(); // no wait: a future
 
             // 4. Per-core TLBs kept coherent: when protect() returns, no core can still write.
             final Mmu mmu = Mmu.builder(smp).detectStale(true).build(); // count stale accesses (a debug option)
