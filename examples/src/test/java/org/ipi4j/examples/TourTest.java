@@ -2,6 +2,12 @@ package org.ipi4j.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -11,5 +17,26 @@ class TourTest {
     void theReadmeTourRuns() throws Exception {
         final String text = Stdout.of(Tour::main);
         assertThat(text).contains("ran on core 3; shootdowns: 1; stale accesses after return: 0");
+    }
+
+    /** The README shows Tour.java's code: the snippet cannot drift from the code the build runs. */
+    @Test
+    void theReadmeSnippetIsTheTourCode() throws Exception {
+        final String readme = Files.readString(Path.of("../README.md"));
+        final int tour = readme.indexOf("## API tour");
+        final int start = readme.indexOf("```java\n", tour) + "```java\n".length();
+        final int end = readme.indexOf("```", start);
+        assertThat(tour).isNotNegative();
+        final String snippet = lines(readme.substring(start, end));
+        final String code = lines(Files.readString(Path.of("src/main/java/org/ipi4j/examples/Tour.java")));
+        assertThat(snippet).isNotEmpty();
+        assertThat(code).contains(snippet);
+    }
+
+    /** Non-blank lines without their indentation, one per line. */
+    private static String lines(final String text) {
+        final List<String> out = Arrays.stream(text.split("\n")).map(String::strip).filter(l -> !l.isEmpty())
+            .collect(Collectors.toList());
+        return String.join("\n", out);
     }
 }
