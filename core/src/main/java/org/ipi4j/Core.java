@@ -232,12 +232,15 @@ public final class Core {
         });
     }
 
-    /** Like {@link #submit(Runnable)}, completing with the task's result. */
+    /**
+     * Like {@link #submit(Runnable)}, completing with the task's result. The future is a
+     * {@link ReadOnlyFuture}: only the core completes it.
+     */
     public <T> CompletableFuture<T> submit(final Callable<T> task) {
         Objects.requireNonNull(task, "task");
-        final CompletableFuture<T> future = new CompletableFuture<>();
-        controller.post(id, runQueue, new Task<>(task, future));
-        return future;
+        final Task<T> t = new Task<>(task);
+        controller.post(id, runQueue, t);
+        return t;
     }
 
     /** Runs {@code program} on this core in {@code mode}, with physical addresses. */
@@ -595,14 +598,12 @@ public final class Core {
 
     // =====================================================================================
 
-    /** A queued task with its future; completing the future publishes the task's writes. */
-    private final class Task<T> implements Runnable {
+    /** A queued task, and its own read-only future; completing it publishes the task's writes. */
+    private final class Task<T> extends ReadOnlyFuture<T> implements Runnable {
         private final Callable<T> body;
-        private final CompletableFuture<T> future;
 
-        Task(final Callable<T> body, final CompletableFuture<T> future) {
+        Task(final Callable<T> body) {
             this.body = body;
-            this.future = future;
         }
 
         @Override
@@ -616,14 +617,14 @@ public final class Core {
             }
             afterTask(); // oopses are recorded before anyone waiting on the future wakes
             if (failure == null) {
-                future.complete(result);
+                succeed(result);
             } else {
-                future.completeExceptionally(failure);
+                fail(failure);
             }
         }
 
         void reject(final RuntimeException why) {
-            future.completeExceptionally(why);
+            fail(why);
         }
     }
 

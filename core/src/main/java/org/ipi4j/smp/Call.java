@@ -146,9 +146,9 @@ final class Call extends CallDescriptor {
             if (f != null) {
                 f.reached(rounds());
                 if (failed) {
-                    f.completeExceptionally(failure());
+                    f.finishExceptionally(failure());
                 } else {
-                    f.complete(result);
+                    f.finish(result);
                 }
             }
             // Partner: the waiter publishes itself, then reads remaining, then sleeps.

@@ -1,17 +1,17 @@
 package org.ipi4j.smp;
 
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.ipi4j.ReadOnlyFuture;
 import org.ipi4j.interrupts.CpuSet;
 
 /**
- * The completion of a cross-core call: a {@link CompletableFuture} that completes when every
- * target has run the function (exceptionally with {@link SmpCallException} if any threw), plus
- * what the call looked like. Completing it is the acknowledgement: everything the targets wrote
+ * The completion of a cross-core call: a read-only future that completes when every target has
+ * run the function (exceptionally with {@link SmpCallException} if any threw), plus what the call
+ * looked like. Only the library completes it. Completing it is the acknowledgement: everything the targets wrote
  * in the function happens-before {@code join()} returns.
  */
-public final class CallCompletion<T> extends CompletableFuture<T> {
+public final class CallCompletion<T> extends ReadOnlyFuture<T> {
     private final CpuSet targets;
     private final AtomicInteger rounds = new AtomicInteger();
 
@@ -41,7 +41,15 @@ public final class CallCompletion<T> extends CompletableFuture<T> {
     static <T> CallCompletion<T> done(final CpuSet targets, final T result, final int rounds) {
         final CallCompletion<T> c = new CallCompletion<>(targets);
         c.reached(rounds);
-        c.complete(result);
+        c.succeed(result);
         return c;
+    }
+
+    void finish(final T result) {
+        succeed(result);
+    }
+
+    void finishExceptionally(final Throwable error) {
+        fail(error);
     }
 }

@@ -40,7 +40,8 @@ import org.ipi4j.interrupts.Vector;
  *       wait) or the returned future completes (without).</li>
  *   <li>The function runs at most once per target, and each target is answered once: by the
  *       target, or, if the machine closed before it could be reached, by the caller with a
- *       {@link MachineClosedException}. Exceptions thrown by the function on any
+ *       {@link MachineClosedException}. A call made after the machine closed throws
+ *       {@link MachineClosedException} itself and queues nothing. Exceptions thrown by the function on any
  *       target reach the caller as an {@link SmpCallException} naming the cores.</li>
  *   <li>A wait never hangs silently: after the watchdog timeout the IPI is sent once more (in case
  *       a wake-up was missed); if a target still does not answer, {@link CallTimeoutException}
@@ -158,6 +159,7 @@ public final class SmpCall {
     public <T> T call(final int cpu, final CallFunction<T> fn) {
         Objects.requireNonNull(fn, "fn");
         machine.core(cpu); // throws for a core outside the machine
+        machine.interrupts().checkOpen();
         final Call call = waitedCall(fn, null, Broadcast.flat());
         unicast(call, cpu);
         return (T) finishWaited(call);
@@ -167,6 +169,7 @@ public final class SmpCall {
     public void run(final int cpu, final CoreAction action) {
         Objects.requireNonNull(action, "action");
         machine.core(cpu);
+        machine.interrupts().checkOpen();
         final Call call = waitedCall(null, action, Broadcast.flat());
         unicast(call, cpu);
         finishWaited(call);
@@ -187,6 +190,7 @@ public final class SmpCall {
         Objects.requireNonNull(action, "action");
         Objects.requireNonNull(shape, "shape");
         machine.checkCores(cpus);
+        machine.interrupts().checkOpen();
         final Call call = waitedCall(null, action, shape);
         multicast(call, cpus, condition, true);
         finishWaited(call);
@@ -207,6 +211,7 @@ public final class SmpCall {
     public CallCompletion<Void> single(final int cpu, final CoreAction fn, final boolean wait) {
         Objects.requireNonNull(fn, "fn");
         machine.core(cpu);
+        machine.interrupts().checkOpen();
         if (wait) {
             final Call call = waitedCall(null, fn, Broadcast.flat());
             unicast(call, cpu);
@@ -221,6 +226,7 @@ public final class SmpCall {
     public <T> CallCompletion<T> call(final int cpu, final CallFunction<T> fn, final boolean wait) {
         Objects.requireNonNull(fn, "fn");
         machine.core(cpu);
+        machine.interrupts().checkOpen();
         if (wait) {
             final Call call = waitedCall(fn, null, Broadcast.flat());
             unicast(call, cpu);
@@ -246,6 +252,7 @@ public final class SmpCall {
         Objects.requireNonNull(fn, "fn");
         Objects.requireNonNull(shape, "shape");
         machine.checkCores(cpus);
+        machine.interrupts().checkOpen();
         final Call call = wait ? waitedCall(null, fn, shape) : futureCall(null, fn, shape);
         multicast(call, cpus, condition, wait);
         return wait ? completed(call) : future(call);
@@ -324,7 +331,7 @@ public final class SmpCall {
         if (n == 0) {
             call.arm(); // nobody to call: done at once
             if (call.future != null) {
-                call.future.complete(null);
+                call.future.finish(null);
             }
             return;
         }
