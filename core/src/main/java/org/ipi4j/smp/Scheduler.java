@@ -3,11 +3,14 @@ package org.ipi4j.smp;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
+import org.ipi4j.ReadOnlyFuture;
+import org.ipi4j.interrupts.MachineClosedException;
 import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 
 /**
@@ -21,9 +24,13 @@ import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
  * case, and if preemption is enabled the core also switches to the tasks waiting in its queue
  * before returning.
  *
- * <p>Guarantees: every submitted task runs exactly once (here or, stolen, on another core);
- * everything the submitter did before {@code submit} happens-before the task; the task's writes
- * happen-before its future completes. Thread-safe.
+ * <p>Guarantees: every task {@code submit} accepted runs exactly once (here or, stolen, on
+ * another core), unless the machine shuts down before any core could run it: then it never runs
+ * and its future fails with {@link MachineClosedException}. Either way its future completes (a
+ * read-only future: only the scheduler completes it). A {@code submit} that throws
+ * {@link MachineClosedException} queued nothing that will run. Everything the submitter did before
+ * {@code submit} happens-before the task; the task's writes happen-before its future completes.
+ * Thread-safe.
  */
 public final class Scheduler {
     private final Machine machine;
@@ -72,17 +79,34 @@ public final class Scheduler {
         return submit(best, task);
     }
 
-    /** Places {@code task} on core {@code cpu}; another core may steal it if {@code cpu} is busy. */
+    /**
+     * Places {@code task} on core {@code cpu}; another core may steal it if {@code cpu} is busy.
+     * The returned future is read-only; it completes when the task ran, or exceptionally with
+     * {@link MachineClosedException} if the machine shut down before the task could run.
+     *
+     * @throws MachineClosedException if the machine is closed: the task was not queued and will
+     *                                not run
+     */
     public CompletableFuture<Void> submit(final int cpu, final Runnable task) {
         Objects.requireNonNull(task, "task");
         final Core core = machine.core(cpu);
+        machine.interrupts().checkOpen();
         final Job job = new Job(task);
         load.incrementAndGet(cpu);
         ready[cpu].offer(job);
         placed.increment();
         placedOn.incrementAndGet(cpu);
-        ensureWorker(core);
-        return job.future;
+        try {
+            ensureWorker(core);
+        } catch (MachineClosedException e) {
+            // The machine closed after our check. If no worker took the job yet, it never will:
+            // withdraw it and say so. If one did, the job was accepted and its future completes.
+            if (job.reject(e)) {
+                load.decrementAndGet(cpu);
+                throw e;
+            }
+        }
+        return job;
     }
 
     /**
@@ -137,9 +161,41 @@ public final class Scheduler {
         return load.get(cpu);
     }
 
+    /**
+     * Starts a worker task on {@code core} unless one is queued or running. If the core refuses it
+     * (the machine is closing) or never runs it (shutdown fails the queued task), the jobs waiting
+     * in the core's queue are failed, so no future is left pending.
+     */
     private void ensureWorker(final Core core) {
-        if (active.compareAndSet(core.id(), 0, 1)) {
-            core.submit(() -> work(core.id()));
+        // Partner: the worker's active.set(0) then ready.isEmpty() in work(). The offer (an XADD)
+        // came before this CAS; both sides store then load with volatile accesses, so either the
+        // worker sees the job or we see active == 0 and start one.
+        final int cpu = core.id();
+        if (active.compareAndSet(cpu, 0, 1)) {
+            final CompletableFuture<Void> worker;
+            try {
+                worker = core.submit(() -> work(cpu));
+            } catch (MachineClosedException e) {
+                active.set(cpu, 0);
+                failQueued(cpu, e);
+                throw e;
+            }
+            worker.whenComplete((ok, error) -> {
+                if (error != null) { // rejected by shutdown: it will never run the queue
+                    active.set(cpu, 0);
+                    failQueued(cpu, error);
+                }
+            });
+        }
+    }
+
+    /** Fails every job still waiting in {@code cpu}'s queue. */
+    private void failQueued(final int cpu, final Throwable why) {
+        Job job;
+        while ((job = ready[cpu].poll()) != null) {
+            if (job.reject(why)) {
+                load.decrementAndGet(cpu);
+            }
         }
     }
 
@@ -158,7 +214,7 @@ public final class Scheduler {
                 run(owner, job);
                 continue;
             }
-            active.set(cpu, 0);
+            active.set(cpu, 0); // volatile store, then the volatile reads of isEmpty (partner: ensureWorker)
             // A submitter that saw active == 1 did not start a worker: look once more.
             if (ready[cpu].isEmpty() || !active.compareAndSet(cpu, 0, 1)) {
                 return;
@@ -183,22 +239,51 @@ public final class Scheduler {
     }
 
     private void run(final int owner, final Job job) {
+        if (!job.start()) {
+            return; // withdrawn by its submitter or failed by shutdown: it must not run
+        }
         try {
             job.task.run();
             load.decrementAndGet(owner);
-            job.future.complete(null);
+            job.done(null);
         } catch (Throwable t) {
             load.decrementAndGet(owner);
-            job.future.completeExceptionally(t);
+            job.done(t);
         }
     }
 
-    private static final class Job {
+    /** A queued task and its read-only future. Exactly one of start() and reject() succeeds. */
+    private static final class Job extends ReadOnlyFuture<Void> {
+        private static final int PENDING = 0;
+        private static final int STARTED = 1;
+        private static final int REJECTED = 2;
+
         final Runnable task;
-        final CompletableFuture<Void> future = new CompletableFuture<>();
+        private final AtomicInteger state = new AtomicInteger(PENDING);
 
         Job(final Runnable task) {
             this.task = task;
+        }
+
+        boolean start() {
+            return state.compareAndSet(PENDING, STARTED);
+        }
+
+        /** Fails the job if it has not started; false if it already did (then it completes normally). */
+        boolean reject(final Throwable why) {
+            if (state.compareAndSet(PENDING, REJECTED)) {
+                fail(why);
+                return true;
+            }
+            return false;
+        }
+
+        void done(final Throwable failure) {
+            if (failure == null) {
+                succeed(null);
+            } else {
+                fail(failure);
+            }
         }
     }
 }
