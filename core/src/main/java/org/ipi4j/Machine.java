@@ -5,9 +5,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 import org.ipi4j.apic.InterruptController;
@@ -16,6 +18,7 @@ import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Oops;
+import org.ipi4j.interrupts.OopsCount;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.UndeliveredInterrupt;
 import org.ipi4j.interrupts.Vector;
@@ -46,6 +49,9 @@ import org.ipi4j.observability.CoreStats;
  * JVM alive; shutdown reports it instead.
  */
 public final class Machine implements AutoCloseable {
+    /** Distinct kinds of oops told apart; see {@link #distinctOopses()}. */
+    public static final int MAX_DISTINCT_OOPSES = 256;
+    private static final String OTHER_OOPSES = "other failures";
     private static final int NEW = 0;
     private static final int STARTED = 1;
     private static final int CLOSED = 2;
@@ -57,7 +63,11 @@ public final class Machine implements AutoCloseable {
     private final FaultPolicy faultPolicy;
     private final InterruptController interrupts;
     private final Memory memory;
-    private final ConcurrentLinkedQueue<Oops> oopses = new ConcurrentLinkedQueue<>();
+    /** The first oopses, at most {@code oopsCapacity}: a handler failing forever must not grow memory. */
+    private final ArrayBlockingQueue<Oops> oopses;
+    /** Distinct kinds of oops and their counts, at most {@link #MAX_DISTINCT_OOPSES} kinds. */
+    private final ConcurrentHashMap<String, Distinct> distinctOopses = new ConcurrentHashMap<>();
+    private final LongAdder oopsTotal = new LongAdder();
     private final Consumer<Oops> oopsListener;
     private int lifecycle = NEW;
     private ShutdownReport report;
@@ -68,6 +78,7 @@ public final class Machine implements AutoCloseable {
         this.pinning = b.pinning;
         this.faultPolicy = b.faultPolicy;
         this.oopsListener = b.oopsListener;
+        this.oopses = new ArrayBlockingQueue<>(b.oopsCapacity);
         this.memory = new Memory(b.memoryWords);
         this.interrupts = new InterruptController(name, b.cores, idlePolicy, b.mailboxCapacity, b.overflowPolicy,
             b.blockTimeout.toNanos(), b.timeHandlers, new InterruptController.Host() {
@@ -199,9 +210,32 @@ public final class Machine implements AutoCloseable {
         return out;
     }
 
-    /** Every failure recorded so far, oldest first. */
+    /**
+     * The first failures recorded, oldest first: at most the builder's {@code oopsCapacity}
+     * (default 1000). {@link #oopsRecorded()} counts them all, {@link #distinctOopses()} groups them.
+     */
     public List<Oops> oopses() {
         return List.copyOf(oopses);
+    }
+
+    /** How many failures were recorded, including those {@link #oopses()} no longer holds. */
+    public long oopsRecorded() {
+        return oopsTotal.sum();
+    }
+
+    /**
+     * Every distinct kind of failure (same description, vector, exception class and throwing
+     * frame) with its first occurrence and its count, most frequent first. At most
+     * {@value #MAX_DISTINCT_OOPSES} kinds are told apart; further new kinds are counted together
+     * under the last one kept ("other failures").
+     */
+    public List<OopsCount> distinctOopses() {
+        final List<OopsCount> out = new ArrayList<>();
+        for (final Distinct d : distinctOopses.values()) {
+            out.add(new OopsCount(d.first, d.count.sum()));
+        }
+        out.sort((a, b) -> Long.compare(b.count(), a.count()));
+        return out;
     }
 
     /** True once shutdown has begun (sends are refused). */
@@ -288,13 +322,43 @@ public final class Machine implements AutoCloseable {
     void recordOops(final int cpu, final Vector vector, final String what, final Throwable error,
                     final List<Object> payloads) {
         final Oops oops = new Oops(cpu, vector, what, error, payloads, System.nanoTime());
-        oopses.add(oops);
+        oopsTotal.increment();
+        oopses.offer(oops); // dropped when full: counted in oopsTotal and distinctOopses
+        String key = oopsKey(oops);
+        if (!distinctOopses.containsKey(key) && distinctOopses.size() >= MAX_DISTINCT_OOPSES) {
+            key = OTHER_OOPSES;
+        }
+        distinctOopses.computeIfAbsent(key, k -> new Distinct(oops)).count.increment();
         if (oopsListener != null) {
             try {
                 oopsListener.accept(oops);
             } catch (Throwable ignored) {
                 // the listener's own failure must not take the core down; the oops is recorded
             }
+        }
+    }
+
+    /** What makes two oopses the same kind: description, vector, exception class and throwing frame. */
+    private static String oopsKey(final Oops o) {
+        final StringBuilder sb = new StringBuilder(o.what()).append('|').append(o.vector());
+        final Throwable t = o.error();
+        if (t != null) {
+            sb.append('|').append(t.getClass().getName());
+            final StackTraceElement[] st = t.getStackTrace();
+            if (st.length > 0) {
+                sb.append('@').append(st[0]);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** One distinct kind: its first occurrence and its count. */
+    private static final class Distinct {
+        final Oops first;
+        final LongAdder count = new LongAdder();
+
+        Distinct(final Oops first) {
+            this.first = first;
         }
     }
 
@@ -327,6 +391,7 @@ public final class Machine implements AutoCloseable {
         private int memoryWords = 4096;
         private Consumer<Oops> oopsListener;
         private boolean timeHandlers;
+        private int oopsCapacity = 1000;
 
         private Builder() {
         }
@@ -373,6 +438,7 @@ public final class Machine implements AutoCloseable {
 
         /** How long a {@link OverflowPolicy#BLOCK} send waits for room. Default 5 s. */
         public Builder blockTimeout(final Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
             if (timeout.isNegative()) {
                 throw new IllegalArgumentException("negative block timeout");
             }
@@ -401,6 +467,18 @@ public final class Machine implements AutoCloseable {
          */
         public Builder timeHandlers(final boolean on) {
             this.timeHandlers = on;
+            return this;
+        }
+
+        /**
+         * How many failures {@link Machine#oopses()} keeps (the first ones), 1 to 2^20. Default
+         * 1000. Every failure is still counted, by kind, in {@link Machine#distinctOopses()}.
+         */
+        public Builder oopsCapacity(final int capacity) {
+            if (capacity < 1 || capacity > (1 << 20)) {
+                throw new IllegalArgumentException("oopsCapacity must be 1 to 2^20, not " + capacity);
+            }
+            this.oopsCapacity = capacity;
             return this;
         }
 

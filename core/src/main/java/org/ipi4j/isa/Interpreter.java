@@ -102,7 +102,16 @@ public final class Interpreter {
         return pc + 1;
     }
 
+    /**
+     * The physical address of an access. One outside physical memory is a precise #GP at the
+     * accessing instruction, as a bus error would be, not a Java exception.
+     */
     private long physical(final AddressTranslation translation, final int pc, final long address, final boolean write) {
-        return translation == null ? address : translation.translate(cpu.id(), pc, address, write);
+        final long physical = translation == null ? address : translation.translate(cpu.id(), pc, address, write);
+        if (physical < 0 || physical >= memory.size()) {
+            throw cpu.generalProtection(pc, (write ? "store to" : "load from") + " physical address " + physical
+                + " outside memory of " + memory.size() + " words");
+        }
+        return physical;
     }
 }

@@ -3,6 +3,8 @@ package org.ipi4j.isa;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.ipi4j.interrupts.Vector;
+
 /**
  * An immutable instruction stream for a core, with {@link #REGISTERS} 64-bit registers.
  *
@@ -153,10 +155,20 @@ public final class Program {
             return add(Opcode.STI, 0, 0, 0, 0);
         }
 
-        /** Sends {@code vector} to {@code cpu} with the value of register {@code payloadReg} as payload. */
+        /**
+         * Sends {@code vector} to {@code cpu} with the value of register {@code payloadReg} as payload.
+         *
+         * @throws IllegalArgumentException for a negative core id, or a vector that is not an IPI
+         *                                  vector (32-255); whether the core exists and the vector has
+         *                                  a handler is checked when the instruction executes
+         */
         public Builder sendIpi(final int cpu, final int vector, final int payloadReg) {
             if (cpu < 0) {
-                throw new IllegalArgumentException("negative core id " + cpu);
+                throw new IllegalArgumentException("sendIpi: negative core id " + cpu);
+            }
+            if (vector < Vector.FIRST_IPI || vector >= Vector.COUNT) {
+                throw new IllegalArgumentException("sendIpi: vector " + vector + " is not an IPI vector ("
+                    + Vector.FIRST_IPI + "-" + (Vector.COUNT - 1) + ")");
             }
             return add(Opcode.SEND_IPI, cpu, vector, reg(payloadReg), 0);
         }

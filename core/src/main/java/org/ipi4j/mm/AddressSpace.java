@@ -196,8 +196,13 @@ public final class AddressSpace {
         return new MmuGather(mmu, this);
     }
 
-    /** The entry for {@code vpn}. */
+    /**
+     * The entry for {@code vpn}.
+     *
+     * @throws IllegalArgumentException if the page is outside this space
+     */
     public Pte pte(final int vpn) {
+        checkRange(vpn, 1);
         return table.get(vpn);
     }
 

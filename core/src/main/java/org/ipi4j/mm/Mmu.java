@@ -408,6 +408,7 @@ public final class Mmu {
 
         /** A gather flushes at the first change after this much time. Default 1 ms. */
         public Builder batchWindow(final Duration window) {
+            Objects.requireNonNull(window, "window");
             if (window.isNegative()) {
                 throw new IllegalArgumentException("negative window");
             }
