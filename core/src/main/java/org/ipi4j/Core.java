@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 
 import org.ipi4j.apic.CpuContext;
+import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.IdleLoop;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.apic.LocalApic;
@@ -76,6 +77,8 @@ public final class Core {
     private final IdleLoop idle;
     private final CpuContext cpu;
     private final Interpreter interpreter;
+    /** Null unless a test injects faults. */
+    private final FaultInjector faults;
     /** Tasks submitted to this core; an XADD queue, whose offer is the RMW the idle re-check pairs with. */
     private final MpscUnboundedXaddArrayQueue<Runnable> runQueue = new MpscUnboundedXaddArrayQueue<>(64);
     private volatile boolean stopRequested;
@@ -103,6 +106,7 @@ public final class Core {
         this.apic = controller.apic(id);
         this.idle = controller.idle(id);
         this.cpu = controller.context(id);
+        this.faults = controller.faults();
         this.interpreter = new Interpreter(new ProgramCpu(), machine.memory());
     }
 
@@ -278,6 +282,7 @@ public final class Core {
      */
     public void checkpoint() {
         checkOwner("checkpoint()");
+        boundaryFault();
         final long n = ++checkpoints;
         cpu.epc(n);
         if (cpu.deliverable()) {
@@ -360,6 +365,7 @@ public final class Core {
                 if (condition.getAsBoolean()) {
                     return true;
                 }
+                boundaryFault();
                 if (cpu.deliverable()) {
                     cpu.deliverPending(cpu.epc());
                     continue;
@@ -430,6 +436,7 @@ public final class Core {
     private void runLoop() {
         for (;;) {
             cpu.epc(-1L);
+            boundaryFault();
             if (cpu.deliverable()) {
                 cpu.deliverPending(-1);
             }
@@ -471,6 +478,13 @@ public final class Core {
      */
     private boolean hasWork(final boolean runnable) {
         return stopRequested || cpu.deliverable() || (runnable && !runQueue.isEmpty());
+    }
+
+    /** An injected fault at an instruction boundary (a freeze), if a test installed one. */
+    private void boundaryFault() {
+        if (faults != null) {
+            faults.atBoundary(id);
+        }
     }
 
     /** The innermost wait's condition holds, or an interrupt can be taken. */
@@ -541,6 +555,7 @@ public final class Core {
         @Override
         public void boundary(final long pc) {
             cpu.epc(pc);
+            boundaryFault();
             if (cpu.deliverable()) {
                 cpu.deliverPending(pc); // precise: the instruction at pc has not started
             }

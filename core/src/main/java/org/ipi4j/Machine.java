@@ -12,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
+import org.ipi4j.apic.FaultInjector;
+import org.ipi4j.apic.Faults;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuSet;
@@ -81,7 +83,7 @@ public final class Machine implements AutoCloseable {
         this.oopses = new ArrayBlockingQueue<>(b.oopsCapacity);
         this.memory = new Memory(b.memoryWords);
         this.interrupts = new InterruptController(name, b.cores, idlePolicy, b.mailboxCapacity, b.overflowPolicy,
-            b.blockTimeout.toNanos(), b.timeHandlers, new InterruptController.Host() {
+            b.blockTimeout.toNanos(), b.timeHandlers, b.faults, new InterruptController.Host() {
                 @Override
                 public int currentCpu() {
                     final Core c = currentCore();
@@ -392,6 +394,7 @@ public final class Machine implements AutoCloseable {
         private Consumer<Oops> oopsListener;
         private boolean timeHandlers;
         private int oopsCapacity = 1000;
+        private FaultInjector faults;
 
         private Builder() {
         }
@@ -479,6 +482,16 @@ public final class Machine implements AutoCloseable {
                 throw new IllegalArgumentException("oopsCapacity must be 1 to 2^20, not " + capacity);
             }
             this.oopsCapacity = capacity;
+            return this;
+        }
+
+        /**
+         * Injects faults into the delivery path, for tests: freeze a core, delay deliveries, lose
+         * wake-ups, make handlers throw (see {@link Faults}). Off by default; without it the hooks
+         * cost one null check each.
+         */
+        public Builder faults(final FaultInjector injector) {
+            this.faults = Objects.requireNonNull(injector, "injector");
             return this;
         }
 

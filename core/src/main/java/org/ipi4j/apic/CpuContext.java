@@ -61,6 +61,8 @@ public final class CpuContext {
     private final int cpu;
     private final LocalApic apic;
     private final InterruptController controller;
+    /** Null unless a test injects faults. */
+    private final FaultInjector faults;
 
     // ---- registers: written by the owner, published with opaque stores for observers -------
     private long epc = -1;
@@ -92,6 +94,7 @@ public final class CpuContext {
         this.cpu = cpu;
         this.apic = apic;
         this.controller = controller;
+        this.faults = controller.faults();
         this.view = new View(cpu);
     }
 
@@ -214,6 +217,9 @@ public final class CpuContext {
     }
 
     private void take(final int v, final long resumeAt) {
+        if (faults != null) {
+            faults.beforeDelivery(cpu, v);
+        }
         final View entry = depth == 0 ? view : new View(cpu); // nested entries must not clobber the outer view
         final int n = apic.accept(v, entry.sink);
         final Vector vector = Vector.of(v);
@@ -227,6 +233,9 @@ public final class CpuContext {
         final boolean timed = controller.timeHandlers;
         final long start = timed ? System.nanoTime() : 0L;
         try {
+            if (faults != null) {
+                faults.inHandler(cpu, v);
+            }
             handler.handle(entry);
         } catch (Throwable t) {
             handlerFailures.increment();

@@ -86,6 +86,9 @@ public final class IdleLoop extends IdleLoopPadAfter {
     private int activity = NEW;
     private final long pollRounds;
     private final IdleStrategy pollingStrategy;
+    private final int cpu;
+    /** Null unless a test injects faults. */
+    private final FaultInjector faults;
     private volatile Thread owner;
     /** Wake-ups that needed an unpark (many wakers). */
     final LongAdder unparks = new LongAdder();
@@ -93,8 +96,15 @@ public final class IdleLoop extends IdleLoopPadAfter {
     final LongAdder elided = new LongAdder();
 
     public IdleLoop(final IdlePolicy policy) {
+        this(policy, 0, null);
+    }
+
+    /** The idle loop of core {@code cpu}; {@code faults} may be null. */
+    public IdleLoop(final IdlePolicy policy, final int cpu, final FaultInjector faults) {
         this.pollRounds = policy.pollRoundsBeforePark();
         this.pollingStrategy = policy.pollingStrategy();
+        this.cpu = cpu;
+        this.faults = faults;
     }
 
     /** Binds the loop to the thread that will wait in it; called once, by that thread. */
@@ -182,6 +192,9 @@ public final class IdleLoop extends IdleLoopPadAfter {
      */
     public boolean wake() {
         if (parked != 0) { // volatile load, after the caller's volatile publication
+            if (faults != null && faults.dropWakeup(cpu)) {
+                return false; // an injected lost wake-up: the core sleeps on a pending bit
+            }
             unparks.increment();
             LockSupport.unpark(owner);
             return true;

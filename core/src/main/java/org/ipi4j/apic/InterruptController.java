@@ -78,6 +78,7 @@ public final class InterruptController {
     private final OverflowPolicy overflowPolicy;
     private final long blockTimeoutNanos;
     final boolean timeHandlers;
+    private final FaultInjector faults;
     private final AtomicReferenceArray<InterruptHandler> idt = new AtomicReferenceArray<>(Vector.COUNT);
     private final AtomicReferenceArray<ExceptionHandler> exceptionHandlers =
         new AtomicReferenceArray<>(Vector.FIRST_IPI);
@@ -97,16 +98,19 @@ public final class InterruptController {
      * {@code machine.interrupts()}.
      *
      * @param timeHandlers measure time spent in handlers (two clock reads per interrupt)
+     * @param faults       faults a test injects, or null (the default: none)
      */
     public InterruptController(final String name, final int cores, final IdlePolicy idlePolicy,
                                final int mailboxCapacity, final OverflowPolicy overflowPolicy,
-                               final long blockTimeoutNanos, final boolean timeHandlers, final Host host) {
+                               final long blockTimeoutNanos, final boolean timeHandlers,
+                               final FaultInjector faults, final Host host) {
         this.name = Objects.requireNonNull(name, "name");
         this.host = Objects.requireNonNull(host, "host");
         this.mailboxCapacity = mailboxCapacity;
         this.overflowPolicy = Objects.requireNonNull(overflowPolicy, "overflowPolicy");
         this.blockTimeoutNanos = blockTimeoutNanos;
         this.timeHandlers = timeHandlers;
+        this.faults = faults;
         this.apics = new LocalApic[cores];
         this.idles = new IdleLoop[cores];
         this.contexts = new CpuContext[cores];
@@ -115,7 +119,7 @@ public final class InterruptController {
         this.external = new AtomicLongArray(stripes * STRIDE);
         for (int i = 0; i < cores; i++) {
             apics[i] = new LocalApic(i);
-            idles[i] = new IdleLoop(idlePolicy);
+            idles[i] = new IdleLoop(idlePolicy, i, faults);
             contexts[i] = new CpuContext(i, apics[i], this);
         }
         // Waking an idle core for new work needs no handler work: the run loop looks at its queue
@@ -124,6 +128,11 @@ public final class InterruptController {
     }
 
     // ---- per-core parts (for the machine's cores) -----------------------------------------
+
+    /** The injected faults, or null. */
+    public FaultInjector faults() {
+        return faults;
+    }
 
     /** Core {@code cpu}'s pending bits and mailboxes. */
     public LocalApic apic(final int cpu) {
@@ -299,6 +308,31 @@ public final class InterruptController {
         });
         if (nFailed[0] > 0) {
             throw full(CpuSet.of(Arrays.copyOf(failed, nFailed[0])), vector);
+        }
+    }
+
+    /**
+     * Sends {@code vector} to core {@code cpu} again without a payload, and wakes the core if it
+     * is parked even when the vector was already pending: a watchdog's re-send, for a core that may
+     * have missed its wake-up. Otherwise like {@link #send(int, Vector, Object)}.
+     */
+    public void resend(final int cpu, final Vector vector) {
+        checkVector(vector);
+        checkCpu(cpu);
+        final int self = host.currentCpu();
+        enter(self);
+        try {
+            checkOpen();
+            apics[cpu].raise(vector.number());
+            idles[cpu].wake(); // unconditionally: the bit may be set with nobody left to wake us
+            if (self >= 0) {
+                contexts[self].sent.increment();
+            }
+        } catch (MachineClosedException e) {
+            refused(self);
+            throw e;
+        } finally {
+            exit(self);
         }
     }
 

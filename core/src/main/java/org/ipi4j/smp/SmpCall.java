@@ -555,7 +555,7 @@ public final class SmpCall {
             final int cpu = call.targets[i];
             if (!call.descriptors[i].acked() && (self == null || self.id() != cpu)) {
                 try {
-                    machine.interrupts().send(cpu, Vector.CALL_FUNCTION, null);
+                    machine.interrupts().resend(cpu, Vector.CALL_FUNCTION);
                     resends.increment();
                 } catch (MachineClosedException e) {
                     return;
