@@ -356,8 +356,8 @@ public final class Core {
      * @return true if the condition held, false at the deadline
      */
     public boolean waitUntil(final BooleanSupplier condition, final long deadlineNanos) {
-        checkOwner("waitUntil()");
         Objects.requireNonNull(condition, "condition");
+        checkOwner("waitUntil()");
         final BooleanSupplier outer = waitCondition; // a handler may wait too: nest, do not allocate
         waitCondition = condition;
         try {

@@ -497,7 +497,7 @@ public final class Machine implements AutoCloseable {
 
         /** Called on the failing core for every {@link Oops}, after it is recorded. */
         public Builder onOops(final Consumer<Oops> listener) {
-            this.oopsListener = listener;
+            this.oopsListener = Objects.requireNonNull(listener, "listener");
             return this;
         }
 

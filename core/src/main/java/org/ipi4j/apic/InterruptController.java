@@ -201,6 +201,7 @@ public final class InterruptController {
 
     /** What a core does with exception {@code vector}: the installed handler, or KILL. */
     public ExceptionHandler exceptionHandler(final Vector vector) {
+        Objects.requireNonNull(vector, "vector");
         final ExceptionHandler h = exceptionHandlers.get(vector.number());
         return h == null ? KILL : h;
     }
@@ -346,6 +347,8 @@ public final class InterruptController {
      * @throws MachineClosedException if the machine is closing (nothing was queued)
      */
     public <E> void post(final int cpu, final MessagePassingQueue<E> queue, final E item) {
+        Objects.requireNonNull(queue, "queue");
+        Objects.requireNonNull(item, "item");
         checkCpu(cpu);
         final int self = host.currentCpu();
         enter(self);

@@ -32,6 +32,7 @@ public final class CpuSet {
      * @throws IllegalArgumentException if an id is negative
      */
     public static CpuSet of(final int... cpus) {
+        java.util.Objects.requireNonNull(cpus, "cpus");
         long[] w = NO_WORDS;
         for (final int cpu : cpus) {
             w = set(w, cpu);
@@ -137,6 +138,7 @@ public final class CpuSet {
 
     /** Calls {@code action} for each member, lowest first. */
     public void forEach(final IntConsumer action) {
+        java.util.Objects.requireNonNull(action, "action");
         for (int i = 0; i < words.length; i++) {
             long w = words[i];
             while (w != 0) {

@@ -91,6 +91,7 @@ public final class Program {
 
         /** Names the next instruction's position. */
         public Builder label(final String name) {
+            java.util.Objects.requireNonNull(name, "name");
             if (labels.putIfAbsent(name, code.size()) != null) {
                 throw new IllegalArgumentException("label " + name + " defined twice");
             }
@@ -143,6 +144,7 @@ public final class Program {
 
         /** Branch to {@code label} (defined before or after) if {@code r != 0}. */
         public Builder bnez(final int r, final String label) {
+            java.util.Objects.requireNonNull(label, "label");
             fixups.put(code.size(), label);
             return add(Opcode.BNEZ, reg(r), -1, 0, 0);
         }

@@ -179,12 +179,14 @@ public final class Mmu {
 
     /** Reads the word at virtual address {@code vaddr} of {@code as} on the calling core. */
     public long read(final AddressSpace as, final long vaddr) {
+        Objects.requireNonNull(as, "as");
         final Core c = self();
         return memory.load(translate(c.id(), as, c.epc(), vaddr, false));
     }
 
     /** Writes the word at virtual address {@code vaddr} of {@code as} on the calling core. */
     public void write(final AddressSpace as, final long vaddr, final long value) {
+        Objects.requireNonNull(as, "as");
         final Core c = self();
         memory.store(translate(c.id(), as, c.epc(), vaddr, true), value);
     }

@@ -153,12 +153,12 @@ public final class Scheduler {
 
     /** Tasks placed on {@code cpu} (before any stealing). */
     public long placedOn(final int cpu) {
-        return placedOn.get(cpu);
+        return placedOn.get(machine.core(cpu).id());
     }
 
     /** Tasks queued or running on {@code cpu}. */
     public int load(final int cpu) {
-        return load.get(cpu);
+        return load.get(machine.core(cpu).id());
     }
 
     /**
