@@ -18,6 +18,9 @@ import org.ipi4j.interrupts.MailboxFullException;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.UndeliveredInterrupt;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.mm.AddressSpace;
+import org.ipi4j.mm.Mmu;
+import org.ipi4j.mm.Pte;
 import org.ipi4j.smp.Scheduler;
 import org.ipi4j.smp.SmpCall;
 import org.ipi4j.smp.SmpCallException;
@@ -28,18 +31,20 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Conservation under a racing shutdown: two threads send payloads, submit tasks to cores and to
- * the scheduler, and make cross-core calls while the main thread shuts the machine down, under
+ * the scheduler, make cross-core calls and revoke and restore page rights (shootdowns on a space
+ * every core runs) while the main thread shuts the machine down, under
  * every idle policy and both overflow policies, over many rounds. Every operation is accounted
  * for: a payload whose send returned was handled exactly once or handed back in the shutdown
  * report; a payload refused (closed machine, full mailbox) was neither; an accepted task or call
  * ran exactly once, or its future failed with {@link MachineClosedException} and it never ran; a
- * refused one never ran; every future is complete when shutdown returns. About 10^6 operations
- * per run of the test class.
+ * refused one never ran; every future is complete when shutdown returns; no shootdown that
+ * returned left a stale translation; shutdown honours its timeout. 1.04 million operations per
+ * run of the test class, in a few seconds.
  */
 @Timeout(300)
 class ConservationStressTest {
     private static final Vector V = Vector.of(0x40);
-    private static final int ROUNDS = 12;
+    private static final int ROUNDS = 13; // 4 x 2 configurations x 13 rounds x 10,000 operations: 1.04 million
     private static final int OPS_PER_THREAD = 5_000;
     private static final int THREADS = 2;
     static final AtomicLong TOTAL_OPS = new AtomicLong();
@@ -55,8 +60,8 @@ class ConservationStressTest {
         return out.stream();
     }
 
-    /** What happened to one operation, by id. */
-    private static final int KINDS = 4; // send, core task, scheduler job, cross-call
+    /** Kinds of operation, by id % KINDS: send, core task, scheduler job, cross-call, shootdown. */
+    private static final int KINDS = 5;
 
     @ParameterizedTest(name = "{0}, {1}")
     @MethodSource("configurations")
@@ -71,6 +76,19 @@ class ConservationStressTest {
             .mailboxCapacity(64).overflowPolicy(overflow).blockTimeout(Duration.ofSeconds(2)).build().start();
         final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(30), org.ipi4j.smp.Broadcast.flat());
         final Scheduler scheduler = Scheduler.on(m);
+        final Mmu mmu = Mmu.builder(smp).pageWords(64).detectStale(true).build();
+        final AddressSpace space = mmu.newAddressSpace(THREADS);
+        for (int t = 0; t < THREADS; t++) {
+            space.map(t, t, Pte.READ | Pte.WRITE);
+        }
+        for (final Core c : m.cores()) { // every core runs the space, its TLB warm
+            c.submit(() -> {
+                mmu.switchTo(space);
+                for (int t = 0; t < THREADS; t++) {
+                    mmu.read(space, (long) t * 64);
+                }
+            }).get(10, TimeUnit.SECONDS);
+        }
         final int ids = THREADS * OPS_PER_THREAD;
         final AtomicIntegerArray handled = new AtomicIntegerArray(ids);
         final AtomicIntegerArray ran = new AtomicIntegerArray(ids);
@@ -108,8 +126,12 @@ class ConservationStressTest {
                                 fs.add(scheduler.submit(cpu, () -> ran.incrementAndGet(id)));
                                 fids.add(id);
                             }
+                            case 4 -> { // revoke write on this thread's page, or give it back
+                                final int page = id / OPS_PER_THREAD;
+                                space.protect(page, 1, (i / KINDS) % 2 == 0 ? Pte.READ : Pte.READ | Pte.WRITE);
+                            }
                             default -> {
-                                if (id % 8 == 3) {
+                                if ((id / KINDS) % 2 == 0) {
                                     smp.run(cpu, c -> ran.incrementAndGet(id)); // waited
                                 } else {
                                     fs.add(smp.call(cpu, c -> ran.incrementAndGet(id), false));
@@ -131,12 +153,17 @@ class ConservationStressTest {
         }
         workers.forEach(Thread::start);
         halfway.await(60, TimeUnit.SECONDS);
+        final long shutdownStart = System.nanoTime();
         final ShutdownReport report = m.shutdown(Duration.ofSeconds(20));
+        final long shutdownMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - shutdownStart);
         for (final Thread w : workers) {
             w.join(60_000);
             assertThat(w.isAlive()).as("worker finished").isFalse();
         }
         assertThat(report.stuckCores()).as("round %d: stuck cores", round).isEmpty();
+        assertThat(shutdownMillis).as("round %d: shutdown(20 s) took %d ms", round, shutdownMillis).isLessThan(20_000);
+        // A shootdown that returned left no core translating through the revoked entry.
+        assertThat(space.stats().violations()).as("round %d: stale translations after a shootdown", round).isZero();
         final AtomicIntegerArray inReport = new AtomicIntegerArray(ids);
         for (final UndeliveredInterrupt u : report.undelivered()) {
             for (final Object p : u.payloads()) {
@@ -170,9 +197,11 @@ class ConservationStressTest {
                 final int seen = handled.get(id) + inReport.get(id);
                 assertThat(seen).as("%s: payload %d (accepted=%d) handled %d, in report %d", where, id, state,
                     handled.get(id), inReport.get(id)).isEqualTo(state == 1 ? 1 : 0);
+            } else if (id % KINDS == 4) {
+                continue; // a shootdown returned or was refused; the stale-access detector judged it
             } else if (state == 2) {
                 assertThat(ran.get(id)).as("%s: refused op %d ran", where, id).isZero();
-            } else if (id % KINDS == 3 && id % 8 == 3) {
+            } else if (id % KINDS == 3 && (id / KINDS) % 2 == 0) {
                 assertThat(ran.get(id)).as("%s: waited call %d returned", where, id).isEqualTo(1);
             }
         }
