@@ -26,7 +26,7 @@ import org.ipi4j.isa.Program;
 import org.ipi4j.isa.ProgramResult;
 import org.ipi4j.observability.CoreStats;
 import org.ipi4j.observability.Counter;
-import org.jctools.queues.MpscUnboundedXaddArrayQueue;
+import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 
 /**
  * One emulated core: a platform thread, pinned to a host CPU where possible, that runs Java
@@ -79,8 +79,12 @@ public final class Core {
     private final Interpreter interpreter;
     /** Null unless a test injects faults. */
     private final FaultInjector faults;
-    /** Tasks submitted to this core; an XADD queue, whose offer is the RMW the idle re-check pairs with. */
-    private final MpscUnboundedXaddArrayQueue<Runnable> runQueue = new MpscUnboundedXaddArrayQueue<>(64);
+    /**
+     * Tasks submitted to this core; an XADD queue, whose offer is the RMW the idle re-check pairs
+     * with. Multi-consumer so that shutdown can fail the tasks of a core that is stuck: each task
+     * is taken once, by the core (which runs it) or by shutdown (which fails it).
+     */
+    private final MpmcUnboundedXaddArrayQueue<Runnable> runQueue = new MpmcUnboundedXaddArrayQueue<>(64);
     private volatile boolean stopRequested;
 
     // ---- owned by the core thread ---------------------------------------------------------

@@ -70,6 +70,8 @@ public final class Machine implements AutoCloseable {
     /** Distinct kinds of oops and their counts, at most {@link #MAX_DISTINCT_OOPSES} kinds. */
     private final ConcurrentHashMap<String, Distinct> distinctOopses = new ConcurrentHashMap<>();
     private final LongAdder oopsTotal = new LongAdder();
+    private final java.util.concurrent.CopyOnWriteArrayList<Runnable> shutdownHooks =
+        new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Consumer<Oops> oopsListener;
     private int lifecycle = NEW;
     private ShutdownReport report;
@@ -240,6 +242,16 @@ public final class Machine implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Runs {@code hook} on the thread that shuts the machine down, after the cores stopped (or the
+     * timeout passed) and what they left was collected, before {@code shutdown} returns. Layers
+     * built on the machine use it to fail what can no longer complete (the cross-core calls queued
+     * on a stuck core). A hook that throws is recorded as an {@link Oops}. Register before shutdown.
+     */
+    public void onShutdown(final Runnable hook) {
+        shutdownHooks.add(Objects.requireNonNull(hook, "hook"));
+    }
+
     /** True once shutdown has begun (sends are refused). */
     public boolean isClosed() {
         return interrupts.isClosed();
@@ -290,11 +302,18 @@ public final class Machine implements AutoCloseable {
         final MachineClosedException why = new MachineClosedException("machine " + name + " shut down before the task ran");
         for (final Core core : cores) {
             if (stopped[core.id()]) {
-                undelivered.addAll(core.leftovers());
-                rejected += core.rejectQueued(why);
+                undelivered.addAll(core.leftovers()); // a stuck core still owns its mailboxes
             }
+            rejected += core.rejectQueued(why); // a stuck core's queued tasks too: it may never take them
         }
         report = new ShutdownReport(List.copyOf(undelivered), rejected, List.copyOf(stuck));
+        for (final Runnable hook : shutdownHooks) {
+            try {
+                hook.run();
+            } catch (RuntimeException | Error e) {
+                recordOops(-1, null, "shutdown hook threw", e, List.of());
+            }
+        }
         return report;
     }
 

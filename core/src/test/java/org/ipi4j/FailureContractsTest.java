@@ -160,6 +160,44 @@ class FailureContractsTest {
         assertThat(sender.get(10, TimeUnit.SECONDS)).isInstanceOf(MachineClosedException.class);
     }
 
+    /** A core stuck in a task: what waits behind it fails when shutdown returns, it does not hang. */
+    @Test
+    void futuresQueuedOnAStuckCoreCompleteWhenShutdownReturns() throws Exception {
+        final Machine m = builder().build().start();
+        final SmpCall smp = SmpCall.install(m);
+        final Scheduler scheduler = Scheduler.on(m);
+        final CountDownLatch release = new CountDownLatch(1);
+        final CountDownLatch stuck = new CountDownLatch(1);
+        m.core(1).submit(() -> {
+            stuck.countDown();
+            release.await(30, TimeUnit.SECONDS); // a task that does not return in time
+            return null;
+        });
+        DeliveryTestSupport.await(stuck);
+        final AtomicInteger ran = new AtomicInteger();
+        final CompletableFuture<Object> task = m.core(1).submit(() -> ran.incrementAndGet());
+        final CompletableFuture<Void> job = scheduler.submit(1, ran::incrementAndGet);
+        final CallCompletion<Integer> call = smp.call(1, cpu -> ran.incrementAndGet(), false);
+        final ShutdownReport report = m.shutdown(Duration.ofMillis(200));
+        assertThat(report.stuckCores()).hasSize(1);
+        for (final CompletableFuture<?> f : List.of(task, job, call)) {
+            assertThat(f).isCompletedExceptionally();
+            final Throwable why = f.handle((v, e) -> e).join();
+            if (why instanceof org.ipi4j.smp.SmpCallException sce) {
+                assertThat(sce.failures().values()).allMatch(x -> x instanceof MachineClosedException);
+            } else {
+                assertThat(why).isInstanceOf(MachineClosedException.class);
+            }
+        }
+        release.countDown(); // the core comes back: none of the failed work runs
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (m.core(1).state() != Core.State.HALTED) {
+            assertThat(System.nanoTime() - deadline).as("core 1 halts once released").isNegative();
+            Thread.onSpinWait();
+        }
+        assertThat(ran.get()).isZero();
+    }
+
     @Test
     void nullsAndRangesAreExplainedByName() {
         assertThatThrownBy(() -> Machine.builder().blockTimeout(null))

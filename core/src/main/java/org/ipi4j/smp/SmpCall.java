@@ -110,6 +110,7 @@ public final class SmpCall {
         }
         final SmpCall smp = new SmpCall(machine, watchdog, broadcast);
         machine.interrupts().register(Vector.CALL_FUNCTION, smp::onCallFunction);
+        machine.onShutdown(smp::failUnanswered);
         return smp;
     }
 
@@ -404,6 +405,19 @@ public final class SmpCall {
             final CallDescriptor d = (CallDescriptor) n;
             n = d.next();
             giveUpFrom(d.call(), d.index(), why);
+        }
+    }
+
+    /**
+     * At shutdown: calls still queued on a core (one that is stuck; a core that stopped took its
+     * whole queue) will never run there. Take them back and answer them "closed", so that every
+     * future completes and every waiting caller returns.
+     */
+    private void failUnanswered() {
+        final MachineClosedException why = new MachineClosedException("machine " + machine.name()
+            + " shut down before the core ran the call");
+        for (int cpu = 0; cpu < cores; cpu++) {
+            takeBack(cpu, why);
         }
     }
 
