@@ -211,31 +211,23 @@ public final class SmpCall {
      */
     public CallCompletion<Void> single(final int cpu, final CoreAction fn, final boolean wait) {
         Objects.requireNonNull(fn, "fn");
-        machine.core(cpu);
-        machine.interrupts().checkOpen();
-        if (wait) {
-            final Call call = waitedCall(null, fn, Broadcast.flat());
-            unicast(call, cpu);
-            return completed(call);
-        }
-        final Call call = futureCall(null, fn, Broadcast.flat());
-        unicast(call, cpu);
-        return future(call);
+        return unicastWithFuture(cpu, null, fn, wait);
     }
 
     /** Runs {@code fn} on core {@code cpu} and hands its result back; see {@link #single}. */
     public <T> CallCompletion<T> call(final int cpu, final CallFunction<T> fn, final boolean wait) {
         Objects.requireNonNull(fn, "fn");
+        return unicastWithFuture(cpu, fn, null, wait);
+    }
+
+    /** The forms with a wait flag, to one core: a waited call wrapped in a done future, or an async one. */
+    private <T> CallCompletion<T> unicastWithFuture(final int cpu, final CallFunction<?> fn, final CoreAction action,
+                                                    final boolean wait) {
         machine.core(cpu);
         machine.interrupts().checkOpen();
-        if (wait) {
-            final Call call = waitedCall(fn, null, Broadcast.flat());
-            unicast(call, cpu);
-            return completed(call);
-        }
-        final Call call = futureCall(fn, null, Broadcast.flat());
+        final Call call = wait ? waitedCall(fn, action, Broadcast.flat()) : futureCall(fn, action, Broadcast.flat());
         unicast(call, cpu);
-        return future(call);
+        return wait ? completed(call) : future(call);
     }
 
     /** Runs {@code fn} on every core in {@code cpus}, with the default broadcast. */
