@@ -420,21 +420,34 @@ public final class Core {
     }
 
     private void runOnThread(final Runnable onStarted) {
-        final Runnable unpin = pinning == Pinning.BEST_EFFORT ? HostAffinity.pin(this::pinnedTo) : null;
+        final Pinner.Pin pin = pinning == Pinning.BEST_EFFORT ? pin() : null;
         idle.bind(Thread.currentThread());
         onStarted.run();
         try {
             runLoop();
         } finally {
             idle.halted();
-            if (unpin != null) {
-                unpin.run();
+            if (pin != null) {
+                pin.release();
             }
         }
     }
 
-    private void pinnedTo(final int hostCpuId) {
-        hostCpu = hostCpuId;
+    /** Best effort: a pinner that fails leaves the core unpinned, never dead. */
+    private Pinner.Pin pin() {
+        final Pinner pinner = machine.pinner();
+        if (pinner == null) {
+            return null;
+        }
+        try {
+            final Pinner.Pin p = pinner.pinCurrentThread();
+            if (p != null) {
+                hostCpu = p.hostCpu();
+            }
+            return p;
+        } catch (RuntimeException | LinkageError noNativeSupport) {
+            return null;
+        }
     }
 
     private void runLoop() {

@@ -62,6 +62,8 @@ public final class Machine implements AutoCloseable {
     private final Core[] cores;
     private final IdlePolicy idlePolicy;
     private final Pinning pinning;
+    /** Null when no pinner was given or found: cores run unpinned. */
+    private final Pinner pinner;
     private final FaultPolicy faultPolicy;
     private final InterruptController interrupts;
     private final Memory memory;
@@ -80,6 +82,7 @@ public final class Machine implements AutoCloseable {
         this.name = b.name;
         this.idlePolicy = b.idlePolicy;
         this.pinning = b.pinning;
+        this.pinner = b.pinning == Pinning.NONE ? null : b.pinner != null ? b.pinner : Pinner.fromClassPath();
         this.faultPolicy = b.faultPolicy;
         this.oopsListener = b.oopsListener;
         this.oopses = new ArrayBlockingQueue<>(b.oopsCapacity);
@@ -193,6 +196,11 @@ public final class Machine implements AutoCloseable {
     /** The pinning policy. */
     public Pinning pinning() {
         return pinning;
+    }
+
+    /** The pinner cores use under {@link Pinning#BEST_EFFORT}, or null (cores run unpinned). */
+    public Pinner pinner() {
+        return pinner;
     }
 
     /** Host CPUs visible to the JVM. */
@@ -414,6 +422,7 @@ public final class Machine implements AutoCloseable {
         private boolean timeHandlers;
         private int oopsCapacity = 1000;
         private FaultInjector faults;
+        private Pinner pinner;
 
         private Builder() {
         }
@@ -501,6 +510,15 @@ public final class Machine implements AutoCloseable {
                 throw new IllegalArgumentException("oopsCapacity must be 1 to 2^20, not " + capacity);
             }
             this.oopsCapacity = capacity;
+            return this;
+        }
+
+        /**
+         * The {@link Pinner} to use under {@link Pinning#BEST_EFFORT} instead of the first one
+         * found on the class path.
+         */
+        public Builder pinner(final Pinner pinner) {
+            this.pinner = Objects.requireNonNull(pinner, "pinner");
             return this;
         }
 

@@ -233,6 +233,8 @@ class PublicApiTest {
             return machine;
         } else if (type == String.class || type == Object.class) {
             return "x";
+        } else if (type == Pinner.class) {
+            return (Pinner) () -> null;
         } else if (type == java.util.function.IntConsumer.class) {
             return (java.util.function.IntConsumer) cpu -> { };
         } else if (type == org.jctools.queues.MessagePassingQueue.class) {
