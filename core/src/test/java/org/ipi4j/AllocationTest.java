@@ -24,9 +24,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The hot paths allocate nothing in steady state: bytes allocated by the calling thread and by
  * every core thread (HotSpot's per-thread allocation counter), divided by the operations, after a
- * warm-up that lets the JIT compile them. One object per operation would be at least 16 bytes;
- * the bound of 2 bytes per operation leaves room only for one-off growth (a LongAdder cell, a
- * histogram resize), not for anything allocated per operation.
+ * warm-up that lets the JIT compile them; the least of three rounds. One object per operation
+ * would be at least 16 bytes; the bound of 2 bytes per operation leaves room for nothing
+ * allocated per operation.
  */
 @Timeout(120)
 class AllocationTest {
@@ -55,15 +55,25 @@ class AllocationTest {
         return sum;
     }
 
+    /**
+     * The least bytes per operation over three measured rounds, after a warm-up round. Growth that
+     * happens once (a latency histogram resizing for a value the noisy host produced, a LongAdder
+     * inflating its cells under contention) can land in one round; an allocation made by every
+     * operation lands in all three.
+     */
     private static double bytesPerOp(final Machine m, final int ops, final Runnable op) {
         for (int i = 0; i < ops; i++) {
             op.run(); // warm-up: compiled before we count
         }
-        final long before = allocated(m);
-        for (int i = 0; i < ops; i++) {
-            op.run();
+        double least = Double.MAX_VALUE;
+        for (int round = 0; round < 3; round++) {
+            final long before = allocated(m);
+            for (int i = 0; i < ops; i++) {
+                op.run();
+            }
+            least = Math.min(least, (allocated(m) - before) / (double) ops);
         }
-        return (allocated(m) - before) / (double) ops;
+        return least;
     }
 
     @ParameterizedTest
@@ -113,7 +123,7 @@ class AllocationTest {
                 return (THREADS.getThreadAllocatedBytes(Thread.currentThread().getId()) - before) / (double) ops;
             }).get(60, TimeUnit.SECONDS);
             assertThat(fromCore).as("run(cpu) from core 0, caller side").isLessThan(BOUND);
-            assertThat(sink[1]).isEqualTo(6L * ops);
+            assertThat(sink[1]).isEqualTo(10L * ops); // 4 rounds of run(1), 4 of run(both), 2 from core 0
         }
     }
 
@@ -133,7 +143,7 @@ class AllocationTest {
                 as.protect(0, 1, Pte.READ);              // shootdown to core 1
                 as.protect(0, 1, Pte.READ | Pte.WRITE);  // adding a right: none
             });
-            assertThat(as.stats().shootdowns()).isEqualTo(10_000);
+            assertThat(as.stats().shootdowns()).isEqualTo(20_000);
             assertThat(perRevoke).as("bytes per one-page shootdown").isLessThan(BOUND);
         }
     }

@@ -65,6 +65,7 @@ class PublicApiTest {
     /** "Class.method(param)" where null means something (documented on the method). */
     static final Set<String> NULL_ALLOWED = Set.of(
         "InterruptController.send(payload)",            // a doorbell without payload
+        "InterruptController.trySend(payload)",
         "Core.execute(translation)",                    // physical addresses
         "SmpCall.many(condition)", "SmpCall.run(condition)", // every core in the set
         "Mmu.switchTo(as)");                            // run no space
@@ -233,6 +234,8 @@ class PublicApiTest {
             return machine;
         } else if (type == String.class || type == Object.class) {
             return "x";
+        } else if (type == java.util.function.Supplier.class) {
+            return (java.util.function.Supplier<Object>) org.agrona.concurrent.BusySpinIdleStrategy::new;
         } else if (type == Pinner.class) {
             return (Pinner) () -> null;
         } else if (type == java.util.function.IntConsumer.class) {

@@ -262,9 +262,24 @@ public final class InterruptController {
     public void send(final int cpu, final Vector vector, final Object payload) {
         checkVector(vector);
         checkCpu(cpu);
-        if (!deliver(cpu, vector.number(), payload, host.currentCpu())) {
+        if (!deliver(cpu, vector.number(), payload, host.currentCpu(), true)) {
             throw full(CpuSet.of(cpu), vector);
         }
+    }
+
+    /**
+     * Like {@link #send(int, Vector, Object)}, but never waits and never throws for a full mailbox,
+     * whatever the {@link OverflowPolicy}: the payload is queued and the vector raised, or nothing
+     * happens and the answer is false.
+     *
+     * @return false if the mailbox was full (nothing was queued)
+     * @throws IllegalArgumentException if the core does not exist or the vector is not sendable
+     * @throws MachineClosedException   if the machine is closing (nothing was queued)
+     */
+    public boolean trySend(final int cpu, final Vector vector, final Object payload) {
+        checkVector(vector);
+        checkCpu(cpu);
+        return deliver(cpu, vector.number(), payload, host.currentCpu(), false);
     }
 
     /**
@@ -303,7 +318,7 @@ public final class InterruptController {
         final int[] failed = new int[apics.length];
         final int[] nFailed = {0};
         cpus.forEach(cpu -> {
-            if (cpu != skip && !deliver(cpu, vector.number(), payload, self)) {
+            if (cpu != skip && !deliver(cpu, vector.number(), payload, self, true)) {
                 failed[nFailed[0]++] = cpu;
             }
         });
@@ -382,15 +397,16 @@ public final class InterruptController {
      * Steps 2-5 of a send. A payload send raises with {@link LocalApic#raiseAfterOffer} (the
      * payload carries the happens-before edge); a doorbell always writes the bit.
      *
+     * @param mayBlock false: never wait for room, whatever the overflow policy (trySend)
      * @return false if the payload did not fit
      */
-    private boolean deliver(final int cpu, final int v, final Object payload, final int self) {
+    private boolean deliver(final int cpu, final int v, final Object payload, final int self, final boolean mayBlock) {
         enter(self);
         try {
             checkOpen();
             if (payload == null) {
                 raise(cpu, v, self);
-            } else if (enqueue(cpu, v, payload, self)) {
+            } else if (enqueue(cpu, v, payload, self, mayBlock)) {
                 raiseAfterOffer(cpu, v, self);
             } else {
                 refused(self);
@@ -405,12 +421,12 @@ public final class InterruptController {
         }
     }
 
-    private boolean enqueue(final int cpu, final int v, final Object payload, final int self) {
+    private boolean enqueue(final int cpu, final int v, final Object payload, final int self, final boolean mayBlock) {
         final LocalApic target = apics[cpu];
         if (target.offer(v, payload)) {
             return true;
         }
-        if (overflowPolicy == OverflowPolicy.FAIL || cpu == self) {
+        if (!mayBlock || overflowPolicy == OverflowPolicy.FAIL || cpu == self) {
             return false;
         }
         // BLOCK: make sure the target knows there is something to drain, then back off.

@@ -2,6 +2,7 @@ package org.ipi4j.idle;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
@@ -26,19 +27,43 @@ import org.agrona.concurrent.SleepingIdleStrategy;
  * for its own {@link #pollingStrategy()} instance.
  */
 public final class IdlePolicy {
-    /** The four families of waiting. */
-    public enum Kind { SPIN, POLL, PARK, ADAPTIVE }
+    /** The families of waiting. */
+    public enum Kind { SPIN, POLL, PARK, ADAPTIVE, CUSTOM }
 
     private final Kind kind;
     private final long intervalNanos;
     private final int spins;
     private final int yields;
+    private final Supplier<? extends IdleStrategy> strategy;
+    private final long customRounds;
 
     private IdlePolicy(final Kind kind, final long intervalNanos, final int spins, final int yields) {
+        this(kind, intervalNanos, spins, yields, null, 0);
+    }
+
+    private IdlePolicy(final Kind kind, final long intervalNanos, final int spins, final int yields,
+                       final Supplier<? extends IdleStrategy> strategy, final long customRounds) {
         this.kind = kind;
         this.intervalNanos = intervalNanos;
         this.spins = spins;
         this.yields = yields;
+        this.strategy = strategy;
+        this.customRounds = customRounds;
+    }
+
+    /**
+     * Polls with any Agrona {@link IdleStrategy} ({@code strategy} makes one per core: they keep
+     * state), then parks after {@code roundsBeforePark} idle rounds ({@link Long#MAX_VALUE}: never
+     * park, senders never make a system call).
+     *
+     * @throws IllegalArgumentException if {@code roundsBeforePark} is negative
+     */
+    public static IdlePolicy custom(final Supplier<? extends IdleStrategy> strategy, final long roundsBeforePark) {
+        Objects.requireNonNull(strategy, "strategy");
+        if (roundsBeforePark < 0) {
+            throw new IllegalArgumentException("roundsBeforePark must be >= 0, not " + roundsBeforePark);
+        }
+        return new IdlePolicy(Kind.CUSTOM, 0, 0, 0, strategy, roundsBeforePark);
     }
 
     /** Busy polling: the core never sleeps. */
@@ -100,6 +125,7 @@ public final class IdlePolicy {
             case SPIN, POLL -> Long.MAX_VALUE;
             case PARK -> 0;
             case ADAPTIVE -> (long) spins + yields;
+            case CUSTOM -> customRounds;
         };
     }
 
@@ -111,6 +137,7 @@ public final class IdlePolicy {
             // Agrona's backoff spins maxSpins times, then yields maxYields times; we park
             // ourselves after spins+yields rounds, so its own parking stage is never reached.
             case ADAPTIVE -> new BackoffIdleStrategy(spins, yields, 1, 1);
+            case CUSTOM -> Objects.requireNonNull(strategy.get(), "the strategy supplier returned null");
         };
     }
 
@@ -121,6 +148,7 @@ public final class IdlePolicy {
             case POLL -> "poll(" + intervalNanos / 1000 + "us)";
             case PARK -> "park";
             case ADAPTIVE -> "adaptive(" + spins + "," + yields + ")";
+            case CUSTOM -> "custom(" + (customRounds == Long.MAX_VALUE ? "never parks" : customRounds + " rounds, then park") + ")";
         };
     }
 }

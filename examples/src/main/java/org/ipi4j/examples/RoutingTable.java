@@ -103,8 +103,10 @@ public final class RoutingTable implements AutoCloseable {
             final AtomicLong stale = new AtomicLong();
             final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             final List<CompletableFuture<Void>> readers = new ArrayList<>();
+            final java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(cores);
             for (final Core core : table.machine().cores()) {
                 readers.add(core.submit(() -> {
+                    reading.countDown();
                     long n = 0;
                     while (!stop.get()) {
                         final long last = published.get();
@@ -124,6 +126,16 @@ public final class RoutingTable implements AutoCloseable {
                     }
                     lookups.addAndGet(n);
                 }));
+            }
+            // Updates race with readers that run: on a loaded host a reader could otherwise start
+            // only after the last update and look up nothing.
+            try {
+                if (!reading.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("readers did not start");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
             }
             for (int i = 0; i < updates; i++) {
                 final int route = i % ROUTES;
