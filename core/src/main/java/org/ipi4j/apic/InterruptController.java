@@ -340,10 +340,7 @@ public final class InterruptController {
         try {
             checkOpen();
             apics[cpu].raise(vector.number());
-            idles[cpu].wake(); // unconditionally: the bit may be set with nobody left to wake us
-            if (self >= 0) {
-                contexts[self].sent.increment();
-            }
+            signal(cpu, true, self); // unconditionally: the bit may be set with nobody left to wake us
         } catch (MachineClosedException e) {
             refused(self);
             throw e;
@@ -455,18 +452,18 @@ public final class InterruptController {
 
     /** Step 4 and 5: raise the pending bit (releasing everything before it), wake if newly set. */
     private void raise(final int cpu, final int v, final int self) {
-        if (apics[cpu].raise(v)) {
-            idles[cpu].wake(); // partner: IdleLoop.prepareToPark on the target
-        }
-        if (self >= 0) {
-            contexts[self].sent.increment();
-        }
+        signal(cpu, apics[cpu].raise(v), self);
     }
 
     /** {@link #raise} for a payload already in the mailbox: a bit found set is not written again. */
     private void raiseAfterOffer(final int cpu, final int v, final int self) {
-        if (apics[cpu].raiseAfterOffer(v)) {
-            idles[cpu].wake(); // partner: IdleLoop.prepareToPark on the target
+        signal(cpu, apics[cpu].raiseAfterOffer(v), self);
+    }
+
+    /** Step 5, after a raise: wakes the target if asked (partner: IdleLoop.prepareToPark), counts the send. */
+    private void signal(final int cpu, final boolean wake, final int self) {
+        if (wake) {
+            idles[cpu].wake();
         }
         if (self >= 0) {
             contexts[self].sent.increment();
