@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
+import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.interrupts.CpuSet;
@@ -55,8 +56,8 @@ public final class Mmu {
     private final AtomicLong shootdownsTotal = new AtomicLong();
     /** Every core of the machine: shootdown targets are chosen from it by {@link Shootdown#test}. */
     private final CpuSet allCores;
-    private final Shootdown[] coreShootdowns;
-    private final ThreadLocal<Shootdown> threadShootdowns = ThreadLocal.withInitial(() -> new Shootdown(this));
+    /** The reusable shootdown of each initiator (each core, each outside thread). */
+    private final CallerLocal<Shootdown> initiators;
 
     private Mmu(final Builder b) {
         this.smp = b.smp;
@@ -75,10 +76,7 @@ public final class Mmu {
         }
         this.running = new AtomicReferenceArray<>(machine.coreCount());
         this.allCores = CpuSet.firstN(machine.coreCount());
-        this.coreShootdowns = new Shootdown[machine.coreCount()];
-        for (int i = 0; i < coreShootdowns.length; i++) {
-            coreShootdowns[i] = new Shootdown(this);
-        }
+        this.initiators = new CallerLocal<>(machine, () -> new Shootdown(this));
     }
 
     /** A builder for an MMU that shoots down through {@code smp}. */
@@ -253,8 +251,7 @@ public final class Mmu {
 
     /** The calling core's (or thread's) reusable shootdown, ready to collect pages of {@code as}. */
     Shootdown beginShootdown(final AddressSpace as) {
-        final Core c = machine.currentCore();
-        Shootdown sd = c != null ? coreShootdowns[c.id()] : threadShootdowns.get();
+        Shootdown sd = initiators.get();
         if (sd.inUse) {
             sd = new Shootdown(this); // nested (a function run locally that changes mappings)
         }
@@ -278,17 +275,8 @@ public final class Mmu {
             if (finished) {
                 sd.end();
             } else {
-                abandon(sd); // a target may still run it later (a timed-out call stays queued)
+                initiators.abandon(sd); // a target may still run it later (a timed-out call stays queued)
             }
-        }
-    }
-
-    private void abandon(final Shootdown sd) {
-        final Core c = machine.currentCore();
-        if (c != null && coreShootdowns[c.id()] == sd) {
-            coreShootdowns[c.id()] = new Shootdown(this);
-        } else if (c == null && threadShootdowns.get() == sd) {
-            threadShootdowns.set(new Shootdown(this));
         }
     }
 

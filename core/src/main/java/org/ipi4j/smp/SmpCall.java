@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntPredicate;
 
+import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.interrupts.CpuSet;
@@ -64,10 +65,8 @@ public final class SmpCall {
     private final CallQueue[] queues;
     private final long watchdogNanos;
     private final Broadcast broadcast;
-    /** The reusable call of a waiting caller on each core. */
-    private final Call[] coreCalls;
-    /** The reusable call of each waiting outside thread. */
-    private final ThreadLocal<Call> threadCalls;
+    /** The reusable call of each waiting caller (each core, each outside thread). */
+    private final CallerLocal<Call> waitedCalls;
     private final LongAdder ipisSent = new LongAdder();
     private final LongAdder ipisCoalesced = new LongAdder();
     private final LongAdder localRuns = new LongAdder();
@@ -79,13 +78,11 @@ public final class SmpCall {
         this.watchdogNanos = watchdog.toNanos();
         this.broadcast = broadcast;
         this.queues = new CallQueue[cores];
-        this.coreCalls = new Call[cores];
         for (int i = 0; i < cores; i++) {
             queues[i] = new CallQueue();
-            coreCalls[i] = new Call(cores);
         }
         final int n = cores;
-        this.threadCalls = ThreadLocal.withInitial(() -> new Call(n));
+        this.waitedCalls = new CallerLocal<>(machine, () -> new Call(n));
     }
 
     /** Installs cross-core calls on {@code machine} with a 5 s watchdog and flat broadcast. */
@@ -267,8 +264,7 @@ public final class SmpCall {
 
     /** The caller's reusable call, prepared; a fresh one if it is in use (a nested local call). */
     private Call waitedCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape) {
-        final Core self = machine.currentCore();
-        Call call = self != null ? coreCalls[self.id()] : threadCalls.get();
+        Call call = waitedCalls.get();
         if (call.inUse) {
             call = new Call(cores);
         }
@@ -483,6 +479,11 @@ public final class SmpCall {
     /** Waits for a waited call, hands back its result, and recycles it. */
     private Object finishWaited(final Call call) {
         await(call);
+        return collect(call);
+    }
+
+    /** Hands back a finished waited call's result (or throws its failure) and recycles it. */
+    private static Object collect(final Call call) {
         final Object result = call.result();
         final SmpCallException failure = call.failed() ? call.failure() : null;
         release(call);
@@ -498,7 +499,7 @@ public final class SmpCall {
         await(call);
         final CpuSet targets = call.targetSet();
         final int rounds = call.rounds();
-        final T result = (T) finishWaited(call); // done: returns at once
+        final T result = (T) collect(call);
         return CallCompletion.done(targets, result, rounds);
     }
 
@@ -507,7 +508,7 @@ public final class SmpCall {
         return (CallCompletion<T>) (CallCompletion<?>) call.future;
     }
 
-    private void release(final Call call) {
+    private static void release(final Call call) {
         call.recycle();
     }
 
@@ -524,7 +525,7 @@ public final class SmpCall {
             if (left <= 0) {
                 if (resent) {
                     final CallTimeoutException timeout = timeout(call);
-                    abandon(call, self); // late acknowledgements may still arrive: never reuse it
+                    waitedCalls.abandon(call); // late acknowledgements may still arrive: never reuse it
                     throw timeout;
                 }
                 resent = true;
@@ -545,14 +546,6 @@ public final class SmpCall {
                     LockSupport.parkNanos(this, left);
                 }
             }
-        }
-    }
-
-    private void abandon(final Call call, final Core self) {
-        if (self != null && coreCalls[self.id()] == call) {
-            coreCalls[self.id()] = new Call(cores);
-        } else if (self == null && threadCalls.get() == call) {
-            threadCalls.set(new Call(cores));
         }
     }
 

@@ -1,0 +1,51 @@
+package org.ipi4j;
+
+import java.util.Objects;
+import java.util.function.Supplier;
+
+/**
+ * One object per caller of a machine's service: one per core of the machine, and one per outside
+ * thread. The layers built on the machine keep their reusable per-call state here (a waited
+ * cross-core call, a shootdown), so that a steady stream of calls allocates nothing. A caller that
+ * cannot be sure nobody else still holds its object (a call that timed out stays queued on its
+ * target) {@link #abandon}s it and gets a fresh one next time.
+ *
+ * <p>Thread-safety: each object is handed only to its own caller; {@link #get()} and
+ * {@link #abandon} act on the calling core's or thread's slot, so no two threads share a slot.
+ */
+public final class CallerLocal<T> {
+    private final Machine machine;
+    private final Supplier<? extends T> factory;
+    private final Object[] perCore;
+    private final ThreadLocal<T> perThread;
+
+    /** Objects made by {@code factory}: one per core of {@code machine} now, one per outside thread when it first asks. */
+    public CallerLocal(final Machine machine, final Supplier<? extends T> factory) {
+        this.machine = Objects.requireNonNull(machine, "machine");
+        this.factory = Objects.requireNonNull(factory, "factory");
+        this.perCore = new Object[machine.coreCount()];
+        for (int i = 0; i < perCore.length; i++) {
+            perCore[i] = factory.get();
+        }
+        this.perThread = ThreadLocal.withInitial(factory);
+    }
+
+    /** The calling core's object, or the calling outside thread's. */
+    @SuppressWarnings("unchecked")
+    public T get() {
+        final Core self = machine.currentCore();
+        return self != null ? (T) perCore[self.id()] : perThread.get();
+    }
+
+    /** Replaces the caller's object by a fresh one, if {@code used} is still it: someone else may still hold it. */
+    public void abandon(final T used) {
+        final Core self = machine.currentCore();
+        if (self != null) {
+            if (perCore[self.id()] == used) {
+                perCore[self.id()] = factory.get();
+            }
+        } else if (perThread.get() == used) {
+            perThread.set(factory.get());
+        }
+    }
+}
