@@ -19,7 +19,12 @@ public final class CallerLocal<T> {
     private final Object[] perCore;
     private final ThreadLocal<T> perThread;
 
-    /** Objects made by {@code factory}: one per core of {@code machine} now, one per outside thread when it first asks. */
+    /**
+     * Objects made by {@code factory}: one per core of {@code machine} now, one per outside thread when it first asks.
+     *
+     * @param machine the machine
+     * @param factory makes the object
+     */
     public CallerLocal(final Machine machine, final Supplier<? extends T> factory) {
         this.machine = Objects.requireNonNull(machine, "machine");
         this.factory = Objects.requireNonNull(factory, "factory");
@@ -30,14 +35,18 @@ public final class CallerLocal<T> {
         this.perThread = ThreadLocal.withInitial(factory);
     }
 
-    /** The calling core's object, or the calling outside thread's. */
+    /** {@return the calling core's object, or the calling outside thread's} */
     @SuppressWarnings("unchecked")
     public T get() {
         final Core self = machine.currentCore();
         return self != null ? (T) perCore[self.id()] : perThread.get();
     }
 
-    /** Replaces the caller's object by a fresh one, if {@code used} is still it: someone else may still hold it. */
+    /**
+     * Replaces the caller's object by a fresh one, if {@code used} is still it: someone else may still hold it.
+     *
+     * @param used the object the caller got from {@link #get()}
+     */
     public void abandon(final T used) {
         final Core self = machine.currentCore();
         if (self != null) {

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadFactory;
 import java.util.function.BooleanSupplier;
 
 import org.ipi4j.apic.CpuContext;
@@ -118,42 +119,52 @@ public final class Core {
     // Identity and observation (any thread)
     // =====================================================================================
 
-    /** The core running the calling thread, or null if the caller is not a core. */
+    /** {@return the core running the calling thread, or null if the caller is not a core} */
     public static Core current() {
-        return Thread.currentThread() instanceof CoreThread t ? t.core : null;
+        if (Thread.currentThread() instanceof CoreThread t) {
+            return t.core;
+        }
+        // A thread made by a user's ThreadFactory sets both fields itself before it runs as a core,
+        // so it always sees its own writes; any other thread reading a stale false is not a core.
+        return factoryThreads ? FACTORY_THREAD_CORE.get() : null;
     }
 
-    /** This core's id, 0 to {@code machine.coreCount() - 1}. */
+    /** The core of a thread made by a {@link Machine.Builder#threadFactory}; unused otherwise. */
+    private static final ThreadLocal<Core> FACTORY_THREAD_CORE = new ThreadLocal<>();
+    /** True once any core ran on a factory-made thread: other threads skip the ThreadLocal until then. */
+    private static boolean factoryThreads;
+
+    /** {@return this core's id, 0 to {@code machine.coreCount() - 1}} */
     public int id() {
         return id;
     }
 
-    /** The machine this core belongs to. */
+    /** {@return the machine this core belongs to} */
     public Machine machine() {
         return machine;
     }
 
-    /** Host CPU this core's thread is pinned to, or -1 if it runs unpinned. */
+    /** {@return host CPU this core's thread is pinned to, or -1 if it runs unpinned} */
     public int hostCpu() {
         return hostCpu;
     }
 
-    /** What the core is doing now. */
+    /** {@return what the core is doing now} */
     public State state() {
         return STATES[idle.state()];
     }
 
-    /** Current privilege level. */
+    /** {@return current privilege level} */
     public Mode mode() {
         return cpu.mode();
     }
 
-    /** Current interrupt flag. */
+    /** {@return current interrupt flag} */
     public boolean interruptsEnabled() {
         return cpu.interruptsEnabled();
     }
 
-    /** True while preemption is disabled on this core (a recent value from other threads). */
+    /** {@return true while preemption is disabled on this core (a recent value from other threads)} */
     public boolean preemptionDisabled() {
         return preemptDepth > 0;
     }
@@ -161,6 +172,8 @@ public final class Core {
     /**
      * Current EPC: the next instruction of the running program, the checkpoint count of the
      * running Java task, or -1 when idle.
+     *
+     * @return the index of the next instruction, or -1 when no program runs
      */
     public long epc() {
         return cpu.epc();
@@ -169,22 +182,24 @@ public final class Core {
     /**
      * {@link System#nanoTime()} when code last re-enabled interrupts on this core (0 if never):
      * lets a measurement split a delivery delay into "interrupts were off" and the rest.
+     *
+     * @return the {@code System.nanoTime()} of the last re-enable
      */
     public long lastInterruptsEnabledAt() {
         return cpu.lastInterruptsEnabledAt();
     }
 
-    /** Vector whose handler is running now, or -1. */
+    /** {@return vector whose handler is running now, or -1} */
     public int inServiceVector() {
         return cpu.inServiceVector();
     }
 
-    /** True if any vector is pending in this core's IRR. */
+    /** {@return true if any vector is pending in this core's IRR} */
     public boolean hasPendingInterrupts() {
         return apic.anyPending();
     }
 
-    /** One line saying what this core is doing, for watchdog reports. */
+    /** {@return one line saying what this core is doing, for watchdog reports} */
     public String describe() {
         final StringBuilder sb = new StringBuilder()
             .append("core ").append(id)
@@ -202,19 +217,19 @@ public final class Core {
         return sb.toString();
     }
 
-    /** The core thread's id (for CPU-time accounting with {@code ThreadMXBean}), or -1 before start. */
+    /** {@return the core thread's id (for CPU-time accounting with {@code ThreadMXBean}), or -1 before start} */
     public long threadId() {
         final Thread t = thread;
         return t == null ? -1 : t.getId();
     }
 
-    /** The core thread's current stack, or an empty array if it is not running. */
+    /** {@return the core thread's current stack, or an empty array if it is not running} */
     public StackTraceElement[] stackTrace() {
         final Thread t = thread;
         return t == null ? new StackTraceElement[0] : t.getStackTrace();
     }
 
-    /** A snapshot of this core's counters. */
+    /** {@return a snapshot of this core's counters} */
     public CoreStats stats() {
         return new CoreStats(id, hostCpu, cpu.sent(), cpu.received(), cpu.payloadsReceived(), apic.coalesced(),
             idle.unparkWakeups(), idle.elidedWakeups(), cpu.handlerNanos(), cpu.maxInterruptsOffNanos(),
@@ -230,6 +245,8 @@ public final class Core {
      * {@link Vector#RESCHEDULE} IPI if it is parked (elided if it is running or polling).
      * Tasks on one core run one at a time, in submission order per submitter.
      *
+     * @param task the task to run
+     * @return a read-only future that completes when the task has run, or fails if it threw or never ran
      * @throws org.ipi4j.interrupts.MachineClosedException if the machine is closing
      */
     public CompletableFuture<Void> submit(final Runnable task) {
@@ -243,6 +260,10 @@ public final class Core {
     /**
      * Like {@link #submit(Runnable)}, completing with the task's result. The future is a
      * {@link ReadOnlyFuture}: only the core completes it.
+     *
+     * @param task the task to run
+     * @param <T> the task's result type
+     * @return a read-only future of the task's result
      */
     public <T> CompletableFuture<T> submit(final Callable<T> task) {
         Objects.requireNonNull(task, "task");
@@ -251,7 +272,13 @@ public final class Core {
         return t;
     }
 
-    /** Runs {@code program} on this core in {@code mode}, with physical addresses. */
+    /**
+     * Runs {@code program} on this core in {@code mode}, with physical addresses.
+     *
+     * @param program the program to run
+     * @param mode the privilege level to run in
+     * @return a read-only future of the program's result
+     */
     public CompletableFuture<ProgramResult> execute(final Program program, final Mode mode) {
         return execute(program, mode, null);
     }
@@ -260,6 +287,11 @@ public final class Core {
      * Runs {@code program} on this core in {@code mode}; loads and stores go through
      * {@code translation} (null for physical addresses). The future completes with the final
      * registers, or exceptionally with the {@link CpuException} that killed the program.
+     *
+     * @param program the program to run
+     * @param mode the privilege level to run in
+     * @param translation maps virtual to physical addresses, or null for physical addresses
+     * @return a read-only future of the program's result
      */
     public CompletableFuture<ProgramResult> execute(final Program program, final Mode mode,
                                                     final AddressTranslation translation) {
@@ -298,6 +330,7 @@ public final class Core {
      * Disables interrupt delivery on this core and returns the previous flag, like
      * {@code local_irq_save}. Nesting-safe: pass the result to {@link #restoreInterrupts}.
      *
+     * @return the previous interrupt flag, for {@link #restoreInterrupts(boolean)}
      * @throws GeneralProtectionException in user mode
      */
     public boolean disableInterrupts() {
@@ -313,6 +346,8 @@ public final class Core {
     /**
      * Restores the flag {@link #disableInterrupts()} returned, like {@code local_irq_restore};
      * re-enabling takes what became pending at once.
+     *
+     * @param enabled true to turn it on
      */
     public void restoreInterrupts(final boolean enabled) {
         checkOwner("restoreInterrupts()");
@@ -357,6 +392,8 @@ public final class Core {
      * true with a volatile write. Owner thread only; the condition must be cheap, side-effect free
      * and read what it waits for with volatile loads (it is the re-check of the idle handshake).
      *
+     * @param condition evaluated here for each target before sending; only cores for which it is true are called (null: all)
+     * @param deadlineNanos the {@code System.nanoTime()} deadline
      * @return true if the condition held, false at the deadline
      */
     public boolean waitUntil(final BooleanSupplier condition, final long deadlineNanos) {
@@ -396,9 +433,27 @@ public final class Core {
     // The run loop
     // =====================================================================================
 
-    Thread newThread(final String name, final Runnable onStarted) {
-        final CoreThread t = new CoreThread(this, name, onStarted);
-        t.setDaemon(true); // a stuck core must not keep the JVM alive; shutdown reports it
+    /** This core's thread, from {@code factory} or (null) the default daemon platform thread named {@code name}. */
+    Thread newThread(final String name, final Runnable onStarted, final ThreadFactory factory) {
+        final Thread t;
+        if (factory == null) {
+            t = new CoreThread(this, name, onStarted);
+            t.setDaemon(true); // a stuck core must not keep the JVM alive; shutdown reports it
+        } else {
+            t = factory.newThread(() -> {
+                FACTORY_THREAD_CORE.set(this);
+                factoryThreads = true;
+                try {
+                    runOnThread(onStarted);
+                } finally {
+                    FACTORY_THREAD_CORE.remove();
+                }
+            });
+            if (t == null || t.getState() != Thread.State.NEW) {
+                throw new IllegalStateException("threadFactory must return a new, unstarted thread for core " + id
+                    + ", returned " + (t == null ? "null" : t + " in state " + t.getState()));
+            }
+        }
         thread = t;
         return t;
     }

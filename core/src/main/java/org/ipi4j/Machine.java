@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
@@ -64,6 +65,7 @@ public final class Machine implements AutoCloseable {
     private final Pinning pinning;
     /** Null when no pinner was given or found: cores run unpinned. */
     private final Pinner pinner;
+    private final ThreadFactory threadFactory;
     private final FaultPolicy faultPolicy;
     private final InterruptController interrupts;
     private final Memory memory;
@@ -82,6 +84,7 @@ public final class Machine implements AutoCloseable {
         this.name = b.name;
         this.idlePolicy = b.idlePolicy;
         this.pinning = b.pinning;
+        this.threadFactory = b.threadFactory;
         this.pinner = b.pinning == Pinning.NONE ? null : b.pinner != null ? b.pinner : Pinner.fromClassPath();
         this.faultPolicy = b.faultPolicy;
         this.oopsListener = b.oopsListener;
@@ -108,7 +111,7 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    /** A builder with the defaults: 2 cores, adaptive idle, best-effort pinning. */
+    /** {@return a builder with the defaults: 2 cores, adaptive idle, best-effort pinning} */
     public static Builder builder() {
         return new Builder();
     }
@@ -117,7 +120,7 @@ public final class Machine implements AutoCloseable {
      * Starts every core and waits until each runs (and has tried to pin itself).
      *
      * @return this
-     * @throws IllegalStateException if already started or closed
+     * @throws IllegalStateException if already started or closed, or if the {@link Builder#threadFactory} did not return a new thread (the machine stays unstarted)
      */
     public Machine start() {
         final CountDownLatch running = new CountDownLatch(cores.length);
@@ -125,9 +128,14 @@ public final class Machine implements AutoCloseable {
             if (lifecycle != NEW) {
                 throw new IllegalStateException("machine " + name + " was already started");
             }
-            lifecycle = STARTED;
+            // Every thread is made before any starts: a factory that fails leaves the machine NEW.
+            final Thread[] threads = new Thread[cores.length];
             for (final Core core : cores) {
-                core.newThread(name + "-core-" + core.id(), running::countDown).start();
+                threads[core.id()] = core.newThread(name + "-core-" + core.id(), running::countDown, threadFactory);
+            }
+            lifecycle = STARTED;
+            for (final Thread t : threads) {
+                t.start();
             }
         }
         try {
@@ -139,12 +147,12 @@ public final class Machine implements AutoCloseable {
         return this;
     }
 
-    /** The machine's name (thread names are derived from it). */
+    /** {@return the machine's name (thread names are derived from it)} */
     public String name() {
         return name;
     }
 
-    /** Number of cores. */
+    /** {@return number of cores} */
     public int coreCount() {
         return cores.length;
     }
@@ -152,6 +160,8 @@ public final class Machine implements AutoCloseable {
     /**
      * Core {@code id}.
      *
+     * @param id the core's id
+     * @return the core
      * @throws IllegalArgumentException if there is no such core
      */
     public Core core(final int id) {
@@ -161,59 +171,60 @@ public final class Machine implements AutoCloseable {
     /**
      * Checks that every core in {@code cpus} exists.
      *
+     * @param cpus the target cores
      * @throws IllegalArgumentException naming the highest core outside the machine
      */
     public void checkCores(final CpuSet cpus) {
         interrupts.checkCpus(cpus);
     }
 
-    /** The core of this machine running the calling thread, or null if the caller is not one. */
+    /** {@return the core of this machine running the calling thread, or null if the caller is not one} */
     public Core currentCore() {
         final Core c = Core.current();
         return c != null && c.machine() == this ? c : null;
     }
 
-    /** All cores, by id. */
+    /** {@return all cores, by id} */
     public List<Core> cores() {
         return List.of(cores);
     }
 
-    /** The interrupt controller: register handlers, send IPIs. */
+    /** {@return the interrupt controller: register handlers, send IPIs} */
     public InterruptController interrupts() {
         return interrupts;
     }
 
-    /** The shared physical memory programs load from and store to. */
+    /** {@return the shared physical memory programs load from and store to} */
     public Memory memory() {
         return memory;
     }
 
-    /** The idle policy every core uses. */
+    /** {@return the idle policy every core uses} */
     public IdlePolicy idlePolicy() {
         return idlePolicy;
     }
 
-    /** The pinning policy. */
+    /** {@return the pinning policy} */
     public Pinning pinning() {
         return pinning;
     }
 
-    /** The pinner cores use under {@link Pinning#BEST_EFFORT}, or null (cores run unpinned). */
+    /** {@return the pinner cores use under {@link Pinning#BEST_EFFORT}, or null (cores run unpinned)} */
     public Pinner pinner() {
         return pinner;
     }
 
-    /** Host CPUs visible to the JVM. */
+    /** {@return host CPUs visible to the JVM} */
     public static int hostCpus() {
         return Runtime.getRuntime().availableProcessors();
     }
 
-    /** True when there are more cores than host CPUs (benchmarks must say so). */
+    /** {@return true when there are more cores than host CPUs (benchmarks must say so)} */
     public boolean oversubscribed() {
         return cores.length > hostCpus();
     }
 
-    /** Counters of every core. */
+    /** {@return counters of every core} */
     public List<CoreStats> stats() {
         final List<CoreStats> out = new ArrayList<>(cores.length);
         for (final Core c : cores) {
@@ -225,12 +236,14 @@ public final class Machine implements AutoCloseable {
     /**
      * The first failures recorded, oldest first: at most the builder's {@code oopsCapacity}
      * (default 1000). {@link #oopsRecorded()} counts them all, {@link #distinctOopses()} groups them.
+     *
+     * @return the recorded oopses, oldest first (read-only)
      */
     public List<Oops> oopses() {
         return List.copyOf(oopses);
     }
 
-    /** How many failures were recorded, including those {@link #oopses()} no longer holds. */
+    /** {@return how many failures were recorded, including those {@link #oopses()} no longer holds} */
     public long oopsRecorded() {
         return oopsTotal.sum();
     }
@@ -240,6 +253,8 @@ public final class Machine implements AutoCloseable {
      * frame) with its first occurrence and its count, most frequent first. At most
      * {@value #MAX_DISTINCT_OOPSES} kinds are told apart; further new kinds are counted together
      * under the last one kept ("other failures").
+     *
+     * @return one entry per kind of failure, with its count
      */
     public List<OopsCount> distinctOopses() {
         final List<OopsCount> out = new ArrayList<>();
@@ -255,12 +270,14 @@ public final class Machine implements AutoCloseable {
      * timeout passed) and what they left was collected, before {@code shutdown} returns. Layers
      * built on the machine use it to fail what can no longer complete (the cross-core calls queued
      * on a stuck core). A hook that throws is recorded as an {@link Oops}. Register before shutdown.
+     *
+     * @param hook runs once, during shutdown
      */
     public void onShutdown(final Runnable hook) {
         shutdownHooks.add(Objects.requireNonNull(hook, "hook"));
     }
 
-    /** True once shutdown has begun (sends are refused). */
+    /** {@return true once shutdown has begun (sends are refused)} */
     public boolean isClosed() {
         return interrupts.isClosed();
     }
@@ -271,6 +288,8 @@ public final class Machine implements AutoCloseable {
      * Orderly shutdown, waiting at most {@code timeout} for the cores to finish. Idempotent:
      * a second call returns the first report.
      *
+     * @param timeout how long to wait at most
+     * @return what was left undelivered, never ran, or is stuck
      * @throws IllegalStateException if called from one of this machine's cores
      */
     public synchronized ShutdownReport shutdown(final Duration timeout) {
@@ -328,13 +347,13 @@ public final class Machine implements AutoCloseable {
     /**
      * {@link #shutdown(Duration)} with a 10 second timeout.
      *
-     * @throws IllegalStateException with the report if it is not clean
+     * @throws UncleanShutdownException with the report if it is not clean (the machine is closed all the same)
      */
     @Override
     public void close() {
         final ShutdownReport r = shutdown(Duration.ofSeconds(10));
         if (!r.isClean()) {
-            throw new IllegalStateException("machine " + name + " did not shut down cleanly: " + r);
+            throw new UncleanShutdownException(name, r);
         }
     }
 
@@ -423,17 +442,28 @@ public final class Machine implements AutoCloseable {
         private int oopsCapacity = 1000;
         private FaultInjector faults;
         private Pinner pinner;
+        private ThreadFactory threadFactory;
 
         private Builder() {
         }
 
-        /** Machine name, used for thread names. */
+        /**
+         * Machine name, used for thread names.
+         *
+         * @param name the name
+         * @return this builder
+         */
         public Builder name(final String name) {
             this.name = Objects.requireNonNull(name, "name");
             return this;
         }
 
-        /** Number of cores, 1 to 1024. */
+        /**
+         * Number of cores, 1 to 1024.
+         *
+         * @param cores the number of cores
+         * @return this builder
+         */
         public Builder cores(final int cores) {
             if (cores < 1 || cores > 1024) {
                 throw new IllegalArgumentException("cores must be 1-1024, not " + cores);
@@ -442,17 +472,34 @@ public final class Machine implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How an idle core waits for work: spin, poll, park or adaptive. Default {@link IdlePolicy#adaptive()}.
+         *
+         * @param idlePolicy how an idle core waits for work
+         * @return this builder
+         */
         public Builder idlePolicy(final IdlePolicy idlePolicy) {
             this.idlePolicy = Objects.requireNonNull(idlePolicy, "idlePolicy");
             return this;
         }
 
+        /**
+         * Whether cores pin themselves to host CPUs. Default {@link Pinning#BEST_EFFORT}.
+         *
+         * @param pinning whether cores pin themselves to host CPUs
+         * @return this builder
+         */
         public Builder pinning(final Pinning pinning) {
             this.pinning = Objects.requireNonNull(pinning, "pinning");
             return this;
         }
 
-        /** Payloads a core's mailbox holds per vector (rounded up to a power of two, at least 2). */
+        /**
+         * Payloads a core's mailbox holds per vector (rounded up to a power of two, at least 2).
+         *
+         * @param capacity the capacity
+         * @return this builder
+         */
         public Builder mailboxCapacity(final int capacity) {
             if (capacity < 2 || capacity > (1 << 24)) {
                 throw new IllegalArgumentException("mailbox capacity must be 2 to 2^24, not " + capacity);
@@ -461,13 +508,23 @@ public final class Machine implements AutoCloseable {
             return this;
         }
 
-        /** What a send does when a mailbox is full. Default {@link OverflowPolicy#FAIL}. */
+        /**
+         * What a send does when a mailbox is full. Default {@link OverflowPolicy#FAIL}.
+         *
+         * @param policy the policy
+         * @return this builder
+         */
         public Builder overflowPolicy(final OverflowPolicy policy) {
             this.overflowPolicy = Objects.requireNonNull(policy, "policy");
             return this;
         }
 
-        /** How long a {@link OverflowPolicy#BLOCK} send waits for room. Default 5 s. */
+        /**
+         * How long a {@link OverflowPolicy#BLOCK} send waits for room. Default 5 s.
+         *
+         * @param timeout how long to wait at most
+         * @return this builder
+         */
         public Builder blockTimeout(final Duration timeout) {
             Objects.requireNonNull(timeout, "timeout");
             if (timeout.isNegative()) {
@@ -477,13 +534,23 @@ public final class Machine implements AutoCloseable {
             return this;
         }
 
-        /** What happens after a handler throws. Default {@link FaultPolicy#CONTINUE}. */
+        /**
+         * What happens after a handler throws. Default {@link FaultPolicy#CONTINUE}.
+         *
+         * @param policy the policy
+         * @return this builder
+         */
         public Builder faultPolicy(final FaultPolicy policy) {
             this.faultPolicy = Objects.requireNonNull(policy, "policy");
             return this;
         }
 
-        /** Size of physical memory in 64-bit words. Default 4096. */
+        /**
+         * Size of physical memory in 64-bit words. Default 4096.
+         *
+         * @param words the size in 64-bit words
+         * @return this builder
+         */
         public Builder memoryWords(final int words) {
             if (words < 0) {
                 throw new IllegalArgumentException("negative memory size");
@@ -495,6 +562,9 @@ public final class Machine implements AutoCloseable {
         /**
          * Measure the time each core spends in handlers ({@link CoreStats#handlerNanos()}). Off by
          * default: it costs two clock reads per interrupt on the delivery path.
+         *
+         * @param on true to turn it on
+         * @return this builder
          */
         public Builder timeHandlers(final boolean on) {
             this.timeHandlers = on;
@@ -504,6 +574,9 @@ public final class Machine implements AutoCloseable {
         /**
          * How many failures {@link Machine#oopses()} keeps (the first ones), 1 to 2^20. Default
          * 1000. Every failure is still counted, by kind, in {@link Machine#distinctOopses()}.
+         *
+         * @param capacity the capacity
+         * @return this builder
          */
         public Builder oopsCapacity(final int capacity) {
             if (capacity < 1 || capacity > (1 << 20)) {
@@ -516,6 +589,9 @@ public final class Machine implements AutoCloseable {
         /**
          * The {@link Pinner} to use under {@link Pinning#BEST_EFFORT} instead of the first one
          * found on the class path.
+         *
+         * @param pinner pins the calling thread to a host CPU
+         * @return this builder
          */
         public Builder pinner(final Pinner pinner) {
             this.pinner = Objects.requireNonNull(pinner, "pinner");
@@ -526,19 +602,43 @@ public final class Machine implements AutoCloseable {
          * Injects faults into the delivery path, for tests: freeze a core, delay deliveries, lose
          * wake-ups, make handlers throw (see {@link Faults}). Off by default; without it the hooks
          * cost one null check each.
+         *
+         * @param injector the faults to inject
+         * @return this builder
          */
         public Builder faults(final FaultInjector injector) {
             this.faults = Objects.requireNonNull(injector, "injector");
             return this;
         }
 
-        /** Called on the failing core for every {@link Oops}, after it is recorded. */
+        /**
+         * Makes the thread of each core (thread names, priorities, thread groups, an agent's
+         * bookkeeping). The machine hands it the {@code Runnable} that runs one core; it must
+         * return a new, unstarted platform thread for it ({@link #start()} throws
+         * {@link IllegalStateException} for null or a started thread). The factory's thread is used as
+         * given: its name and daemon flag are the factory's to set. Default: daemon platform threads
+         * named {@code <machine>-core-<id>}, so that a stuck core does not keep the JVM alive.
+         *
+         * @param factory makes each core's thread
+         * @return this builder
+         */
+        public Builder threadFactory(final ThreadFactory factory) {
+            this.threadFactory = Objects.requireNonNull(factory, "factory");
+            return this;
+        }
+
+        /**
+         * Called on the failing core for every {@link Oops}, after it is recorded.
+         *
+         * @param listener called for every oops
+         * @return this builder
+         */
         public Builder onOops(final Consumer<Oops> listener) {
             this.oopsListener = Objects.requireNonNull(listener, "listener");
             return this;
         }
 
-        /** The machine, not yet started. */
+        /** {@return the machine, not yet started} */
         public Machine build() {
             return new Machine(this);
         }

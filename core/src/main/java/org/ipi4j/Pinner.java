@@ -12,7 +12,7 @@ package org.ipi4j;
 public interface Pinner {
     /** A pinned thread: the host CPU it runs on, and how to give the CPU back. */
     interface Pin {
-        /** The host CPU the thread is pinned to. */
+        /** {@return the host CPU the thread is pinned to} */
         int hostCpu();
 
         /** Gives the host CPU back; called once, on the same thread, when the core ends. */
@@ -26,7 +26,7 @@ public interface Pinner {
      */
     Pin pinCurrentThread();
 
-    /** The first {@link Pinner} on the class path, or null. */
+    /** {@return the first {@link Pinner} on the class path, or null} */
     static Pinner fromClassPath() {
         for (final Pinner p : java.util.ServiceLoader.load(Pinner.class, Pinner.class.getClassLoader())) {
             return p;

@@ -21,12 +21,22 @@ public class ReadOnlyFuture<T> extends CompletableFuture<T> {
     protected ReadOnlyFuture() {
     }
 
-    /** Completes normally; for the library only. */
+    /**
+     * Completes normally; for the library only.
+     *
+     * @param value the value
+     * @return true if this call completed it
+     */
     protected final boolean succeed(final T value) {
         return super.complete(value);
     }
 
-    /** Completes exceptionally; for the library only. */
+    /**
+     * Completes exceptionally; for the library only.
+     *
+     * @param error what the handler threw
+     * @return true if this call completed it
+     */
     protected final boolean fail(final Throwable error) {
         return super.completeExceptionally(error);
     }

@@ -15,7 +15,7 @@ import org.ipi4j.interrupts.UndeliveredInterrupt;
  *                    its stack (their mailboxes could not be collected)
  */
 public record ShutdownReport(List<UndeliveredInterrupt> undelivered, int rejectedTasks, List<String> stuckCores) {
-    /** True if every interrupt was delivered, every task ran and every core stopped. */
+    /** {@return true if every interrupt was delivered, every task ran and every core stopped} */
     public boolean isClean() {
         return undelivered.isEmpty() && rejectedTasks == 0 && stuckCores.isEmpty();
     }

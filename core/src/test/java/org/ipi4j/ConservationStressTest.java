@@ -134,7 +134,7 @@ class ConservationStressTest {
                                 if ((id / KINDS) % 2 == 0) {
                                     smp.run(cpu, c -> ran.incrementAndGet(id)); // waited
                                 } else {
-                                    fs.add(smp.call(cpu, c -> ran.incrementAndGet(id), false));
+                                    fs.add(smp.callAsync(cpu, c -> ran.incrementAndGet(id)));
                                     fids.add(id);
                                 }
                             }

@@ -177,7 +177,7 @@ class FailureContractsTest {
         final AtomicInteger ran = new AtomicInteger();
         final CompletableFuture<Object> task = m.core(1).submit(() -> ran.incrementAndGet());
         final CompletableFuture<Void> job = scheduler.submit(1, ran::incrementAndGet);
-        final CallCompletion<Integer> call = smp.call(1, cpu -> ran.incrementAndGet(), false);
+        final CallCompletion<Integer> call = smp.callAsync(1, cpu -> ran.incrementAndGet());
         final long start = System.nanoTime();
         final ShutdownReport report = m.shutdown(Duration.ofMillis(200));
         final long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
@@ -248,8 +248,8 @@ class FailureContractsTest {
         m.shutdown(Duration.ofSeconds(5));
         assertThatThrownBy(() -> smp.call(1, cpu -> cpu)).isInstanceOf(MachineClosedException.class);
         assertThatThrownBy(() -> smp.run(1, cpu -> { })).isInstanceOf(MachineClosedException.class);
-        assertThatThrownBy(() -> smp.call(1, cpu -> cpu, true)).isInstanceOf(MachineClosedException.class);
-        assertThatThrownBy(() -> smp.onEachCore(cpu -> { }, true, false)).isInstanceOf(MachineClosedException.class);
+        assertThatThrownBy(() -> smp.call(1, cpu -> cpu)).isInstanceOf(MachineClosedException.class);
+        assertThatThrownBy(() -> smp.onEachCoreAsync(cpu -> { })).isInstanceOf(MachineClosedException.class);
     }
 
     @Test
@@ -283,10 +283,10 @@ class FailureContractsTest {
         try (Machine m = builder().build().start()) {
             final SmpCall smp = SmpCall.install(m);
             final CountDownLatch release = new CountDownLatch(1);
-            final CallCompletion<Integer> call = smp.call(1, cpu -> {
+            final CallCompletion<Integer> call = smp.callAsync(1, cpu -> {
                 release.await(10, TimeUnit.SECONDS);
                 return 7;
-            }, false);
+            });
             assertThatThrownBy(() -> call.complete(42)).isInstanceOf(UnsupportedOperationException.class);
             assertThatThrownBy(() -> call.completeExceptionally(new RuntimeException()))
                 .isInstanceOf(UnsupportedOperationException.class);

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.FaultPolicy;
+import org.ipi4j.interrupts.Ipi4jException;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Vector;
 import org.junit.jupiter.api.Test;
@@ -79,7 +80,11 @@ class LifecycleTest {
         });
         assertThat(r.rejectedTasks()).isEqualTo(1);
         assertThatThrownBy(task::join).hasCauseInstanceOf(MachineClosedException.class);
-        assertThatThrownBy(m::close).isInstanceOf(IllegalStateException.class).hasMessageContaining("cleanly");
+        assertThatThrownBy(m::close).hasMessageContaining("cleanly")
+            .isInstanceOfSatisfying(UncleanShutdownException.class, e -> {
+                assertThat(e).isInstanceOf(Ipi4jException.class);
+                assertThat(e.report().rejectedTasks()).isEqualTo(1);
+            });
     }
 
     @Test

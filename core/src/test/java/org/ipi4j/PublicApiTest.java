@@ -67,7 +67,7 @@ class PublicApiTest {
         "InterruptController.send(payload)",            // a doorbell without payload
         "InterruptController.trySend(payload)",
         "Core.execute(translation)",                    // physical addresses
-        "SmpCall.many(condition)", "SmpCall.run(condition)", // every core in the set
+        "SmpCall.runAsync(condition)", "SmpCall.run(condition)", // every core in the set
         "Mmu.switchTo(as)");                            // run no space
 
     /** Where a core id must exist on the machine (a CpuSet, a builder or a fault hook cannot know it). */
@@ -242,6 +242,8 @@ class PublicApiTest {
             return (java.util.function.IntConsumer) cpu -> { };
         } else if (type == org.jctools.queues.MessagePassingQueue.class) {
             return new org.jctools.queues.MpscUnboundedXaddArrayQueue<Object>(8);
+        } else if (type == java.util.concurrent.ThreadFactory.class) {
+            return (java.util.concurrent.ThreadFactory) Thread::new;
         } else if (type == InterruptController.class) {
             return machine.interrupts();
         }

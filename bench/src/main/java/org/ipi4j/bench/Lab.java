@@ -224,15 +224,17 @@ public final class Lab {
                     final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(10), shape);
                     final CpuSet all = CpuSet.firstN(n);
                     for (int i = 0; i < calls / 5; i++) {
-                        smp.many(all, null, cpu -> { }, true, shape);
+                        smp.run(all, null, cpu -> { }, shape);
                     }
                     final Histogram h = new Histogram(3);
-                    int rounds = 0;
                     for (int i = 0; i < calls; i++) {
                         final long t = System.nanoTime();
-                        rounds = smp.many(all, null, cpu -> { }, true, shape).rounds();
+                        smp.run(all, null, cpu -> { }, shape);
                         h.recordValue(System.nanoTime() - t);
                     }
+                    final var probe = smp.runAsync(all, null, cpu -> { }, shape);
+                    probe.join();
+                    final int rounds = probe.rounds();
                     final Percentiles p = Percentiles.of(h);
                     md.append(String.format(Locale.ROOT, "| %d | %s | %s | %d | %s | %s | %s | %.1fx |%n", n,
                         m.oversubscribed() ? "yes" : "no", shape, rounds, us(p.p50()), us(p.p99()), us(p.p999()),

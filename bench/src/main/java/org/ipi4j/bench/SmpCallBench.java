@@ -86,6 +86,6 @@ public class SmpCallBench {
     /** The convenience form with a wait flag, which returns a (completed) future. */
     @Benchmark
     public void onEachCore() {
-        smp.onEachCore(nothing, true, true);
+        smp.onEachCore(nothing);
     }
 }

@@ -98,7 +98,7 @@ public final class CpuContext {
         this.view = new View(cpu);
     }
 
-    /** The core id. */
+    /** {@return the core id} */
     public int cpu() {
         return cpu;
     }
@@ -107,62 +107,62 @@ public final class CpuContext {
     // Observers (any thread)
     // =====================================================================================
 
-    /** Current privilege level. */
+    /** {@return current privilege level} */
     public Mode mode() {
         return (Mode) MODE.getOpaque(this);
     }
 
-    /** Current interrupt flag. */
+    /** {@return current interrupt flag} */
     public boolean interruptsEnabled() {
         return (boolean) IF.getOpaque(this);
     }
 
-    /** Current EPC (see {@link TrapFrame#epc()}), -1 when idle. */
+    /** {@return current EPC (see {@link TrapFrame#epc()}), -1 when idle} */
     public long epc() {
         return (long) EPC.getOpaque(this);
     }
 
-    /** Vector whose handler runs now, or -1. */
+    /** {@return vector whose handler runs now, or -1} */
     public int inServiceVector() {
         return (int) IN_SERVICE.getOpaque(this);
     }
 
-    /** {@code System.nanoTime()} since which interrupts have been off, or 0 if they are on. */
+    /** {@return {@code System.nanoTime()} since which interrupts have been off, or 0 if they are on} */
     public long interruptsOffSince() {
         return (long) IRQ_OFF_SINCE.getOpaque(this);
     }
 
-    /** {@code System.nanoTime()} when code last re-enabled interrupts (0 if never). */
+    /** {@return {@code System.nanoTime()} when code last re-enabled interrupts (0 if never)} */
     public long lastInterruptsEnabledAt() {
         return (long) IRQ_ON_AT.getOpaque(this);
     }
 
-    /** Interrupts this core sent (one per target). */
+    /** {@return interrupts this core sent (one per target)} */
     public long sent() {
         return sent.get();
     }
 
-    /** Interrupt entries taken. */
+    /** {@return interrupt entries taken} */
     public long received() {
         return received.get();
     }
 
-    /** Payloads its handlers received. */
+    /** {@return payloads its handlers received} */
     public long payloadsReceived() {
         return payloads.get();
     }
 
-    /** Time spent in handlers, if the machine measures it (0 otherwise). */
+    /** {@return time spent in handlers, if the machine measures it (0 otherwise)} */
     public long handlerNanos() {
         return handlerNanos.get();
     }
 
-    /** Handlers that threw on this core. */
+    /** {@return handlers that threw on this core} */
     public long handlerFailures() {
         return handlerFailures.get();
     }
 
-    /** Longest stretch with interrupts disabled by code (not handlers). */
+    /** {@return longest stretch with interrupts disabled by code (not handlers)} */
     public long maxInterruptsOffNanos() {
         return maxIrqOffNanos.get();
     }
@@ -171,17 +171,25 @@ public final class CpuContext {
     // Owner thread
     // =====================================================================================
 
-    /** Sets the EPC. Owner only. */
+    /**
+     * Sets the EPC. Owner only.
+     *
+     * @param value the value
+     */
     public void epc(final long value) {
         EPC.setOpaque(this, value);
     }
 
-    /** Sets the privilege level. Owner only. */
+    /**
+     * Sets the privilege level. Owner only.
+     *
+     * @param value the value
+     */
     public void mode(final Mode value) {
         MODE.setOpaque(this, value);
     }
 
-    /** True if an interrupt would be taken at a boundary now. Owner only. */
+    /** {@return true if an interrupt would be taken at a boundary now} Owner only. */
     public boolean deliverable() {
         return interruptsEnabled && apic.anyPending();
     }
@@ -208,6 +216,8 @@ public final class CpuContext {
     /**
      * An instruction boundary: while interrupts are enabled and a vector is pending, takes it,
      * highest first. {@code resumeAt} is the EPC saved in the frames. Owner only.
+     *
+     * @param resumeAt the EPC the interrupted code resumes at
      */
     public void deliverPending(final long resumeAt) {
         int v;

@@ -22,7 +22,11 @@ public final class Faults implements FaultInjector {
     private final LongAdder frozenBoundaries = new LongAdder();
     private final LongAdder delayedDeliveries = new LongAdder();
 
-    /** Faults for a machine of {@code cores} cores (none armed). */
+    /**
+     * Faults for a machine of {@code cores} cores (none armed).
+     *
+     * @param cores the number of cores
+     */
     public Faults(final int cores) {
         if (cores < 1) {
             throw new IllegalArgumentException("cores must be at least 1, not " + cores);
@@ -42,27 +46,50 @@ public final class Faults implements FaultInjector {
         return cpu;
     }
 
-    /** Freezes core {@code cpu} from its next boundary for {@code duration} (a descheduled vCPU). */
+    /**
+     * Freezes core {@code cpu} from its next boundary for {@code duration} (a descheduled vCPU).
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param duration how long
+     * @return this object
+     */
     public Faults freeze(final int cpu, final Duration duration) {
         Objects.requireNonNull(duration, "duration");
         frozenUntil.set(check(cpu), System.nanoTime() + duration.toNanos());
         return this;
     }
 
-    /** Ends a freeze at once. */
+    /**
+     * Ends a freeze at once.
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @return this object
+     */
     public Faults thaw(final int cpu) {
         frozenUntil.set(check(cpu), 0);
         return this;
     }
 
-    /** Delays every delivery on core {@code cpu} by {@code delay} (zero: no delay). */
+    /**
+     * Delays every delivery on core {@code cpu} by {@code delay} (zero: no delay).
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param delay how late each delivery is taken (zero: not delayed)
+     * @return this object
+     */
     public Faults delayDeliveries(final int cpu, final Duration delay) {
         Objects.requireNonNull(delay, "delay");
         deliveryDelayNanos.set(check(cpu), delay.toNanos());
         return this;
     }
 
-    /** Loses the next {@code count} wake-ups of core {@code cpu}. */
+    /**
+     * Loses the next {@code count} wake-ups of core {@code cpu}.
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param count how many wake-ups
+     * @return this object
+     */
     public Faults dropWakeups(final int cpu, final int count) {
         if (count < 0) {
             throw new IllegalArgumentException("count must be >= 0, not " + count);
@@ -71,7 +98,13 @@ public final class Faults implements FaultInjector {
         return this;
     }
 
-    /** Makes the next {@code count} handler entries on core {@code cpu} throw. */
+    /**
+     * Makes the next {@code count} handler entries on core {@code cpu} throw.
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param count how many handler entries
+     * @return this object
+     */
     public Faults failHandlers(final int cpu, final int count) {
         if (count < 0) {
             throw new IllegalArgumentException("count must be >= 0, not " + count);
@@ -80,17 +113,17 @@ public final class Faults implements FaultInjector {
         return this;
     }
 
-    /** Wake-ups lost so far. */
+    /** {@return wake-ups lost so far} */
     public long droppedWakeups() {
         return droppedWakeups.sum();
     }
 
-    /** Boundaries at which a core found itself frozen. */
+    /** {@return boundaries at which a core found itself frozen} */
     public long frozenBoundaries() {
         return frozenBoundaries.sum();
     }
 
-    /** Deliveries that were delayed. */
+    /** {@return deliveries that were delayed} */
     public long delayedDeliveries() {
         return delayedDeliveries.sum();
     }

@@ -95,11 +95,22 @@ public final class IdleLoop extends IdleLoopPadAfter {
     /** Wake-ups that needed none: the core was running or polling (many wakers). */
     final LongAdder elided = new LongAdder();
 
+    /**
+     * An idle loop with no fault injection, for tests and the stress suite.
+     *
+     * @param policy how the core waits
+     */
     public IdleLoop(final IdlePolicy policy) {
         this(policy, 0, null);
     }
 
-    /** The idle loop of core {@code cpu}; {@code faults} may be null. */
+    /**
+     * The idle loop of core {@code cpu}; {@code faults} may be null.
+     *
+     * @param policy the policy
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param faults the fault injector, or null
+     */
     public IdleLoop(final IdlePolicy policy, final int cpu, final FaultInjector faults) {
         this.pollRounds = policy.pollRoundsBeforePark();
         this.pollingStrategy = policy.pollingStrategy();
@@ -107,7 +118,11 @@ public final class IdleLoop extends IdleLoopPadAfter {
         this.faults = faults;
     }
 
-    /** Binds the loop to the thread that will wait in it; called once, by that thread. */
+    /**
+     * Binds the loop to the thread that will wait in it; called once, by that thread.
+     *
+     * @param thread the thread
+     */
     public void bind(final Thread thread) {
         owner = thread;
         ACTIVITY.setOpaque(this, RUNNING);
@@ -116,6 +131,8 @@ public final class IdleLoop extends IdleLoopPadAfter {
     /**
      * What the core is doing, a recent value for observers: {@link #NEW}, {@link #RUNNING},
      * {@link #POLLING}, {@link #PARKED} or {@link #HALTED}. Wakers do not use it.
+     *
+     * @return one of the state constants of this class
      */
     public int state() {
         return (int) ACTIVITY.getAcquire(this);
@@ -131,6 +148,9 @@ public final class IdleLoop extends IdleLoopPadAfter {
      * ({@link #NO_DEADLINE} for none): polls the way the idle policy says, then parks, published by
      * {@link #prepareToPark}. Owner only. {@code done} must read what wakers publish with volatile
      * (or stronger) loads; it is called again after PARKED is published.
+     *
+     * @param deadlineNanos the {@code System.nanoTime()} deadline
+     * @param done the condition the core waits for, read after each wake-up
      */
     public void idleUntil(final BooleanSupplier done, final long deadlineNanos) {
         pollingStrategy.reset();
@@ -173,6 +193,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
      * Partner accesses: the waker's publication of its work, then its read of the state in
      * {@link #wake()}. Owner only.
      *
+     * @param done the condition the core waits for
      * @return true if the caller must park (nothing arrived), false if {@code done} now holds
      */
     public boolean prepareToPark(final BooleanSupplier done) {
@@ -211,17 +232,17 @@ public final class IdleLoop extends IdleLoopPadAfter {
         }
     }
 
-    /** True if the core is parked or about to park (volatile: a waker's decision). */
+    /** {@return true if the core is parked or about to park (volatile: a waker's decision)} */
     public boolean isParked() {
         return parked != 0;
     }
 
-    /** Wake-ups that needed an unpark. */
+    /** {@return wake-ups that needed an unpark} */
     public long unparkWakeups() {
         return unparks.sum();
     }
 
-    /** Wake-ups that needed none. */
+    /** {@return wake-ups that needed none} */
     public long elidedWakeups() {
         return elided.sum();
     }

@@ -60,10 +60,17 @@ import org.jctools.queues.MessagePassingQueue;
 public final class InterruptController {
     /** What the controller needs from the machine that owns it. */
     public interface Host {
-        /** The id of the core running the calling thread, or -1 if it is not a core of this machine. */
+        /** {@return the id of the core running the calling thread, or -1 if it is not a core of this machine} */
         int currentCpu();
 
-        /** A handler threw on {@code cpu}; {@code payloads} is a copy of what it had received. */
+        /**
+         * A handler threw on {@code cpu}; {@code payloads} is a copy of what it had received.
+         *
+         * @param cpu the core's id, 0 to the machine's core count - 1
+         * @param vector the interrupt vector
+         * @param error what the handler threw
+         * @param payloads the payloads the handler was given
+         */
         void handlerFailed(int cpu, Vector vector, Throwable error, List<Object> payloads);
     }
 
@@ -97,8 +104,15 @@ public final class InterruptController {
      * A controller for {@code cores} cores. The machine creates it; applications reach it with
      * {@code machine.interrupts()}.
      *
+     * @param name the name
+     * @param cores the number of cores
+     * @param idlePolicy how an idle core waits for work
+     * @param mailboxCapacity payloads each mailbox holds per vector
+     * @param overflowPolicy what a send does when a mailbox is full
      * @param timeHandlers measure time spent in handlers (two clock reads per interrupt)
      * @param faults       faults a test injects, or null (the default: none)
+     * @param blockTimeoutNanos how long a {@link org.ipi4j.interrupts.OverflowPolicy#BLOCK} send waits for room
+     * @param host the machine's callbacks into the cores
      */
     public InterruptController(final String name, final int cores, final IdlePolicy idlePolicy,
                                final int mailboxCapacity, final OverflowPolicy overflowPolicy,
@@ -129,22 +143,34 @@ public final class InterruptController {
 
     // ---- per-core parts (for the machine's cores) -----------------------------------------
 
-    /** The injected faults, or null. */
+    /** {@return the injected faults, or null} */
     public FaultInjector faults() {
         return faults;
     }
 
-    /** Core {@code cpu}'s pending bits and mailboxes. */
+    /**
+     * {@return core {@code cpu}'s pending bits and mailboxes}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public LocalApic apic(final int cpu) {
         return apics[checkCpu(cpu)];
     }
 
-    /** Core {@code cpu}'s idle loop. */
+    /**
+     * {@return core {@code cpu}'s idle loop}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public IdleLoop idle(final int cpu) {
         return idles[checkCpu(cpu)];
     }
 
-    /** Core {@code cpu}'s registers and interrupt entry. */
+    /**
+     * {@return core {@code cpu}'s registers and interrupt entry}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public CpuContext context(final int cpu) {
         return contexts[checkCpu(cpu)];
     }
@@ -155,6 +181,8 @@ public final class InterruptController {
      * Installs {@code handler} for {@code vector} on every core. Allowed before or after start.
      * Sends to the vector are accepted from the moment this returns.
      *
+     * @param vector the interrupt vector
+     * @param handler the handler
      * @throws IllegalArgumentException for an exception vector (0–31)
      * @throws IllegalStateException    if the vector already has a handler
      */
@@ -174,7 +202,11 @@ public final class InterruptController {
         idt.set(vector.number(), handler);
     }
 
-    /** True if {@code vector} has a handler. */
+    /**
+     * {@return true if {@code vector} has a handler}
+     *
+     * @param vector the interrupt vector
+     */
     public boolean isRegistered(final Vector vector) {
         Objects.requireNonNull(vector, "vector");
         return idt.get(vector.number()) != null;
@@ -184,6 +216,8 @@ public final class InterruptController {
      * Installs what a core does when a program raises {@code vector} (13 #GP, 14 #PF, ...).
      * Replaces the previous one; the default kills the program.
      *
+     * @param vector the interrupt vector
+     * @param handler the handler
      * @throws IllegalArgumentException if {@code vector} is not an exception vector
      */
     public void onException(final Vector vector, final ExceptionHandler handler) {
@@ -199,7 +233,11 @@ public final class InterruptController {
         return idt.get(vector);
     }
 
-    /** What a core does with exception {@code vector}: the installed handler, or KILL. */
+    /**
+     * {@return what a core does with exception {@code vector}: the installed handler, or KILL}
+     *
+     * @param vector the interrupt vector
+     */
     public ExceptionHandler exceptionHandler(final Vector vector) {
         Objects.requireNonNull(vector, "vector");
         final ExceptionHandler h = exceptionHandlers.get(vector.number());
@@ -212,7 +250,7 @@ public final class InterruptController {
 
     // ---- sending --------------------------------------------------------------------------
 
-    /** Number of cores a destination may name. */
+    /** {@return number of cores a destination may name} */
     public int cpuCount() {
         return apics.length;
     }
@@ -220,6 +258,7 @@ public final class InterruptController {
     /**
      * Checks that core {@code cpu} exists.
      *
+     * @param cpu the core's id, 0 to the machine's core count - 1
      * @return {@code cpu}
      * @throws IllegalArgumentException naming the core and the machine's range
      */
@@ -234,6 +273,7 @@ public final class InterruptController {
     /**
      * Checks that every core in {@code cpus} exists.
      *
+     * @param cpus the target cores
      * @throws IllegalArgumentException naming the highest core outside the machine
      */
     public void checkCpus(final CpuSet cpus) {
@@ -243,7 +283,7 @@ public final class InterruptController {
         }
     }
 
-    /** Total interrupts sent by threads that are not cores of this machine. */
+    /** {@return total interrupts sent by threads that are not cores of this machine} */
     public long externalSent() {
         long left = 0;
         for (int i = 0; i <= stripeMask; i++) {
@@ -255,6 +295,9 @@ public final class InterruptController {
     /**
      * Sends {@code vector} with {@code payload} (null for a bare doorbell) to core {@code cpu}.
      *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param vector the interrupt vector
+     * @param payload the payload, or null for a doorbell without one
      * @throws IllegalArgumentException if the core does not exist or the vector is not sendable
      * @throws MachineClosedException   if the machine is closing (nothing was queued)
      * @throws MailboxFullException     if the mailbox stays full (see {@link OverflowPolicy})
@@ -272,6 +315,9 @@ public final class InterruptController {
      * whatever the {@link OverflowPolicy}: the payload is queued and the vector raised, or nothing
      * happens and the answer is false.
      *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param vector the interrupt vector
+     * @param payload the payload, or null for a doorbell without one
      * @return false if the mailbox was full (nothing was queued)
      * @throws IllegalArgumentException if the core does not exist or the vector is not sendable
      * @throws MachineClosedException   if the machine is closing (nothing was queued)
@@ -286,6 +332,10 @@ public final class InterruptController {
      * Multicast: sends to every core in {@code cpus}, lowest first. Validation happens before
      * anything is sent. If some mailboxes stay full, every other target still receives the
      * payload and the exception names the ones that did not.
+     *
+     * @param cpus the target cores
+     * @param vector the interrupt vector
+     * @param payload the payload, or null for a doorbell without one
      */
     public void send(final CpuSet cpus, final Vector vector, final Object payload) {
         Objects.requireNonNull(cpus, "cpus");
@@ -294,7 +344,13 @@ public final class InterruptController {
         sendMany(cpus, -1, vector, payload);
     }
 
-    /** Sends to a shorthand destination resolved against the calling core. */
+    /**
+     * Sends to a shorthand destination resolved against the calling core.
+     *
+     * @param shorthand the destination shorthand, resolved against the sending core
+     * @param vector the interrupt vector
+     * @param payload the payload, or null for a doorbell without one
+     */
     public void send(final Shorthand shorthand, final Vector vector, final Object payload) {
         Objects.requireNonNull(shorthand, "shorthand");
         checkVector(vector);
@@ -331,6 +387,9 @@ public final class InterruptController {
      * Sends {@code vector} to core {@code cpu} again without a payload, and wakes the core if it
      * is parked even when the vector was already pending: a watchdog's re-send, for a core that may
      * have missed its wake-up. Otherwise like {@link #send(int, Vector, Object)}.
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param vector the interrupt vector
      */
     public void resend(final int cpu, final Vector vector) {
         checkVector(vector);
@@ -356,6 +415,10 @@ public final class InterruptController {
      * elided). The queue's offer must be a volatile read-modify-write (JCTools' MPSC queues are):
      * it is the partner of the core's re-check of its queue after publishing PARKED.
      *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param <E> the item type
+     * @param queue the core's queue
+     * @param item the item to queue
      * @throws MachineClosedException if the machine is closing (nothing was queued)
      */
     public <E> void post(final int cpu, final MessagePassingQueue<E> queue, final E item) {
@@ -511,7 +574,7 @@ public final class InterruptController {
         }
     }
 
-    /** True once the machine refuses sends. */
+    /** {@return true once the machine refuses sends} */
     public boolean isClosed() {
         return closed;
     }

@@ -51,18 +51,27 @@ public final class LocalApic {
     /** Sends that found their vector already pending (many senders: a LongAdder). */
     final LongAdder coalesced = new LongAdder();
 
+    /**
+     * The pending bits and mailboxes of core {@code cpu}, with no vector enabled yet.
+     *
+     * @param cpu the core's id
+     */
     @SuppressWarnings("unchecked")
     public LocalApic(final int cpu) {
         this.cpu = cpu;
         this.mailboxes = new MessagePassingQueue[Vector.COUNT];
     }
 
-    /** The core this state belongs to. */
+    /** {@return the core this state belongs to} */
     public int cpu() {
         return cpu;
     }
 
-    /** Sends to this core that found their vector already pending. */
+    /**
+     * Sends to this core that found their vector already pending.
+     *
+     * @return the count so far
+     */
     public long coalesced() {
         return coalesced.sum();
     }
@@ -70,17 +79,30 @@ public final class LocalApic {
     /**
      * Gives {@code vector} a mailbox of {@code capacity} payloads (rounded up to a power of two).
      * Not thread-safe: call it before the vector can be sent (the IDT entry publishes it).
+     *
+     * @param vector the interrupt vector
+     * @param capacity the capacity
      */
     public void enable(final int vector, final int capacity) {
         mailboxes[vector] = new MpscArrayQueue<>(capacity);
     }
 
-    /** True if {@code vector} has a mailbox. */
+    /**
+     * {@return true if {@code vector} has a mailbox}
+     *
+     * @param vector the interrupt vector
+     */
     public boolean enabled(final int vector) {
         return mailboxes[vector] != null;
     }
 
-    /** Queues {@code payload} for {@code vector}; false if the mailbox is full. Any thread. */
+    /**
+     * Queues {@code payload} for {@code vector}; false if the mailbox is full. Any thread.
+     *
+     * @param vector the interrupt vector
+     * @param payload the payload, or null for a doorbell without one
+     * @return true if queued
+     */
     public boolean offer(final int vector, final Object payload) {
         return mailboxes[vector].offer(payload);
     }
@@ -91,6 +113,7 @@ public final class LocalApic {
      * doorbell without payload. Partner accesses: the receiver's clearing RMW in {@link #accept},
      * and its volatile re-check in {@link #anyPending()} before parking.
      *
+     * @param vector the interrupt vector
      * @return true if the bit was newly set (the receiver may need waking), false if the request
      *         coalesced with one already pending
      */
@@ -115,6 +138,9 @@ public final class LocalApic {
      * which waits for an element whose index it has seen. The handler sees the sender's earlier writes through
      * the payload itself (release store of the element, acquire load by the poll), which is why a
      * doorbell without payload must use {@link #raise}.
+     *
+     * @param vector the interrupt vector
+     * @return true if the vector was not pending before: the caller must signal the core
      */
     public boolean raiseAfterOffer(final int vector) {
         final long bit = 1L << vector;
@@ -130,6 +156,8 @@ public final class LocalApic {
      * after publishing PARKED with a volatile store, and only volatile accesses on both sides order
      * that store before these loads (partner: the sender's {@link #raise} followed by its volatile
      * read of the idle state in {@link IdleLoop#wake()}).
+     *
+     * @return true if any vector is pending
      */
     public boolean anyPending() {
         // Word 0 can only hold vectors 32-63; 0-31 are exceptions and are never raised.
@@ -137,7 +165,11 @@ public final class LocalApic {
             | (long) IRR.getVolatile(irr, PAD + 2) | (long) IRR.getVolatile(irr, PAD + 3)) != 0;
     }
 
-    /** True if {@code vector} is pending (acquire: pairs with the sender's {@link #raise}). */
+    /**
+     * {@return true if {@code vector} is pending (acquire: pairs with the sender's {@link #raise})}
+     *
+     * @param vector the interrupt vector
+     */
     public boolean pending(final int vector) {
         return ((long) IRR.getAcquire(irr, PAD + (vector >>> 6)) & (1L << vector)) != 0;
     }
@@ -145,6 +177,8 @@ public final class LocalApic {
     /**
      * The highest pending vector (highest priority class first), or -1. Acquire loads: seeing a
      * bit means seeing everything its sender wrote before {@link #raise}.
+     *
+     * @return the highest pending vector, or -1
      */
     public int highestPending() {
         for (int w = WORDS - 1; w >= 0; w--) {
@@ -161,6 +195,8 @@ public final class LocalApic {
      * most one mailbox-full, so a flooding sender cannot hold the receiver in one entry forever).
      * Receiver only; allocates nothing.
      *
+     * @param vector the interrupt vector
+     * @param sink receives each payload
      * @return how many payloads were drained; 0 for a doorbell
      */
     public int accept(final int vector, final MessagePassingQueue.Consumer<Object> sink) {
@@ -205,14 +241,18 @@ public final class LocalApic {
         return n;
     }
 
-    /** {@link #accept(int, MessagePassingQueue.Consumer)} into a new list (tests, shutdown). */
+    /**
+     * {@return {@link #accept(int, MessagePassingQueue.Consumer)} into a new list (tests, shutdown)}
+     *
+     * @param vector the interrupt vector
+     */
     public List<Object> accept(final int vector) {
         final List<Object> out = new ArrayList<>();
         accept(vector, out::add);
         return out.isEmpty() ? List.of() : List.copyOf(out);
     }
 
-    /** Everything still pending, for a receiver that will run no more (shutdown). */
+    /** {@return everything still pending, for a receiver that will run no more (shutdown)} */
     public List<UndeliveredInterrupt> takeAll() {
         final List<UndeliveredInterrupt> out = new ArrayList<>();
         for (int v = Vector.COUNT - 1; v >= Vector.FIRST_IPI; v--) {

@@ -28,7 +28,19 @@ import org.agrona.concurrent.SleepingIdleStrategy;
  */
 public final class IdlePolicy {
     /** The families of waiting. */
-    public enum Kind { SPIN, POLL, PARK, ADAPTIVE, CUSTOM }
+    /** Which factory method made a policy: {@code SPIN}, {@code POLL}, {@code PARK}, {@code ADAPTIVE} or {@code CUSTOM}. */
+    public enum Kind {
+        /** {@link IdlePolicy#spin()}. */
+        SPIN,
+        /** {@link IdlePolicy#poll(Duration)}. */
+        POLL,
+        /** {@link IdlePolicy#park()}. */
+        PARK,
+        /** {@link IdlePolicy#adaptive(int, int)}. */
+        ADAPTIVE,
+        /** {@link IdlePolicy#custom(Supplier, long)}. */
+        CUSTOM
+    }
 
     private final Kind kind;
     private final long intervalNanos;
@@ -56,6 +68,9 @@ public final class IdlePolicy {
      * state), then parks after {@code roundsBeforePark} idle rounds ({@link Long#MAX_VALUE}: never
      * park, senders never make a system call).
      *
+     * @param strategy makes each core's Agrona idle strategy
+     * @param roundsBeforePark idle rounds of the strategy before the core parks (Long.MAX_VALUE: never)
+     * @return the policy
      * @throws IllegalArgumentException if {@code roundsBeforePark} is negative
      */
     public static IdlePolicy custom(final Supplier<? extends IdleStrategy> strategy, final long roundsBeforePark) {
@@ -66,7 +81,11 @@ public final class IdlePolicy {
         return new IdlePolicy(Kind.CUSTOM, 0, 0, 0, strategy, roundsBeforePark);
     }
 
-    /** Busy polling: the core never sleeps. */
+    /**
+     * Busy polling: the core never sleeps.
+     *
+     * @return the policy
+     */
     public static IdlePolicy spin() {
         return new IdlePolicy(Kind.SPIN, 0, 0, 0);
     }
@@ -74,6 +93,8 @@ public final class IdlePolicy {
     /**
      * Periodic polling every {@code interval}: no sender ever wakes the core.
      *
+     * @param interval how long to sleep between polls
+     * @return the policy
      * @throws IllegalArgumentException if the interval is not positive
      */
     public static IdlePolicy poll(final Duration interval) {
@@ -84,12 +105,22 @@ public final class IdlePolicy {
         return new IdlePolicy(Kind.POLL, interval.toNanos(), 0, 0);
     }
 
-    /** Park until unparked by a sender. */
+    /**
+     * Park until unparked by a sender.
+     *
+     * @return the policy
+     */
     public static IdlePolicy park() {
         return new IdlePolicy(Kind.PARK, 0, 0, 0);
     }
 
-    /** Spin {@code spins} times, yield {@code yields} times, then park until unparked. */
+    /**
+     * Spin {@code spins} times, yield {@code yields} times, then park until unparked.
+     *
+     * @param spins busy spins before parking
+     * @param yields Thread.yield() calls after the spins, before parking
+     * @return the policy
+     */
     public static IdlePolicy adaptive(final int spins, final int yields) {
         if (spins < 0 || yields < 0) {
             throw new IllegalArgumentException("spins and yields must be >= 0");
@@ -102,16 +133,19 @@ public final class IdlePolicy {
      * 6.x (EEVDF), a thread that called {@code Thread.yield()} just before parking wakes several
      * times slower when unparked (run the lab's {@code ipi-adaptive-yield} variant to see it on
      * your host).
+     *
+     * @return the policy
      */
     public static IdlePolicy adaptive() {
         return adaptive(200, 0);
     }
 
+    /** {@return which of the factory methods made this policy} */
     public Kind kind() {
         return kind;
     }
 
-    /** Poll interval in nanoseconds ({@link Kind#POLL} only). */
+    /** {@return poll interval in nanoseconds ({@link Kind#POLL} only)} */
     public long intervalNanos() {
         return intervalNanos;
     }
@@ -119,6 +153,8 @@ public final class IdlePolicy {
     /**
      * How many idle rounds the core polls before it parks and needs an unpark:
      * {@link Long#MAX_VALUE} for policies that never park, 0 for {@link Kind#PARK}.
+     *
+     * @return the rounds, or {@code Long.MAX_VALUE} for a policy that never parks
      */
     public long pollRoundsBeforePark() {
         return switch (kind) {
@@ -129,7 +165,7 @@ public final class IdlePolicy {
         };
     }
 
-    /** A fresh Agrona strategy for the polling stage of this policy (one per core). */
+    /** {@return a fresh Agrona strategy for the polling stage of this policy (one per core)} */
     public IdleStrategy pollingStrategy() {
         return switch (kind) {
             case SPIN, PARK -> new BusySpinIdleStrategy();

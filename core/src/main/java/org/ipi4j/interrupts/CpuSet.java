@@ -21,7 +21,7 @@ public final class CpuSet {
         this.words = words;
     }
 
-    /** The empty set. */
+    /** {@return the empty set} */
     public static CpuSet empty() {
         return EMPTY;
     }
@@ -29,6 +29,8 @@ public final class CpuSet {
     /**
      * The set of the given ids.
      *
+     * @param cpus the target cores
+     * @return the set of those ids
      * @throws IllegalArgumentException if an id is negative
      */
     public static CpuSet of(final int... cpus) {
@@ -40,12 +42,21 @@ public final class CpuSet {
         return new CpuSet(w);
     }
 
-    /** The ids {@code 0 .. count-1}. */
+    /**
+     * {@return the ids {@code 0 .. count-1}}
+     *
+     * @param count how many ids, from 0
+     */
     public static CpuSet firstN(final int count) {
         return range(0, count);
     }
 
-    /** The ids {@code from} (inclusive) to {@code to} (exclusive). */
+    /**
+     * {@return the ids {@code from} (inclusive) to {@code to} (exclusive)}
+     *
+     * @param from the first id, inclusive
+     * @param to the last id, exclusive
+     */
     public static CpuSet range(final int from, final int to) {
         if (from < 0 || to < from) {
             throw new IllegalArgumentException("bad range [" + from + ", " + to + ")");
@@ -67,12 +78,20 @@ public final class CpuSet {
         return w;
     }
 
-    /** This set with {@code cpu} added. */
+    /**
+     * {@return this set with {@code cpu} added}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public CpuSet with(final int cpu) {
         return new CpuSet(set(words.clone(), cpu));
     }
 
-    /** This set with {@code cpu} removed. */
+    /**
+     * {@return this set with {@code cpu} removed}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public CpuSet without(final int cpu) {
         if (!contains(cpu)) {
             return this;
@@ -82,13 +101,17 @@ public final class CpuSet {
         return new CpuSet(w);
     }
 
-    /** True if {@code cpu} is a member. */
+    /**
+     * {@return true if {@code cpu} is a member}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public boolean contains(final int cpu) {
         final int word = cpu >>> 6;
         return cpu >= 0 && word < words.length && (words[word] & (1L << cpu)) != 0;
     }
 
-    /** Number of members. */
+    /** {@return number of members} */
     public int size() {
         int n = 0;
         for (final long w : words) {
@@ -97,12 +120,12 @@ public final class CpuSet {
         return n;
     }
 
-    /** True if there are no members. */
+    /** {@return true if there are no members} */
     public boolean isEmpty() {
         return size() == 0;
     }
 
-    /** The highest member, or -1 if empty. */
+    /** {@return the highest member, or -1 if empty} */
     public int highest() {
         for (int i = words.length - 1; i >= 0; i--) {
             if (words[i] != 0) {
@@ -115,6 +138,9 @@ public final class CpuSet {
     /**
      * The lowest member that is {@code >= from}, or -1 if there is none. Iterates without
      * allocating: {@code for (int c = set.next(0); c >= 0; c = set.next(c + 1))}.
+     *
+     * @param from where to start looking
+     * @return the lowest id in this set at or after {@code from}, or -1
      */
     public int next(final int from) {
         if (from < 0) {
@@ -136,7 +162,11 @@ public final class CpuSet {
         }
     }
 
-    /** Calls {@code action} for each member, lowest first. */
+    /**
+     * Calls {@code action} for each member, lowest first.
+     *
+     * @param action what to run on each target core, given its id
+     */
     public void forEach(final IntConsumer action) {
         java.util.Objects.requireNonNull(action, "action");
         for (int i = 0; i < words.length; i++) {
@@ -149,14 +179,14 @@ public final class CpuSet {
         }
     }
 
-    /** The members, lowest first. */
+    /** {@return the members, lowest first} */
     public IntStream stream() {
         final IntStream.Builder b = IntStream.builder();
         forEach(b::add);
         return b.build();
     }
 
-    /** The members, lowest first. */
+    /** {@return the members, lowest first} */
     public int[] toArray() {
         return stream().toArray();
     }

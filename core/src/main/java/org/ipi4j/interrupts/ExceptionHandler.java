@@ -18,6 +18,11 @@ public interface ExceptionHandler {
         KILL
     }
 
-    /** Handles {@code fault}; must not throw. */
+    /**
+     * Handles {@code fault}; must not throw.
+     *
+     * @param fault the CPU exception
+     * @return whether the faulting code retries, skips the instruction, or stops
+     */
     Action handle(CpuException fault);
 }

@@ -18,18 +18,18 @@ import java.util.List;
  * on the handling core.
  */
 public interface Interrupt {
-    /** The core running the handler. */
+    /** {@return the core running the handler} */
     int cpu();
 
-    /** The vector taken. */
+    /** {@return the vector taken} */
     Vector vector();
 
-    /** The saved state the core returns to (a view with the same lifetime as this one). */
+    /** {@return the saved state the core returns to (a view with the same lifetime as this one)} */
     TrapFrame frame();
 
-    /** The drained payloads, never null, unmodifiable. */
+    /** {@return the drained payloads, never null, unmodifiable} */
     List<Object> payloads();
 
-    /** An immutable snapshot of this entry and its frame, valid forever. */
+    /** {@return an immutable snapshot of this entry and its frame, valid forever} */
     Interrupt copy();
 }

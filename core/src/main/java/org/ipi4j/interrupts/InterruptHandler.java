@@ -12,6 +12,11 @@ package org.ipi4j.interrupts;
  */
 @FunctionalInterface
 public interface InterruptHandler {
-    /** Handles one interrupt entry, draining its payloads. */
+    /**
+     * Handles one interrupt entry, draining its payloads.
+     *
+     * @param interrupt the per-core view of this entry, valid until the handler returns
+     * @throws Exception anything: recorded as an {@link Oops}, and the core goes on
+     */
     void handle(Interrupt interrupt) throws Exception;
 }

@@ -10,18 +10,18 @@ package org.ipi4j.interrupts;
  * {@link Interrupt#copy()} to keep it.
  */
 public interface TrapFrame {
-    /** The core that took the interrupt. */
+    /** {@return the core that took the interrupt} */
     int cpu();
 
-    /** The vector being handled. */
+    /** {@return the vector being handled} */
     Vector vector();
 
-    /** Where execution resumes. */
+    /** {@return where execution resumes} */
     long epc();
 
-    /** The privilege level to return to. */
+    /** {@return the privilege level to return to} */
     Mode previousMode();
 
-    /** The interrupt flag to return to. */
+    /** {@return the interrupt flag to return to} */
     boolean previousInterruptsEnabled();
 }

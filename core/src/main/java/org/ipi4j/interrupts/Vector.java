@@ -48,6 +48,8 @@ public final class Vector implements Comparable<Vector> {
     /**
      * The vector with this number.
      *
+     * @param number the vector number, 0 to 255
+     * @return the vector
      * @throws IllegalArgumentException if {@code number} is outside 0–255
      */
     public static Vector of(final int number) {
@@ -57,17 +59,17 @@ public final class Vector implements Comparable<Vector> {
         return VECTORS[number];
     }
 
-    /** The vector number, 0–255. */
+    /** {@return the vector number, 0–255} */
     public int number() {
         return number;
     }
 
-    /** {@code number >> 4}: higher classes are taken first. */
+    /** {@return {@code number >> 4}: higher classes are taken first} */
     public int priorityClass() {
         return number >> 4;
     }
 
-    /** True for 0–31, the vectors reserved for exceptions. */
+    /** {@return true for 0–31, the vectors reserved for exceptions} */
     public boolean isException() {
         return number < FIRST_IPI;
     }

@@ -10,8 +10,11 @@ public interface AddressTranslation {
     /**
      * The physical address for {@code address} on core {@code cpu}.
      *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param address the address the instruction accesses, virtual
      * @param epc   index of the accessing instruction, for a precise fault
      * @param write true for a store
+     * @return the physical address
      * @throws org.ipi4j.interrupts.CpuException (a page fault) if the access is not allowed
      */
     long translate(int cpu, long epc, long address, boolean write);

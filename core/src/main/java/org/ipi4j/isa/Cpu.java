@@ -10,22 +10,28 @@ import org.ipi4j.interrupts.Mode;
  * Implemented by the machine's cores; every method is called on the core's own thread.
  */
 public interface Cpu {
-    /** The core id. */
+    /** {@return the core id} */
     int id();
 
-    /** The current privilege level. */
+    /** {@return the current privilege level} */
     Mode mode();
 
-    /** Sets the privilege level. */
+    /**
+     * Sets the privilege level.
+     *
+     * @param mode the privilege level to run in
+     */
     void mode(Mode mode);
 
-    /** The current interrupt flag. */
+    /** {@return the current interrupt flag} */
     boolean interruptsEnabled();
 
     /**
      * An instruction boundary before the instruction at {@code pc}: records the EPC and, if
      * interrupts are enabled, takes every pending interrupt (precise: that instruction has not
      * started).
+     *
+     * @param pc the index of the instruction
      */
     void boundary(long pc);
 
@@ -35,18 +41,39 @@ public interface Cpu {
     /** {@code sti}: enables interrupts; pending ones are taken at the next boundary. */
     void enableInterrupts();
 
-    /** {@code send_ipi}: sends vector {@code vector} with {@code payload} to core {@code target}. */
+    /**
+     * {@code send_ipi}: sends vector {@code vector} with {@code payload} to core {@code target}.
+     *
+     * @param vector the interrupt vector
+     * @param payload the payload, or null for a doorbell without one
+     * @param target the target core's id
+     */
     void sendIpi(int target, int vector, long payload);
 
-    /** {@code hlt}: waits for an interrupt, takes it, and returns. */
+    /**
+     * {@code hlt}: waits for an interrupt, takes it, and returns.
+     *
+     * @param pc the index of the instruction
+     */
     void halt(long pc);
 
-    /** Counts and returns a general-protection fault at {@code pc}. */
+    /**
+     * Counts and returns a general-protection fault at {@code pc}.
+     *
+     * @param pc the index of the instruction
+     * @param why what went wrong
+     * @return the exception, to be raised by the caller
+     */
     CpuException generalProtection(long pc, String why);
 
-    /** Runs the installed handler for {@code fault} (which was raised at its EPC) and says what to do. */
+    /**
+     * Runs the installed handler for {@code fault} (which was raised at its EPC) and says what to do.
+     *
+     * @param fault the CPU exception
+     * @return what the interpreter does next
+     */
     ExceptionHandler.Action exception(CpuException fault);
 
-    /** Interrupt entries this core has taken so far. */
+    /** {@return interrupt entries this core has taken so far} */
     long interruptsTaken();
 }

@@ -16,6 +16,12 @@ public final class Interpreter {
     /** Where COMPUTE leaves its result, so the JIT cannot drop the loop. */
     private long sink;
 
+    /**
+     * An interpreter for {@code cpu}, whose loads and stores go to {@code memory}.
+     *
+     * @param cpu the core the program runs on
+     * @param memory the physical memory
+     */
     public Interpreter(final Cpu cpu, final Memory memory) {
         this.cpu = cpu;
         this.memory = memory;
@@ -26,6 +32,10 @@ public final class Interpreter {
      * (null for physical addresses). The privilege level and interrupt flag are restored when the
      * program ends, as at a process exit.
      *
+     * @param program the program to run
+     * @param translation maps virtual to physical addresses, or null for physical addresses
+     * @param runMode the privilege level the program starts in
+     * @return how the program ended, and its registers
      * @throws CpuException the exception that killed the program
      */
     public ProgramResult run(final Program program, final Mode runMode, final AddressTranslation translation) {

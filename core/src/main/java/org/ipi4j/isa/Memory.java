@@ -16,6 +16,11 @@ public final class Memory {
 
     private final long[] words;
 
+    /**
+     * Physical memory of {@code size} 64-bit words, all zero.
+     *
+     * @param size the number of words
+     */
     public Memory(final int size) {
         if (size < 0) {
             throw new IllegalArgumentException("negative memory size " + size);
@@ -23,7 +28,7 @@ public final class Memory {
         this.words = new long[size];
     }
 
-    /** Number of words. */
+    /** {@return number of words} */
     public int size() {
         return words.length;
     }
@@ -35,18 +40,46 @@ public final class Memory {
         return (int) address;
     }
 
+    /**
+     * A plain load.
+     *
+     * @param address the word's address
+     * @return its value
+     * @throws IndexOutOfBoundsException outside memory
+     */
     public long load(final long address) {
         return (long) WORDS.getOpaque(words, index(address));
     }
 
+    /**
+     * A plain store.
+     *
+     * @param address the word's address
+     * @param value the value
+     * @throws IndexOutOfBoundsException outside memory
+     */
     public void store(final long address, final long value) {
         WORDS.setOpaque(words, index(address), value);
     }
 
+    /**
+     * A load with acquire semantics: pairs with {@link #storeRelease}.
+     *
+     * @param address the word's address
+     * @return its value
+     * @throws IndexOutOfBoundsException outside memory
+     */
     public long loadAcquire(final long address) {
         return (long) WORDS.getAcquire(words, index(address));
     }
 
+    /**
+     * A store with release semantics: pairs with {@link #loadAcquire}.
+     *
+     * @param address the word's address
+     * @param value the value
+     * @throws IndexOutOfBoundsException outside memory
+     */
     public void storeRelease(final long address, final long value) {
         WORDS.setRelease(words, index(address), value);
     }

@@ -44,7 +44,7 @@ public enum Opcode {
         this.privileged = privileged;
     }
 
-    /** True if executing it in user mode raises #GP. */
+    /** {@return true if executing it in user mode raises #GP} */
     public boolean privileged() {
         return privileged;
     }

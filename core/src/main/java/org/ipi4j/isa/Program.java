@@ -32,22 +32,26 @@ public final class Program {
         this.code = code;
     }
 
-    /** A new builder. */
+    /** {@return a new builder} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Number of instructions. */
+    /** {@return number of instructions} */
     public int length() {
         return code.length;
     }
 
-    /** The instruction at {@code pc}. */
+    /**
+     * {@return the instruction at {@code pc}}
+     *
+     * @param pc the index of the instruction
+     */
     public Instruction at(final int pc) {
         return code[pc];
     }
 
-    /** The instructions, in order. */
+    /** {@return the instructions, in order} */
     public List<Instruction> instructions() {
         return List.of(code);
     }
@@ -89,7 +93,12 @@ public final class Program {
             return address;
         }
 
-        /** Names the next instruction's position. */
+        /**
+         * Names the next instruction's position.
+         *
+         * @param name the name
+         * @return this builder
+         */
         public Builder label(final String name) {
             java.util.Objects.requireNonNull(name, "name");
             if (labels.putIfAbsent(name, code.size()) != null) {
@@ -98,61 +107,150 @@ public final class Program {
             return this;
         }
 
+        /**
+         * Does nothing.
+         *
+         * @return this builder
+         */
         public Builder nop() {
             return add(Opcode.NOP, 0, 0, 0, 0);
         }
 
+        /**
+         * {@code r = value}.
+         *
+         * @param r the register
+         * @param value the immediate
+         * @return this builder
+         */
         public Builder set(final int r, final long value) {
             return add(Opcode.SET, reg(r), 0, 0, value);
         }
 
+        /**
+         * {@code rd = ra + rb}.
+         *
+         * @param rd the destination register
+         * @param ra a source register
+         * @param rb a source register
+         * @return this builder
+         */
         public Builder add(final int rd, final int ra, final int rb) {
             return add(Opcode.ADD, reg(rd), reg(ra), reg(rb), 0);
         }
 
+        /**
+         * {@code r += value}.
+         *
+         * @param r the register
+         * @param value the immediate
+         * @return this builder
+         */
         public Builder addi(final int r, final long value) {
             return add(Opcode.ADDI, reg(r), 0, 0, value);
         }
 
+        /**
+         * {@code r *= value}.
+         *
+         * @param r the register
+         * @param value the immediate
+         * @return this builder
+         */
         public Builder muli(final int r, final long value) {
             return add(Opcode.MULI, reg(r), 0, 0, value);
         }
 
+        /**
+         * Burns {@code iterations} rounds of arithmetic: a stand-in for work.
+         *
+         * @param iterations how many rounds
+         * @return this builder
+         */
         public Builder compute(final long iterations) {
             return add(Opcode.COMPUTE, 0, 0, 0, Math.max(0, iterations));
         }
 
+        /**
+         * {@code rd = memory[address]}, a plain load.
+         *
+         * @param rd the destination register
+         * @param address the physical or virtual address
+         * @return this builder
+         */
         public Builder load(final int rd, final long address) {
             return add(Opcode.LOAD, reg(rd), 0, 0, addr(address));
         }
 
+        /**
+         * {@code memory[address] = rs}, a plain store.
+         *
+         * @param address the physical or virtual address
+         * @param rs the source register
+         * @return this builder
+         */
         public Builder store(final long address, final int rs) {
             return add(Opcode.STORE, reg(rs), 0, 0, addr(address));
         }
 
+        /**
+         * {@code rd = memory[address]} with acquire semantics.
+         *
+         * @param rd the destination register
+         * @param address the physical or virtual address
+         * @return this builder
+         */
         public Builder loadAcquire(final int rd, final long address) {
             return add(Opcode.LOAD_ACQUIRE, reg(rd), 0, 0, addr(address));
         }
 
+        /**
+         * {@code memory[address] = rs} with release semantics.
+         *
+         * @param address the physical or virtual address
+         * @param rs the source register
+         * @return this builder
+         */
         public Builder storeRelease(final long address, final int rs) {
             return add(Opcode.STORE_RELEASE, reg(rs), 0, 0, addr(address));
         }
 
+        /**
+         * A full memory fence.
+         *
+         * @return this builder
+         */
         public Builder fence() {
             return add(Opcode.FENCE, 0, 0, 0, 0);
         }
 
-        /** Branch to {@code label} (defined before or after) if {@code r != 0}. */
+        /**
+         * Branch to {@code label} (defined before or after) if {@code r != 0}.
+         *
+         * @param r the register number
+         * @param label the label
+         * @return this builder
+         */
         public Builder bnez(final int r, final String label) {
             java.util.Objects.requireNonNull(label, "label");
             fixups.put(code.size(), label);
             return add(Opcode.BNEZ, reg(r), -1, 0, 0);
         }
 
+        /**
+         * Disables interrupts (kernel mode only; #GP in user mode).
+         *
+         * @return this builder
+         */
         public Builder cli() {
             return add(Opcode.CLI, 0, 0, 0, 0);
         }
 
+        /**
+         * Enables interrupts (kernel mode only; #GP in user mode).
+         *
+         * @return this builder
+         */
         public Builder sti() {
             return add(Opcode.STI, 0, 0, 0, 0);
         }
@@ -160,6 +258,10 @@ public final class Program {
         /**
          * Sends {@code vector} to {@code cpu} with the value of register {@code payloadReg} as payload.
          *
+         * @param cpu the core's id, 0 to the machine's core count - 1
+         * @param vector the interrupt vector
+         * @param payloadReg the register whose value is sent as the payload
+         * @return this builder
          * @throws IllegalArgumentException for a negative core id, or a vector that is not an IPI
          *                                  vector (32-255); whether the core exists and the vector has
          *                                  a handler is checked when the instruction executes
@@ -175,6 +277,11 @@ public final class Program {
             return add(Opcode.SEND_IPI, cpu, vector, reg(payloadReg), 0);
         }
 
+        /**
+         * Halts until an interrupt arrives (kernel mode only).
+         *
+         * @return this builder
+         */
         public Builder hlt() {
             return add(Opcode.HLT, 0, 0, 0, 0);
         }
@@ -182,6 +289,7 @@ public final class Program {
         /**
          * The program.
          *
+         * @return the program
          * @throws IllegalArgumentException if a branch names an undefined label
          */
         public Program build() {

@@ -9,7 +9,11 @@ package org.ipi4j.isa;
  * @param exceptionsRaised   exceptions it raised that a handler resolved (RETRY or SKIP)
  */
 public record ProgramResult(long[] registers, long retired, long interruptsTaken, long exceptionsRaised) {
-    /** Register {@code r}. */
+    /**
+     * {@return register {@code r}}
+     *
+     * @param r the register number
+     */
     public long register(final int r) {
         return registers[r];
     }

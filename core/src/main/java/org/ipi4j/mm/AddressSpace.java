@@ -57,22 +57,22 @@ public final class AddressSpace {
         this.syncedGeneration = new long[cores];
     }
 
-    /** Address-space id: the tag of this space's TLB entries. */
+    /** {@return address-space id: the tag of this space's TLB entries} */
     public int asid() {
         return asid;
     }
 
-    /** The page table. */
+    /** {@return the page table} */
     public PageTable pageTable() {
         return table;
     }
 
-    /** Current generation: the number of flushes started. */
+    /** {@return current generation: the number of flushes started} */
     public long generation() {
         return generation.get();
     }
 
-    /** Cores that have switched to this space (running it now, or lazily keeping it). */
+    /** {@return cores that have switched to this space (running it now, or lazily keeping it)} */
     public CpuSet cpumask() {
         CpuSet s = CpuSet.empty();
         for (int w = 0; w < cpumask.length(); w++) {
@@ -101,6 +101,9 @@ public final class AddressSpace {
      * Maps {@code vpn} to physical frame {@code frame} with {@code perms}. If the page was
      * already present (a remap), shoots down the old translation before returning.
      *
+     * @param frame the physical frame number
+     * @param perms the access rights, a combination of {@link Pte} flags
+     * @param vpn the virtual page number
      * @throws IllegalArgumentException if the page or frame is out of range
      */
     public void map(final int vpn, final long frame, final int perms) {
@@ -117,7 +120,12 @@ public final class AddressSpace {
         }
     }
 
-    /** Unmaps {@code count} pages from {@code vpn}; returns after the shootdown. */
+    /**
+     * Unmaps {@code count} pages from {@code vpn}; returns after the shootdown.
+     *
+     * @param vpn the first virtual page
+     * @param count how many pages
+     */
     public void unmap(final int vpn, final int count) {
         rewrite(vpn, count, true, 0);
     }
@@ -125,6 +133,10 @@ public final class AddressSpace {
     /**
      * Sets the rights of {@code count} pages from {@code vpn} to {@code perms}; if any right was
      * taken away, returns only after the shootdown. Allocates nothing.
+     *
+     * @param perms the access rights, a combination of {@link Pte} flags
+     * @param vpn the first virtual page
+     * @param count how many pages
      */
     public void protect(final int vpn, final int count, final int perms) {
         rewrite(vpn, count, false, perms);
@@ -191,6 +203,8 @@ public final class AddressSpace {
      * together, with one IPI per target, when the batch fills up, its time window has passed
      * (checked at each change), or it is closed. Until then other cores may still use the old
      * translations; the changes are complete only when {@link MmuGather#close()} returns.
+     *
+     * @return a new gather for this space, owned by the calling thread
      */
     public MmuGather gather() {
         return new MmuGather(mmu, this);
@@ -199,6 +213,8 @@ public final class AddressSpace {
     /**
      * The entry for {@code vpn}.
      *
+     * @param vpn the virtual page number, 0 to {@code pages() - 1}
+     * @return the page's entry (a snapshot)
      * @throws IllegalArgumentException if the page is outside this space
      */
     public Pte pte(final int vpn) {
@@ -206,12 +222,12 @@ public final class AddressSpace {
         return table.get(vpn);
     }
 
-    /** Translations served from revoked entries, the first 1000 of them. */
+    /** {@return translations served from revoked entries, the first 1000 of them} */
     public java.util.List<StaleAccess> staleAccessLog() {
         return java.util.List.copyOf(staleLog);
     }
 
-    /** What this space's shootdowns cost so far. */
+    /** {@return what this space's shootdowns cost so far} */
     public ShootdownStats stats() {
         final long elapsed = Math.max(1, System.nanoTime() - createdAt);
         return new ShootdownStats(shootdowns.sum(), remoteTargets.sum(), lazySkips.sum(), fullFlushes.sum(),

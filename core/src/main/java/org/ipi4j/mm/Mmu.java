@@ -79,7 +79,11 @@ public final class Mmu {
         this.initiators = new CallerLocal<>(machine, () -> new Shootdown(this));
     }
 
-    /** A builder for an MMU that shoots down through {@code smp}. */
+    /**
+     * {@return a builder for an MMU that shoots down through {@code smp}}
+     *
+     * @param smp the cross-core calls the shootdowns are sent with
+     */
     public static Builder builder(final SmpCall smp) {
         return new Builder(smp);
     }
@@ -87,6 +91,9 @@ public final class Mmu {
     /**
      * A new, empty address space of {@code pages} virtual pages, with a fresh address-space id.
      * Spaces are reclaimed by the garbage collector; their stale TLB entries are simply evicted.
+     *
+     * @param pages the number of virtual pages
+     * @return the space, with nothing mapped
      */
     public AddressSpace newAddressSpace(final int pages) {
         if (pages < 1) {
@@ -95,12 +102,12 @@ public final class Mmu {
         return new AddressSpace(this, nextAsid.getAndIncrement(), pages, machine.coreCount());
     }
 
-    /** Words per page. */
+    /** {@return words per page} */
     public int pageWords() {
         return pageWords;
     }
 
-    /** Pages above which a target flushes its whole TLB instead of page by page. */
+    /** {@return pages above which a target flushes its whole TLB instead of page by page} */
     public int fullFlushCeiling() {
         return fullFlushCeiling;
     }
@@ -113,17 +120,25 @@ public final class Mmu {
         return batchWindowNanos;
     }
 
-    /** The TLB of core {@code cpu}. */
+    /**
+     * {@return the TLB of core {@code cpu}}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public Tlb tlb(final int cpu) {
         return tlbs[machine.core(cpu).id()];
     }
 
-    /** The address space core {@code cpu} runs now, or null. */
+    /**
+     * {@return the address space core {@code cpu} runs now, or null}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public AddressSpace runningOn(final int cpu) {
         return running.get(machine.core(cpu).id());
     }
 
-    /** Shootdowns run on this MMU, all spaces together. */
+    /** {@return shootdowns run on this MMU, all spaces together} */
     public long shootdowns() {
         return shootdownsTotal.get();
     }
@@ -152,6 +167,8 @@ public final class Mmu {
      * Makes the calling core run {@code as} (null: run none, leaving the previous space lazy).
      * If the core fell behind the space's generation while it was away, its TLB catches up with
      * one full flush of the space.
+     *
+     * @param as the address space
      */
     public void switchTo(final AddressSpace as) {
         switchOn(self().id(), as);
@@ -175,21 +192,37 @@ public final class Mmu {
         as.syncedGeneration[cpu] = gen;
     }
 
-    /** Reads the word at virtual address {@code vaddr} of {@code as} on the calling core. */
+    /**
+     * Reads the word at virtual address {@code vaddr} of {@code as} on the calling core.
+     *
+     * @param as the address space
+     * @param vaddr the virtual address
+     * @return the word
+     */
     public long read(final AddressSpace as, final long vaddr) {
         Objects.requireNonNull(as, "as");
         final Core c = self();
         return memory.load(translate(c.id(), as, c.epc(), vaddr, false));
     }
 
-    /** Writes the word at virtual address {@code vaddr} of {@code as} on the calling core. */
+    /**
+     * Writes the word at virtual address {@code vaddr} of {@code as} on the calling core.
+     *
+     * @param as the address space
+     * @param vaddr the virtual address
+     * @param value the value
+     */
     public void write(final AddressSpace as, final long vaddr, final long value) {
         Objects.requireNonNull(as, "as");
         final Core c = self();
         memory.store(translate(c.id(), as, c.epc(), vaddr, true), value);
     }
 
-    /** Translation for programs run with {@code core.execute(program, mode, translation)}. */
+    /**
+     * {@return translation for programs run with {@code core.execute(program, mode, translation)}}
+     *
+     * @param as the address space
+     */
     public AddressTranslation translation(final AddressSpace as) {
         Objects.requireNonNull(as, "as");
         return (cpu, epc, address, write) -> translate(cpu, as, epc, address, write);
@@ -354,7 +387,12 @@ public final class Mmu {
             this.smp = Objects.requireNonNull(smp, "smp");
         }
 
-        /** Words per page, a power of two. Default 64. */
+        /**
+         * Words per page, a power of two. Default 64.
+         *
+         * @param words the size in 64-bit words
+         * @return this builder
+         */
         public Builder pageWords(final int words) {
             if (words < 1 || Integer.bitCount(words) != 1) {
                 throw new IllegalArgumentException("page size must be a power of two, not " + words);
@@ -363,7 +401,12 @@ public final class Mmu {
             return this;
         }
 
-        /** Entries per TLB, a power of two. Default 64. */
+        /**
+         * Entries per TLB, a power of two. Default 64.
+         *
+         * @param entries entries per TLB
+         * @return this builder
+         */
         public Builder tlbEntries(final int entries) {
             if (entries < 1 || Integer.bitCount(entries) != 1) {
                 throw new IllegalArgumentException("TLB entries must be a power of two, not " + entries);
@@ -372,7 +415,12 @@ public final class Mmu {
             return this;
         }
 
-        /** Pages above which targets flush the whole space. Default 33, as in Linux. */
+        /**
+         * Pages above which targets flush the whole space. Default 33, as in Linux.
+         *
+         * @param pages the page count
+         * @return this builder
+         */
         public Builder fullFlushCeiling(final int pages) {
             if (pages < 0) {
                 throw new IllegalArgumentException("negative ceiling");
@@ -381,13 +429,23 @@ public final class Mmu {
             return this;
         }
 
-        /** How flush requests reach the targets. Default: the SmpCall's default. */
+        /**
+         * How flush requests reach the targets. Default: the SmpCall's default.
+         *
+         * @param broadcast the default shape of multi-core calls
+         * @return this builder
+         */
         public Builder broadcast(final Broadcast broadcast) {
             this.broadcast = Objects.requireNonNull(broadcast, "broadcast");
             return this;
         }
 
-        /** A gather flushes when it holds this many pages. Default 512. */
+        /**
+         * A gather flushes when it holds this many pages. Default 512.
+         *
+         * @param pages the page count
+         * @return this builder
+         */
         public Builder batchPages(final int pages) {
             if (pages < 1) {
                 throw new IllegalArgumentException("batch must hold at least one page");
@@ -396,7 +454,12 @@ public final class Mmu {
             return this;
         }
 
-        /** A gather flushes at the first change after this much time. Default 1 ms. */
+        /**
+         * A gather flushes at the first change after this much time. Default 1 ms.
+         *
+         * @param window how long a gather waits
+         * @return this builder
+         */
         public Builder batchWindow(final Duration window) {
             Objects.requireNonNull(window, "window");
             if (window.isNegative()) {
@@ -412,12 +475,16 @@ public final class Mmu {
          * break the shootdown guarantee ({@link ShootdownStats#violations()}, always 0 unless the
          * library is broken). Default off: it costs a page-table load on every TLB hit, which is
          * what a TLB exists to save; with it off a hit reads only the TLB.
+         *
+         * @param on true to turn it on
+         * @return this builder
          */
         public Builder detectStale(final boolean on) {
             this.detectStale = on;
             return this;
         }
 
+        /** {@return the MMU; one per SmpCall} */
         public Mmu build() {
             return new Mmu(this);
         }

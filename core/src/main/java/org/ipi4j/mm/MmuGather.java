@@ -26,7 +26,14 @@ public final class MmuGather implements AutoCloseable {
         this.as = as;
     }
 
-    /** Maps {@code vpn} to {@code frame}; a remap of a present page is queued for invalidation. */
+    /**
+     * Maps {@code vpn} to {@code frame}; a remap of a present page is queued for invalidation.
+     *
+     * @param frame the physical frame number
+     * @param perms the access rights, a combination of {@link Pte} flags
+     * @param vpn the virtual page number
+     * @return this gather
+     */
     public MmuGather map(final int vpn, final long frame, final int perms) {
         as.checkRange(vpn, 1);
         mmu.checkFrame(frame);
@@ -37,12 +44,25 @@ public final class MmuGather implements AutoCloseable {
         return this;
     }
 
-    /** Unmaps {@code count} pages from {@code vpn}. */
+    /**
+     * Unmaps {@code count} pages from {@code vpn}.
+     *
+     * @param vpn the first virtual page
+     * @param count how many pages
+     * @return this gather
+     */
     public MmuGather unmap(final int vpn, final int count) {
         return change(vpn, count, true, 0);
     }
 
-    /** Sets the rights of {@code count} present pages from {@code vpn}. */
+    /**
+     * Sets the rights of {@code count} present pages from {@code vpn}.
+     *
+     * @param perms the access rights, a combination of {@link Pte} flags
+     * @param vpn the first virtual page
+     * @param count how many pages
+     * @return this gather
+     */
     public MmuGather protect(final int vpn, final int count, final int perms) {
         return change(vpn, count, false, perms);
     }
@@ -68,12 +88,12 @@ public final class MmuGather implements AutoCloseable {
         }
     }
 
-    /** Pages changed but not yet shot down. */
+    /** {@return pages changed but not yet shot down} */
     public int pendingPages() {
         return pending.size();
     }
 
-    /** Shootdowns this gather has run. */
+    /** {@return shootdowns this gather has run} */
     public int flushes() {
         return flushes;
     }

@@ -25,12 +25,16 @@ public final class PageTable {
         this.completed = new long[pages];
     }
 
-    /** Number of virtual pages. */
+    /** {@return number of virtual pages} */
     public int pages() {
         return entries.length;
     }
 
-    /** The entry for {@code vpn} (acquire). */
+    /**
+     * {@return the entry for {@code vpn} (acquire)}
+     *
+     * @param vpn the virtual page number
+     */
     public Pte get(final int vpn) {
         return Pte.decode(raw(vpn));
     }

@@ -9,8 +9,11 @@ package org.ipi4j.mm;
  * @param present false for an unmapped page
  */
 public record Pte(long frame, int perms, boolean present) {
+    /** Right to read. */
     public static final int READ = 1;
+    /** Right to write. */
     public static final int WRITE = 2;
+    /** Right to execute. */
     public static final int EXEC = 4;
     /** The encoding of an unmapped page. */
     public static final long NOT_PRESENT = 0L;
@@ -39,12 +42,12 @@ public record Pte(long frame, int perms, boolean present) {
         return new Pte(frame(raw), perms(raw), present(raw));
     }
 
-    /** True if a read is allowed. */
+    /** {@return true if a read is allowed} */
     public boolean readable() {
         return present && (perms & READ) != 0;
     }
 
-    /** True if a write is allowed. */
+    /** {@return true if a write is allowed} */
     public boolean writable() {
         return present && (perms & WRITE) != 0;
     }

@@ -95,28 +95,32 @@ public final class Tlb {
         return n;
     }
 
+    /** {@return the core this TLB belongs to} */
     public int cpu() {
         return cpu;
     }
 
+    /** {@return entries in this TLB} */
     public int capacity() {
         return mask + 1;
     }
 
+    /** {@return translations served from this TLB} */
     public long hits() {
         return hits.get();
     }
 
+    /** {@return translations that had to walk the page table} */
     public long misses() {
         return misses.get();
     }
 
-    /** Single-page invalidations. */
+    /** {@return single-page invalidations} */
     public long pageFlushes() {
         return pageFlushes.get();
     }
 
-    /** Whole-address-space flushes. */
+    /** {@return whole-address-space flushes} */
     public long fullFlushes() {
         return fullFlushes.get();
     }

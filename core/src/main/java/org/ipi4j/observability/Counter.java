@@ -29,19 +29,27 @@ public final class Counter {
         VALUE.setRelease(this, value + 1);
     }
 
-    /** Adds {@code delta}. Owner thread only. */
+    /**
+     * Adds {@code delta}. Owner thread only.
+     *
+     * @param delta the amount to add
+     */
     public void add(final long delta) {
         VALUE.setRelease(this, value + delta);
     }
 
-    /** Raises the value to {@code candidate} if larger. Owner thread only. */
+    /**
+     * Raises the value to {@code candidate} if larger. Owner thread only.
+     *
+     * @param candidate the value to keep if larger
+     */
     public void max(final long candidate) {
         if (candidate > value) {
             VALUE.setRelease(this, candidate);
         }
     }
 
-    /** The current value, from any thread. */
+    /** {@return the current value, from any thread} */
     public long get() {
         return (long) VALUE.getAcquire(this);
     }

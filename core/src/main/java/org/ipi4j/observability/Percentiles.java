@@ -12,7 +12,12 @@ import org.HdrHistogram.AbstractHistogram;
  * @param max   largest sample
  */
 public record Percentiles(long count, long p50, long p99, long p999, long max) {
-    /** Reads the percentiles of {@code h} (which must not be written meanwhile, or be concurrent). */
+    /**
+     * Reads the percentiles of {@code h} (which must not be written meanwhile, or be concurrent).
+     *
+     * @param h the histogram
+     * @return the percentiles, in nanoseconds
+     */
     public static Percentiles of(final AbstractHistogram h) {
         if (h.getTotalCount() == 0) {
             return new Percentiles(0, 0, 0, 0, 0);

@@ -38,12 +38,12 @@ public final class Broadcast {
         this.fanout = fanout;
     }
 
-    /** One multicast from the initiator. */
+    /** {@return one multicast from the initiator} */
     public static Broadcast flat() {
         return FLAT;
     }
 
-    /** One target at a time, each acknowledged before the next. */
+    /** {@return one target at a time, each acknowledged before the next} */
     public static Broadcast serial() {
         return SERIAL;
     }
@@ -51,6 +51,8 @@ public final class Broadcast {
     /**
      * A k-ary tree of forwarding targets.
      *
+     * @param fanout how many cores each reached core forwards to, at least 1
+     * @return the tree shape
      * @throws IllegalArgumentException if {@code fanout < 1}
      */
     public static Broadcast tree(final int fanout) {
@@ -60,12 +62,12 @@ public final class Broadcast {
         return new Broadcast(Kind.TREE, fanout);
     }
 
-    /** The shape. */
+    /** {@return the shape} */
     public Kind kind() {
         return kind;
     }
 
-    /** Fan-out of a tree, 0 otherwise. */
+    /** {@return fan-out of a tree, 0 otherwise} */
     public int fanout() {
         return fanout;
     }
@@ -73,6 +75,9 @@ public final class Broadcast {
     /**
      * Rounds of IPIs needed to reach {@code targets} cores: 1 for flat, {@code targets} for
      * serial, for a tree the smallest d with k + k^2 + ... + k^d >= targets.
+     *
+     * @param targets the number of remote targets
+     * @return the rounds of IPIs this shape needs to reach them all
      */
     public int rounds(final int targets) {
         if (targets <= 0) {

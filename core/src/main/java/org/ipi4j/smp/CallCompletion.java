@@ -19,7 +19,7 @@ public final class CallCompletion<T> extends ReadOnlyFuture<T> {
         this.targets = targets;
     }
 
-    /** The cores the call was sent to (after any per-core condition). */
+    /** {@return the cores the call was sent to (after any per-core condition)} */
     public CpuSet targets() {
         return targets;
     }
@@ -28,6 +28,8 @@ public final class CallCompletion<T> extends ReadOnlyFuture<T> {
      * Rounds of IPIs the call needed to reach its farthest target so far: 0 for a purely local
      * call, 1 for flat, up to n for serial, up to {@code ceil(log_k n)} for a tree of fan-out k.
      * Final once the future is done.
+     *
+     * @return the rounds so far
      */
     public int rounds() {
         return rounds.get();
@@ -35,14 +37,6 @@ public final class CallCompletion<T> extends ReadOnlyFuture<T> {
 
     void reached(final int level) {
         rounds.accumulateAndGet(level, Math::max);
-    }
-
-    /** A completion that is already done (a call that was waited for). */
-    static <T> CallCompletion<T> done(final CpuSet targets, final T result, final int rounds) {
-        final CallCompletion<T> c = new CallCompletion<>(targets);
-        c.reached(rounds);
-        c.succeed(result);
-        return c;
     }
 
     void finish(final T result) {

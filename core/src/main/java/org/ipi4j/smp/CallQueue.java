@@ -30,7 +30,7 @@ public final class CallQueue {
     public static class Node {
         Node next;
 
-        /** The node after this one in a list {@link #takeAll()} returned, or null. */
+        /** {@return the node after this one in a list {@link #takeAll()} returned, or null} */
         public final Node next() {
             return next;
         }
@@ -52,6 +52,7 @@ public final class CallQueue {
     /**
      * Queues {@code node}. Any thread.
      *
+     * @param node the descriptor to queue, not queued elsewhere
      * @return true if the list was empty: the caller must send the IPI
      */
     public boolean push(final Node node) {
@@ -82,7 +83,7 @@ public final class CallQueue {
         return reversed;
     }
 
-    /** True if nothing is queued (a recent value). */
+    /** {@return true if nothing is queued (a recent value)} */
     public boolean isEmpty() {
         return head == null;
     }

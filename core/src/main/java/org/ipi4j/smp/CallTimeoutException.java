@@ -1,6 +1,7 @@
 package org.ipi4j.smp;
 
 import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.interrupts.Ipi4jException;
 
 /**
  * A cross-core call with wait was not acknowledged by every target within the watchdog timeout,
@@ -8,7 +9,7 @@ import org.ipi4j.interrupts.CpuSet;
  * was doing (mode, interrupt flag and for how long, the handler or program it was in, its stack).
  * The call stays queued on those cores: if they recover, they will still run it.
  */
-public final class CallTimeoutException extends RuntimeException {
+public final class CallTimeoutException extends Ipi4jException {
     private static final long serialVersionUID = 1L;
 
     private final transient CpuSet cpus;
@@ -18,7 +19,7 @@ public final class CallTimeoutException extends RuntimeException {
         this.cpus = cpus;
     }
 
-    /** The cores that did not answer. */
+    /** {@return the cores that did not answer} */
     public CpuSet cpus() {
         return cpus;
     }

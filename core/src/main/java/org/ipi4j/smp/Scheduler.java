@@ -58,12 +58,21 @@ public final class Scheduler {
         this.placedOn = new java.util.concurrent.atomic.AtomicLongArray(cores);
     }
 
-    /** A scheduler over {@code machine}'s cores. Several may share a machine. */
+    /**
+     * {@return a scheduler over {@code machine}'s cores} Several may share a machine.
+     *
+     * @param machine the machine
+     */
     public static Scheduler on(final Machine machine) {
         return new Scheduler(Objects.requireNonNull(machine, "machine"));
     }
 
-    /** Places {@code task} on the least-loaded core (ties broken at random). */
+    /**
+     * Places {@code task} on the least-loaded core (ties broken at random).
+     *
+     * @param task the task to run
+     * @return a read-only future that completes when the task ran, or fails if it threw or could not run
+     */
     public CompletableFuture<Void> submit(final Runnable task) {
         int best = -1;
         int bestLoad = Integer.MAX_VALUE;
@@ -84,6 +93,9 @@ public final class Scheduler {
      * The returned future is read-only; it completes when the task ran, or exceptionally with
      * {@link MachineClosedException} if the machine shut down before the task could run.
      *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param task the task to run
+     * @return a read-only future that completes when the task ran, or fails if it threw or could not run
      * @throws MachineClosedException if the machine is closed: the task was not queued and will
      *                                not run
      */
@@ -136,27 +148,35 @@ public final class Scheduler {
         return n;
     }
 
-    /** Tasks taken from another core's queue. */
+    /** {@return tasks taken from another core's queue} */
     public long steals() {
         return steals.sum();
     }
 
-    /** Task switches made at preemption points. */
+    /** {@return task switches made at preemption points} */
     public long switches() {
         return switches.sum();
     }
 
-    /** Tasks submitted. */
+    /** {@return tasks submitted} */
     public long placed() {
         return placed.sum();
     }
 
-    /** Tasks placed on {@code cpu} (before any stealing). */
+    /**
+     * {@return tasks placed on {@code cpu} (before any stealing)}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public long placedOn(final int cpu) {
         return placedOn.get(machine.core(cpu).id());
     }
 
-    /** Tasks queued or running on {@code cpu}. */
+    /**
+     * {@return tasks queued or running on {@code cpu}}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
     public int load(final int cpu) {
         return load.get(machine.core(cpu).id());
     }

@@ -31,8 +31,8 @@ import org.ipi4j.interrupts.Vector;
  * the result directly. Each caller (each core, each outside thread) reuses one call descriptor
  * for all its waited calls, like the per-CPU call data of Linux, and acknowledgements are a
  * countdown plus a state in each target's descriptor, so a steady stream of waited calls allocates nothing on the
- * caller or the targets. The older forms that take a {@code wait} flag return a future and
- * allocate it.
+ * caller or the targets. The {@code *Async} forms return at once with a future, and allocate the
+ * call and its future.
  *
  * <h2>Guarantees</h2>
  * <ul>
@@ -85,7 +85,12 @@ public final class SmpCall {
         this.waitedCalls = new CallerLocal<>(machine, () -> new Call(n));
     }
 
-    /** Installs cross-core calls on {@code machine} with a 5 s watchdog and flat broadcast. */
+    /**
+     * Installs cross-core calls on {@code machine} with a 5 s watchdog and flat broadcast.
+     *
+     * @param machine the machine
+     * @return the installed layer
+     */
     public static SmpCall install(final Machine machine) {
         return install(machine, Duration.ofSeconds(5), Broadcast.flat());
     }
@@ -94,8 +99,10 @@ public final class SmpCall {
      * Installs cross-core calls on {@code machine}: registers the {@link Vector#CALL_FUNCTION}
      * handler. Once per machine.
      *
+     * @param machine the machine
      * @param watchdog  how long a wait lasts before the IPI is re-sent, and again before giving up
      * @param broadcast default shape of multi-core calls
+     * @return the installed layer
      * @throws IllegalStateException if the machine already has a call-function handler
      */
     public static SmpCall install(final Machine machine, final Duration watchdog, final Broadcast broadcast) {
@@ -111,32 +118,32 @@ public final class SmpCall {
         return smp;
     }
 
-    /** The machine this layer runs on. */
+    /** {@return the machine this layer runs on} */
     public Machine machine() {
         return machine;
     }
 
-    /** The default broadcast shape. */
+    /** {@return the default broadcast shape} */
     public Broadcast broadcast() {
         return broadcast;
     }
 
-    /** Call-function IPIs sent (a target's queue was idle, or a re-send). */
+    /** {@return call-function IPIs sent (a target's queue was idle, or a re-send)} */
     public long ipisSent() {
         return ipisSent.sum();
     }
 
-    /** Descriptors queued behind others without an IPI of their own. */
+    /** {@return descriptors queued behind others without an IPI of their own} */
     public long ipisCoalesced() {
         return ipisCoalesced.sum();
     }
 
-    /** Calls (or shares of calls) run locally on the caller's own core. */
+    /** {@return calls (or shares of calls) run locally on the caller's own core} */
     public long localRuns() {
         return localRuns.sum();
     }
 
-    /** IPIs re-sent by the watchdog. */
+    /** {@return IPIs re-sent by the watchdog} */
     public long watchdogResends() {
         return resends.sum();
     }
@@ -148,6 +155,10 @@ public final class SmpCall {
     /**
      * Runs {@code fn} on core {@code cpu}, waits, and returns its result.
      *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param fn the function to run on the target core, given its id
+     * @param <T> the result type
+     * @return what {@code fn} returned
      * @throws IllegalArgumentException if the core does not exist
      * @throws SmpCallException         if {@code fn} threw
      * @throws CallTimeoutException     if the core did not answer
@@ -163,7 +174,12 @@ public final class SmpCall {
         return (T) finishWaited(call);
     }
 
-    /** Runs {@code action} on core {@code cpu} and waits; see {@link #call(int, CallFunction)}. */
+    /**
+     * Runs {@code action} on core {@code cpu} and waits; see {@link #call(int, CallFunction)}.
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param action what to run on each target core, given its id
+     */
     public void run(final int cpu, final CoreAction action) {
         Objects.requireNonNull(action, "action");
         machine.core(cpu);
@@ -173,7 +189,12 @@ public final class SmpCall {
         finishWaited(call);
     }
 
-    /** Runs {@code action} on every core in {@code cpus} with the default broadcast, and waits. */
+    /**
+     * Runs {@code action} on every core in {@code cpus} with the default broadcast, and waits.
+     *
+     * @param cpus the target cores
+     * @param action what to run on each target core, given its id
+     */
     public void run(final CpuSet cpus, final CoreAction action) {
         run(cpus, null, action, broadcast);
     }
@@ -182,80 +203,140 @@ public final class SmpCall {
      * Runs {@code action} on every core in {@code cpus} for which {@code condition} (evaluated
      * here, per target, before sending; null for all) is true, reaching them with {@code shape},
      * and waits for all of them.
+     *
+     * @param cpus the target cores
+     * @param condition evaluated here for each target before sending; only cores for which it is true are called (null: all)
+     * @param action what to run on each target core, given its id
+     * @param shape how the call reaches its targets
      */
     public void run(final CpuSet cpus, final IntPredicate condition, final CoreAction action, final Broadcast shape) {
-        Objects.requireNonNull(cpus, "cpus");
-        Objects.requireNonNull(action, "action");
-        Objects.requireNonNull(shape, "shape");
-        machine.checkCores(cpus);
-        machine.interrupts().checkOpen();
+        checkMany(cpus, action, shape);
         final Call call = waitedCall(null, action, shape);
         multicast(call, cpus, condition, true);
         finishWaited(call);
     }
 
+    /**
+     * Runs {@code action} on every core of the machine, the caller's own included, and waits (Linux's {@code on_each_cpu}).
+     *
+     * @param action what to run on each target core, given its id
+     */
+    public void onEachCore(final CoreAction action) {
+        run(CpuSet.firstN(cores), null, action, broadcast);
+    }
+
+    /**
+     * Runs {@code action} on every core but the caller's own, and waits (Linux's
+     * {@code smp_call_function}); from an outside thread, that is every core.
+     *
+     * @param action what to run on each target core, given its id
+     */
+    public void onOtherCores(final CoreAction action) {
+        run(otherCores(), null, action, broadcast);
+    }
+
     // =====================================================================================
-    // Calls that return a future (wait or not)
+    // Calls that return a future at once
     // =====================================================================================
 
     /**
-     * Runs {@code fn} on core {@code cpu}. With {@code wait}, returns after it ran (the returned
-     * future is complete); without, returns at once.
+     * Runs {@code fn} on core {@code cpu} and returns at once; the future completes with its
+     * result when it ran. Allocates the call and its future.
      *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param fn the function to run on the target core, given its id
+     * @param <T> the result type
+     * @return a future of what {@code fn} returns
      * @throws IllegalArgumentException if the core does not exist
-     * @throws SmpCallException         with wait, if {@code fn} threw
-     * @throws CallTimeoutException     with wait, if the core did not answer
+     * @throws MachineClosedException   if the machine is closed (nothing was queued)
      */
-    public CallCompletion<Void> single(final int cpu, final CoreAction fn, final boolean wait) {
+    public <T> CallCompletion<T> callAsync(final int cpu, final CallFunction<T> fn) {
         Objects.requireNonNull(fn, "fn");
-        return unicastWithFuture(cpu, null, fn, wait);
+        return unicastAsync(cpu, fn, null);
     }
 
-    /** Runs {@code fn} on core {@code cpu} and hands its result back; see {@link #single}. */
-    public <T> CallCompletion<T> call(final int cpu, final CallFunction<T> fn, final boolean wait) {
-        Objects.requireNonNull(fn, "fn");
-        return unicastWithFuture(cpu, fn, null, wait);
+    /**
+     * Runs {@code action} on core {@code cpu} and returns at once; see {@link #callAsync}.
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     * @param action what to run on each target core, given its id
+     * @return a future that completes when the action ran
+     */
+    public CallCompletion<Void> runAsync(final int cpu, final CoreAction action) {
+        Objects.requireNonNull(action, "action");
+        return unicastAsync(cpu, null, action);
     }
 
-    /** The forms with a wait flag, to one core: a waited call wrapped in a done future, or an async one. */
-    private <T> CallCompletion<T> unicastWithFuture(final int cpu, final CallFunction<?> fn, final CoreAction action,
-                                                    final boolean wait) {
+    private <T> CallCompletion<T> unicastAsync(final int cpu, final CallFunction<?> fn, final CoreAction action) {
         machine.core(cpu);
         machine.interrupts().checkOpen();
-        final Call call = wait ? waitedCall(fn, action, Broadcast.flat()) : futureCall(fn, action, Broadcast.flat());
+        final Call call = futureCall(fn, action, Broadcast.flat());
         unicast(call, cpu);
-        return wait ? completed(call) : future(call);
-    }
-
-    /** Runs {@code fn} on every core in {@code cpus}, with the default broadcast. */
-    public CallCompletion<Void> many(final CpuSet cpus, final CoreAction fn, final boolean wait) {
-        return many(cpus, null, fn, wait, broadcast);
+        return future(call);
     }
 
     /**
-     * Runs {@code fn} on every core in {@code cpus} for which {@code condition} (evaluated here,
-     * per target, before sending; null for all) is true, reaching them with {@code shape}.
+     * Runs {@code action} on every core in {@code cpus} with the default broadcast; returns at once.
+     *
+     * @param cpus the target cores
+     * @param action what to run on each target core, given its id
+     * @return a future that completes when every target ran the action
      */
-    public CallCompletion<Void> many(final CpuSet cpus, final IntPredicate condition, final CoreAction fn,
-                                     final boolean wait, final Broadcast shape) {
+    public CallCompletion<Void> runAsync(final CpuSet cpus, final CoreAction action) {
+        return runAsync(cpus, null, action, broadcast);
+    }
+
+    /**
+     * Runs {@code action} on every core in {@code cpus} for which {@code condition} (evaluated
+     * here, per target, before sending; null for all) is true, reaching them with {@code shape};
+     * returns at once. The future completes when every target ran it.
+     *
+     * @param cpus the target cores
+     * @param condition evaluated here for each target before sending; only cores for which it is true are called (null: all)
+     * @param action what to run on each target core, given its id
+     * @param shape how the call reaches its targets
+     * @return a future that completes when every target ran the action
+     */
+    public CallCompletion<Void> runAsync(final CpuSet cpus, final IntPredicate condition, final CoreAction action,
+                                         final Broadcast shape) {
+        checkMany(cpus, action, shape);
+        final Call call = futureCall(null, action, shape);
+        multicast(call, cpus, condition, false);
+        return future(call);
+    }
+
+    /**
+     * {@link #onEachCore} without waiting.
+     *
+     * @param action what to run on each target core, given its id
+     * @return a future that completes when every core ran {@code action}
+     */
+    public CallCompletion<Void> onEachCoreAsync(final CoreAction action) {
+        return runAsync(CpuSet.firstN(cores), null, action, broadcast);
+    }
+
+    /**
+     * {@link #onOtherCores} without waiting.
+     *
+     * @param action what to run on each target core, given its id
+     * @return a future that completes when every other core ran {@code action}
+     */
+    public CallCompletion<Void> onOtherCoresAsync(final CoreAction action) {
+        return runAsync(otherCores(), null, action, broadcast);
+    }
+
+    private CpuSet otherCores() {
+        final Core self = machine.currentCore();
+        final CpuSet all = CpuSet.firstN(cores);
+        return self == null ? all : all.without(self.id());
+    }
+
+    private void checkMany(final CpuSet cpus, final CoreAction action, final Broadcast shape) {
         Objects.requireNonNull(cpus, "cpus");
-        Objects.requireNonNull(fn, "fn");
+        Objects.requireNonNull(action, "action");
         Objects.requireNonNull(shape, "shape");
         machine.checkCores(cpus);
         machine.interrupts().checkOpen();
-        final Call call = wait ? waitedCall(null, fn, shape) : futureCall(null, fn, shape);
-        multicast(call, cpus, condition, wait);
-        return wait ? completed(call) : future(call);
-    }
-
-    /** Runs {@code fn} on every core, the caller's own included or not. */
-    public CallCompletion<Void> onEachCore(final CoreAction fn, final boolean includeSelf, final boolean wait) {
-        final Core self = machine.currentCore();
-        CpuSet all = CpuSet.firstN(cores);
-        if (!includeSelf && self != null) {
-            all = all.without(self.id());
-        }
-        return many(all, null, fn, wait, broadcast);
     }
 
     // =====================================================================================
@@ -491,16 +572,6 @@ public final class SmpCall {
             throw failure;
         }
         return result;
-    }
-
-    /** Waits for a waited call and wraps it in a completed future (the forms with a wait flag). */
-    @SuppressWarnings("unchecked")
-    private <T> CallCompletion<T> completed(final Call call) {
-        await(call);
-        final CpuSet targets = call.targetSet();
-        final int rounds = call.rounds();
-        final T result = (T) collect(call);
-        return CallCompletion.done(targets, result, rounds);
     }
 
     @SuppressWarnings("unchecked")

@@ -2,12 +2,14 @@ package org.ipi4j.smp;
 
 import java.util.Map;
 
+import org.ipi4j.interrupts.Ipi4jException;
+
 /**
  * One or more targets of a cross-core call threw. The first failure is the cause, the others are
  * suppressed; {@link #failures()} maps each failing core to what it threw. Every other target
  * did run the function.
  */
-public final class SmpCallException extends RuntimeException {
+public final class SmpCallException extends Ipi4jException {
     private static final long serialVersionUID = 1L;
 
     private final transient Map<Integer, Throwable> failures;
@@ -19,7 +21,7 @@ public final class SmpCallException extends RuntimeException {
         failures.values().stream().skip(1).forEach(this::addSuppressed);
     }
 
-    /** Core id to the exception its function threw. */
+    /** {@return core id to the exception its function threw} */
     public Map<Integer, Throwable> failures() {
         return failures;
     }

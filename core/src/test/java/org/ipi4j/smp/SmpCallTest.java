@@ -37,7 +37,7 @@ class SmpCallTest {
 
     @ParameterizedTest(name = "{0} cores")
     @ValueSource(ints = {2, 4, 8})
-    void manyWithWaitRunsOnEveryTargetOnceAndPublishesItsWrites(final int n) throws Exception {
+    void runAndRunAsyncRunOnEveryTargetOnceAndPublishItsWrites(final int n) throws Exception {
         try (Machine m = machine(n)) {
             final SmpCall smp = SmpCall.install(m);
             for (final Broadcast shape : new Broadcast[] {Broadcast.flat(), Broadcast.serial(), Broadcast.tree(2), Broadcast.tree(3)}) {
@@ -46,17 +46,27 @@ class SmpCallTest {
                     p.written = new long[n];
                     p.ranOn = new int[n];
                     final long stamp = round * 1000L + 7;
-                    final var done = smp.many(CpuSet.firstN(n), null, cpu -> {
+                    final CoreAction write = cpu -> {
                         p.written[cpu] = stamp + cpu;
                         p.ranOn[cpu] += 1;
                         assertThat(Core.current().id()).isEqualTo(cpu);
-                    }, true, shape);
-                    assertThat(done).isCompleted();
+                    };
+                    // Even rounds wait in run(); odd rounds wait on the future of runAsync().
+                    final CallCompletion<Void> done;
+                    if (round % 2 == 0) {
+                        smp.run(CpuSet.firstN(n), null, write, shape);
+                        done = null;
+                    } else {
+                        done = smp.runAsync(CpuSet.firstN(n), null, write, shape);
+                        done.get(10, TimeUnit.SECONDS);
+                    }
                     for (int cpu = 0; cpu < n; cpu++) {
                         assertThat(p.written[cpu]).as("%s write of core %d", shape, cpu).isEqualTo(stamp + cpu);
                         assertThat(p.ranOn[cpu]).as("%s runs on core %d", shape, cpu).isEqualTo(1);
                     }
-                    assertThat(done.rounds()).as("%s rounds", shape).isEqualTo(shape.rounds(n));
+                    if (done != null) {
+                        assertThat(done.rounds()).as("%s rounds", shape).isEqualTo(shape.rounds(n));
+                    }
                 }
             }
         }
@@ -79,14 +89,15 @@ class SmpCallTest {
     }
 
     @Test
-    void singleReturnsTheTargetsResultAndLocalCallsNeedNoIpi() throws Exception {
+    void callReturnsTheTargetsResultAndLocalCallsNeedNoIpi() throws Exception {
         try (Machine m = machine(4)) {
             final SmpCall smp = SmpCall.install(m);
-            assertThat(smp.call(3, cpu -> "hello from " + Core.current().id(), true).join()).isEqualTo("hello from 3");
+            final String hello = smp.call(3, cpu -> "hello from " + Core.current().id());
+            assertThat(hello).isEqualTo("hello from 3");
             final long ipisBefore = smp.ipisSent();
             final boolean[] irqOffLocally = new boolean[1];
             m.core(1).submit(() -> {
-                smp.single(1, cpu -> irqOffLocally[0] = !Core.current().interruptsEnabled(), true);
+                smp.run(1, cpu -> irqOffLocally[0] = !Core.current().interruptsEnabled());
             }).get(10, TimeUnit.SECONDS);
             assertThat(irqOffLocally[0]).as("local share runs with interrupts disabled").isTrue();
             assertThat(smp.ipisSent()).isEqualTo(ipisBefore);
@@ -99,10 +110,10 @@ class SmpCallTest {
         try (Machine m = machine(4)) {
             final SmpCall smp = SmpCall.install(m);
             final Map<Integer, Integer> ran = new ConcurrentHashMap<>();
-            m.core(2).submit(() -> smp.onEachCore(cpu -> ran.merge(cpu, 1, Integer::sum), false, true)).get(10, TimeUnit.SECONDS);
+            m.core(2).submit(() -> smp.onOtherCores(cpu -> ran.merge(cpu, 1, Integer::sum))).get(10, TimeUnit.SECONDS);
             assertThat(ran).containsOnlyKeys(0, 1, 3).allSatisfy((k, v) -> assertThat(v).isEqualTo(1));
             ran.clear();
-            m.core(2).submit(() -> smp.onEachCore(cpu -> ran.merge(cpu, 1, Integer::sum), true, true)).get(10, TimeUnit.SECONDS);
+            m.core(2).submit(() -> smp.onEachCore(cpu -> ran.merge(cpu, 1, Integer::sum))).get(10, TimeUnit.SECONDS);
             assertThat(ran).containsOnlyKeys(0, 1, 2, 3);
             assertThat(smp.localRuns()).isEqualTo(1);
         }
@@ -113,15 +124,16 @@ class SmpCallTest {
         try (Machine m = machine(8)) {
             final SmpCall smp = SmpCall.install(m);
             final Map<Integer, Integer> ran = new ConcurrentHashMap<>();
-            final var done = smp.many(CpuSet.firstN(8), cpu -> cpu % 2 == 0, cpu -> ran.put(cpu, cpu), true, Broadcast.flat());
+            final var done = smp.runAsync(CpuSet.firstN(8), cpu -> cpu % 2 == 0, cpu -> ran.put(cpu, cpu), Broadcast.flat());
+            done.get(10, TimeUnit.SECONDS);
             assertThat(ran).containsOnlyKeys(0, 2, 4, 6);
             assertThat(done.targets()).isEqualTo(CpuSet.of(0, 2, 4, 6));
             assertThat(smp.ipisSent()).isEqualTo(4);
             // A condition that excludes everyone completes at once, with no IPI.
-            final var none = smp.many(CpuSet.firstN(8), cpu -> false, cpu -> ran.put(-1, -1), true, Broadcast.tree(2));
+            final var none = smp.runAsync(CpuSet.firstN(8), cpu -> false, cpu -> ran.put(-1, -1), Broadcast.tree(2));
             assertThat(none).isCompleted();
             assertThat(none.targets().isEmpty()).isTrue();
-            assertThat(smp.many(CpuSet.empty(), cpu -> { }, false)).isCompleted();
+            assertThat(smp.runAsync(CpuSet.empty(), cpu -> { })).isCompleted();
             assertThat(ran).doesNotContainKey(-1);
             assertThat(smp.ipisSent()).isEqualTo(4);
         }
@@ -142,7 +154,7 @@ class SmpCallTest {
             final AtomicInteger ran = new AtomicInteger();
             final CallCompletion<?>[] calls = new CallCompletion<?>[10];
             for (int i = 0; i < calls.length; i++) {
-                calls[i] = smp.single(1, cpu -> ran.incrementAndGet(), false);
+                calls[i] = smp.runAsync(1, cpu -> ran.incrementAndGet());
                 assertThat(calls[i]).isNotDone();
             }
             assertThat(smp.ipisSent()).isEqualTo(1);
@@ -153,7 +165,7 @@ class SmpCallTest {
             }
             assertThat(ran.get()).isEqualTo(10);
             // Once drained, the next call needs an IPI of its own again.
-            smp.single(1, cpu -> { }, true);
+            smp.run(1, cpu -> { });
             assertThat(smp.ipisSent()).isEqualTo(2);
         }
     }
@@ -163,19 +175,19 @@ class SmpCallTest {
         try (Machine m = machine(4)) {
             final SmpCall smp = SmpCall.install(m);
             final Map<Integer, Integer> ran = new ConcurrentHashMap<>();
-            assertThatThrownBy(() -> smp.many(CpuSet.firstN(4), cpu -> {
+            assertThatThrownBy(() -> smp.run(CpuSet.firstN(4), cpu -> {
                 ran.put(cpu, cpu);
                 if (cpu == 2) {
                     throw new IllegalStateException("bad on 2");
                 }
-            }, true)).isInstanceOfSatisfying(SmpCallException.class, e -> {
+            })).isInstanceOfSatisfying(SmpCallException.class, e -> {
                 assertThat(e.failures()).containsOnlyKeys(2);
                 assertThat(e).hasRootCauseMessage("bad on 2");
             });
             assertThat(ran).containsOnlyKeys(0, 1, 2, 3);
-            final var noWait = smp.single(1, cpu -> {
+            final var noWait = smp.runAsync(1, cpu -> {
                 throw new java.io.IOException("io");
-            }, false);
+            });
             assertThatThrownBy(() -> noWait.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(SmpCallException.class);
         }
     }
@@ -186,7 +198,7 @@ class SmpCallTest {
             final SmpCall smp = SmpCall.install(m, Duration.ofMillis(150), Broadcast.flat());
             final var deaf = org.ipi4j.DeliveryTestSupport.holdInterruptsOff(m.core(1));
             final AtomicInteger ran = new AtomicInteger();
-            assertThatThrownBy(() -> smp.single(1, cpu -> ran.incrementAndGet(), true))
+            assertThatThrownBy(() -> smp.run(1, cpu -> ran.incrementAndGet()))
                 .isInstanceOfSatisfying(CallTimeoutException.class, e -> {
                     assertThat(e.cpus()).isEqualTo(CpuSet.of(1));
                     assertThat(e.getMessage()).contains("core 1").contains("interrupts off").contains("await");
@@ -210,7 +222,7 @@ class SmpCallTest {
             final Vector v = Vector.of(0x40);
             m.interrupts().register(v, irq -> {
                 try {
-                    smp.single(1, cpu -> { }, true);
+                    smp.run(1, cpu -> { });
                     fromHandler.complete(null);
                 } catch (Throwable t) {
                     fromHandler.complete(t);
@@ -223,14 +235,14 @@ class SmpCallTest {
                 final Core c = Core.current();
                 final boolean f = c.disableInterrupts();
                 try {
-                    smp.single(1, cpu -> { }, true);
+                    smp.run(1, cpu -> { });
                 } finally {
                     c.restoreInterrupts(f);
                 }
             }).get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("interrupts disabled");
             // Without wait, a handler may call: it only queues.
-            assertThat(smp.single(1, cpu -> { }, false).get(10, TimeUnit.SECONDS)).isNull();
+            assertThat(smp.runAsync(1, cpu -> { }).get(10, TimeUnit.SECONDS)).isNull();
         }
     }
 
@@ -243,13 +255,13 @@ class SmpCallTest {
             final var a = m.core(0).submit(() -> {
                 await(go);
                 for (int i = 0; i < 200; i++) {
-                    smp.single(1, cpu -> ran.incrementAndGet(), true);
+                    smp.run(1, cpu -> ran.incrementAndGet());
                 }
             });
             final var b = m.core(1).submit(() -> {
                 await(go);
                 for (int i = 0; i < 200; i++) {
-                    smp.single(0, cpu -> ran.incrementAndGet(), true);
+                    smp.run(0, cpu -> ran.incrementAndGet());
                 }
             });
             go.countDown();
@@ -263,8 +275,8 @@ class SmpCallTest {
     void badTargetsAreRefused() {
         try (Machine m = machine(2)) {
             final SmpCall smp = SmpCall.install(m);
-            assertThatThrownBy(() -> smp.single(2, cpu -> { }, true)).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> smp.many(CpuSet.of(0, 5), cpu -> { }, true)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> smp.run(2, cpu -> { })).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> smp.run(CpuSet.of(0, 5), cpu -> { })).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> SmpCall.install(m)).isInstanceOf(IllegalStateException.class);
         }
     }

@@ -59,7 +59,7 @@ public final class KvStore implements AutoCloseable {
     /** Shard sizes, collected with one call on every core. */
     public int[] shardSizes() {
         final int[] sizes = new int[machine.coreCount()];
-        smp.onEachCore(cpu -> sizes[cpu] = shards.get(cpu).size(), true, true);
+        smp.onEachCore(cpu -> sizes[cpu] = shards.get(cpu).size());
         return sizes;
     }
 

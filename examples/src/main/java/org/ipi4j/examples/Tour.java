@@ -45,7 +45,7 @@ public final class Tour {
             final SmpCall smp = SmpCall.install(machine);
             final String where = smp.call(3, cpu -> "ran on core " + cpu);
             smp.run(CpuSet.of(0, 1, 2, 3), null, cpu -> { /* per-core work, interrupts off */ }, Broadcast.tree(2));
-            smp.onEachCore(cpu -> { }, true, false).join(); // no wait: a future
+            smp.onEachCoreAsync(cpu -> { }).join();  // returns at once with a future
 
             // 4. Per-core TLBs kept coherent: when protect() returns, no core can still write.
             final Mmu mmu = Mmu.builder(smp).detectStale(true).build(); // count stale accesses (a debug option)

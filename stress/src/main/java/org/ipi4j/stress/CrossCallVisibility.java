@@ -16,8 +16,8 @@ import org.openjdk.jcstress.infra.results.III_Result;
  * calls coalesce and interleave on the call queues.
  */
 @JCStressTest
-@Description("SmpCall.single(cpu, fn, wait=true) returns after fn ran on cpu, and fn's plain writes happen-before "
-    + "the return: the acknowledgement is an atomic countdown that completes the caller's future.")
+@Description("SmpCall.run(cpu, action) returns after the action ran on cpu, and its plain writes happen-before "
+    + "the return: the acknowledgement is a volatile decrement of the call's remaining count, which the caller reads.")
 @Outcome(id = "2, 1, 3", expect = ACCEPTABLE, desc = "Both callers see every write their functions made.")
 @Outcome(expect = FORBIDDEN, desc = "A caller returned without seeing its function's writes.")
 @State
@@ -28,17 +28,17 @@ public class CrossCallVisibility {
 
     @Actor
     public void callerA(final III_Result r) {
-        Rigs.SMP.single(1, cpu -> {
+        Rigs.SMP.run(1, cpu -> {
             x = 1;
             y = 2;
-        }, true);
+        });
         r.r1 = y;
         r.r2 = x;
     }
 
     @Actor
     public void callerB(final III_Result r) {
-        Rigs.SMP.single(0, cpu -> z = 3, true);
+        Rigs.SMP.run(0, cpu -> z = 3);
         r.r3 = z;
     }
 }
