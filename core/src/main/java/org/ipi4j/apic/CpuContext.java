@@ -12,6 +12,7 @@ import org.ipi4j.interrupts.Mode;
 import org.ipi4j.interrupts.TrapFrame;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.observability.Counter;
+import org.ipi4j.observability.InterruptHandledEvent;
 import org.jctools.queues.MessagePassingQueue;
 
 /**
@@ -231,6 +232,9 @@ public final class CpuContext {
             faults.beforeDelivery(cpu, v);
         }
         final View entry = depth == 0 ? view : new View(cpu); // nested entries must not clobber the outer view
+        final InterruptHandledEvent jfr = InterruptHandledEvent.startIfEnabled(); // null unless recorded
+        // Read before accept clears the bit: after that, a new send may stamp its own time.
+        final long raisedAt = jfr != null ? apic.raisedAt(v) : 0L;
         final int n = apic.accept(v, entry.sink);
         final Vector vector = Vector.of(v);
         entry.enter(vector, resumeAt, mode, interruptsEnabled);
@@ -257,6 +261,9 @@ public final class CpuContext {
         depth--;
         received.increment();
         payloads.add(n);
+        if (jfr != null) {
+            jfr.finish(cpu, v, n, raisedAt);
+        }
         // EOI and return from interrupt: restore the frame exactly, whatever the handler did.
         IN_SERVICE.setOpaque(this, outer);
         MODE.setOpaque(this, entry.previousMode);

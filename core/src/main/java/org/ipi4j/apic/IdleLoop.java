@@ -8,6 +8,7 @@ import java.util.function.BooleanSupplier;
 
 import org.agrona.concurrent.IdleStrategy;
 import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.observability.CoreParkedEvent;
 
 /** Cache lines of padding before the idle state word (JCTools-style padding by inheritance). */
 abstract class IdleLoopPadBefore {
@@ -166,10 +167,14 @@ public final class IdleLoop extends IdleLoopPadAfter {
                     pollingStrategy.idle();
                     rounds++;
                 } else if (prepareToPark(done)) {
+                    final CoreParkedEvent jfr = CoreParkedEvent.startIfEnabled(); // null unless recorded
                     if (deadlineNanos == NO_DEADLINE) {
                         LockSupport.park(this);
                     } else {
                         LockSupport.parkNanos(this, left);
+                    }
+                    if (jfr != null) {
+                        jfr.finish(cpu, deadlineNanos != NO_DEADLINE);
                     }
                 } else {
                     return;

@@ -16,6 +16,8 @@ import org.ipi4j.interrupts.MailboxFullException;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Shorthand;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.observability.InterruptHandledEvent;
+import org.ipi4j.observability.InterruptSentEvent;
 import org.jctools.queues.MessagePassingQueue;
 
 /**
@@ -398,8 +400,10 @@ public final class InterruptController {
         enter(self);
         try {
             checkOpen();
-            apics[cpu].raise(vector.number());
-            signal(cpu, true, self); // unconditionally: the bit may be set with nobody left to wake us
+            final int v = vector.number();
+            stampForJfr(cpu, v);
+            apics[cpu].raise(v);
+            signal(cpu, v, true, self); // wake unconditionally: the bit may be set with nobody left to wake us
         } catch (MachineClosedException e) {
             refused(self);
             throw e;
@@ -515,22 +519,30 @@ public final class InterruptController {
 
     /** Step 4 and 5: raise the pending bit (releasing everything before it), wake if newly set. */
     private void raise(final int cpu, final int v, final int self) {
-        signal(cpu, apics[cpu].raise(v), self);
+        stampForJfr(cpu, v);
+        signal(cpu, v, apics[cpu].raise(v), self);
     }
 
     /** {@link #raise} for a payload already in the mailbox: a bit found set is not written again. */
     private void raiseAfterOffer(final int cpu, final int v, final int self) {
-        signal(cpu, apics[cpu].raiseAfterOffer(v), self);
+        stampForJfr(cpu, v);
+        signal(cpu, v, apics[cpu].raiseAfterOffer(v), self);
+    }
+
+    /** While JFR records InterruptHandled: the send's time, published by the raise that follows. */
+    private void stampForJfr(final int cpu, final int v) {
+        if (InterruptHandledEvent.isRecorded()) {
+            apics[cpu].stampRaise(v, System.nanoTime());
+        }
     }
 
     /** Step 5, after a raise: wakes the target if asked (partner: IdleLoop.prepareToPark), counts the send. */
-    private void signal(final int cpu, final boolean wake, final int self) {
-        if (wake) {
-            idles[cpu].wake();
-        }
+    private void signal(final int cpu, final int v, final boolean raised, final int self) {
+        final boolean woke = raised && idles[cpu].wake();
         if (self >= 0) {
             contexts[self].sent.increment();
         }
+        InterruptSentEvent.emit(self, cpu, v, !raised, woke);
     }
 
     private MailboxFullException full(final CpuSet failed, final Vector vector) {

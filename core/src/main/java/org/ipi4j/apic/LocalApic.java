@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.ipi4j.interrupts.UndeliveredInterrupt;
@@ -50,6 +51,11 @@ public final class LocalApic {
     private final MessagePassingQueue<Object>[] mailboxes;
     /** Sends that found their vector already pending (many senders: a LongAdder). */
     final LongAdder coalesced = new LongAdder();
+    /**
+     * Per vector, when the send that raised it was made; written only while JFR records
+     * InterruptHandled (diagnostics: racing senders may overwrite each other). Allocated on first use.
+     */
+    private volatile AtomicLongArray raisedAt;
 
     /**
      * The pending bits and mailboxes of core {@code cpu}, with no vector enabled yet.
@@ -65,6 +71,37 @@ public final class LocalApic {
     /** {@return the core this state belongs to} */
     public int cpu() {
         return cpu;
+    }
+
+    /**
+     * Stamps the time of a send that is about to raise {@code vector}, if it is not pending yet:
+     * for the JFR InterruptHandled event's delivery latency. Call it before {@link #raise}, whose
+     * read-modify-write publishes the stamp to the receiver (partner: {@link #raisedAt}, read after
+     * the receiver found the bit set). Any thread; only while that event is recorded.
+     *
+     * @param vector the interrupt vector
+     * @param nanos {@code System.nanoTime()} of the send
+     */
+    public void stampRaise(final int vector, final long nanos) {
+        AtomicLongArray stamps = raisedAt;
+        if (stamps == null) {
+            stamps = new AtomicLongArray(Vector.COUNT); // a racing sender may make another: either is fine
+            raisedAt = stamps;
+        }
+        if (!pending(vector)) {
+            stamps.setOpaque(vector, nanos);
+        }
+    }
+
+    /**
+     * {@return when the send that raised {@code vector} was made, or 0 if it was not stamped} Owner only,
+     * after it saw the bit set.
+     *
+     * @param vector the interrupt vector
+     */
+    public long raisedAt(final int vector) {
+        final AtomicLongArray stamps = raisedAt;
+        return stamps == null ? 0L : stamps.getAndSet(vector, 0L);
     }
 
     /**

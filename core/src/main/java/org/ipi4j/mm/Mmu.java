@@ -13,6 +13,7 @@ import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.isa.AddressTranslation;
 import org.ipi4j.isa.Memory;
+import org.ipi4j.observability.ShootdownEvent;
 import org.ipi4j.smp.Broadcast;
 import org.ipi4j.smp.SmpCall;
 
@@ -324,6 +325,7 @@ public final class Mmu {
         sd.remote = 0;
         sd.lastInvalidation.set(0);
         sd.handlerNanos.set(0);
+        final ShootdownEvent jfr = ShootdownEvent.startIfEnabled(); // null unless recorded
         sd.sentAt = System.nanoTime(); // published to the targets by the call
         // (3)-(6): targets are the cores running the space (sd.test); IPIs, the local share
         // while the others work, and the wait for every ack (watchdog).
@@ -336,7 +338,11 @@ public final class Mmu {
         shootdownsTotal.incrementAndGet();
         as.remoteTargets.add(sd.remote);
         final long last = Math.max(sd.lastInvalidation.get(), sd.sentAt);
-        as.window.recordValue(Math.max(0, last - sd.firstChangeAt));
+        final long window = Math.max(0, last - sd.firstChangeAt);
+        as.window.recordValue(window);
+        if (jfr != null) {
+            jfr.finish(as.asid(), sd.count, sd.remote, sd.full, window);
+        }
         as.stalledCoreNanos.add(sd.handlerNanos.get() + (done - sd.sentAt));
     }
 

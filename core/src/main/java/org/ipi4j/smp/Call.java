@@ -9,6 +9,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 import org.ipi4j.Core;
+import org.ipi4j.observability.CrossCallEvent;
 import org.ipi4j.interrupts.CpuSet;
 
 /**
@@ -49,6 +50,8 @@ final class Call extends CallDescriptor {
     boolean async;
     /** For a caller that does not wait: completed by the last acknowledgement. */
     CallCompletion<Object> future;
+    /** For a caller that does not wait, while JFR records CrossCall: finished by the last acknowledgement. */
+    CrossCallEvent event;
     /** Owner-only guard: a function run locally that calls again must not reuse this object. */
     boolean inUse;
 
@@ -142,6 +145,10 @@ final class Call extends CallDescriptor {
         }
         d.ack();
         if ((int) REMAINING.getAndAdd(this, -1) == 1) {
+            final CrossCallEvent e = event;
+            if (e != null) {
+                e.finish(targetSet(), count, shape, false, 0, failed);
+            }
             final CallCompletion<Object> f = future;
             if (f != null) {
                 f.reached(rounds());

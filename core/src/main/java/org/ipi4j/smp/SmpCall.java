@@ -14,6 +14,7 @@ import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.Interrupt;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.observability.CrossCallEvent;
 
 /**
  * Cross-core function calls, like Linux's {@code smp_call_function_single/many} and
@@ -169,9 +170,10 @@ public final class SmpCall {
         Objects.requireNonNull(fn, "fn");
         machine.core(cpu); // throws for a core outside the machine
         machine.interrupts().checkOpen();
+        final CrossCallEvent jfr = CrossCallEvent.startIfEnabled(callerId()); // null unless recorded
         final Call call = waitedCall(fn, null, Broadcast.flat());
         unicast(call, cpu);
-        return (T) finishWaited(call);
+        return (T) finishWaited(call, jfr);
     }
 
     /**
@@ -184,9 +186,10 @@ public final class SmpCall {
         Objects.requireNonNull(action, "action");
         machine.core(cpu);
         machine.interrupts().checkOpen();
+        final CrossCallEvent jfr = CrossCallEvent.startIfEnabled(callerId());
         final Call call = waitedCall(null, action, Broadcast.flat());
         unicast(call, cpu);
-        finishWaited(call);
+        finishWaited(call, jfr);
     }
 
     /**
@@ -211,9 +214,10 @@ public final class SmpCall {
      */
     public void run(final CpuSet cpus, final IntPredicate condition, final CoreAction action, final Broadcast shape) {
         checkMany(cpus, action, shape);
+        final CrossCallEvent jfr = CrossCallEvent.startIfEnabled(callerId());
         final Call call = waitedCall(null, action, shape);
         multicast(call, cpus, condition, true);
-        finishWaited(call);
+        finishWaited(call, jfr);
     }
 
     /**
@@ -358,7 +362,14 @@ public final class SmpCall {
         final Call call = new Call(cores);
         call.prepare(fn, action, shape);
         call.async = true;
+        call.event = CrossCallEvent.startIfEnabled(callerId()); // a fresh call: the store costs no shared line
         return call;
+    }
+
+    /** The calling core's id, or -1 for an outside thread. */
+    private int callerId() {
+        final Core self = machine.currentCore();
+        return self == null ? -1 : self.id();
     }
 
     private void unicast(final Call call, final int cpu) {
@@ -557,9 +568,20 @@ public final class SmpCall {
     // Waiting
     // =====================================================================================
 
-    /** Waits for a waited call, hands back its result, and recycles it. */
-    private Object finishWaited(final Call call) {
-        await(call);
+    /** Waits for a waited call, hands back its result, and recycles it; finishes its JFR event if any. */
+    private Object finishWaited(final Call call, final CrossCallEvent jfr) {
+        final int resends;
+        try {
+            resends = await(call);
+        } catch (CallTimeoutException e) {
+            if (jfr != null) {
+                jfr.finish(call.targetSet(), call.count, call.shape, true, 1, true);
+            }
+            throw e;
+        }
+        if (jfr != null) {
+            jfr.finish(call.targetSet(), call.count, call.shape, true, resends, call.failed());
+        }
         return collect(call);
     }
 
@@ -583,7 +605,8 @@ public final class SmpCall {
         call.recycle();
     }
 
-    private void await(final Call call) {
+    /** Waits for every acknowledgement; returns the IPIs the watchdog re-sent (0 or 1). */
+    private int await(final Call call) {
         final Core self = machine.currentCore();
         long deadline = System.nanoTime() + watchdogNanos;
         boolean resent = false;
@@ -618,6 +641,7 @@ public final class SmpCall {
                 }
             }
         }
+        return resent ? 1 : 0;
     }
 
     private void resend(final Call call, final Core self) {

@@ -45,7 +45,7 @@ public final class KvStore implements AutoCloseable {
         return smp.call(owner(key), cpu -> {
             served.incrementAndGet(cpu);
             return shards.get(cpu).put(key, value);
-        }, true).join();
+        });
     }
 
     /** The value for {@code key}, or null. */
@@ -53,7 +53,7 @@ public final class KvStore implements AutoCloseable {
         return smp.call(owner(key), cpu -> {
             served.incrementAndGet(cpu);
             return shards.get(cpu).get(key);
-        }, true).join();
+        });
     }
 
     /** Shard sizes, collected with one call on every core. */
