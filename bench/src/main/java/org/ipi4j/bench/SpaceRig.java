@@ -13,15 +13,28 @@ import org.ipi4j.smp.SmpCall;
 /**
  * A machine whose cores all run one address space of {@link #PAGES} writable pages and idle
  * parked, each with page 0 in its TLB: what the shootdown benchmark and the lab measure on.
+ * Not thread-safe: one measuring thread drives it.
  */
-final class SpaceRig implements AutoCloseable {
-    static final int PAGES = 64;
+public final class SpaceRig implements AutoCloseable {
+    /** Pages of the space. */
+    public static final int PAGES = 64;
 
-    final Machine machine;
-    final SmpCall smp;
-    final AddressSpace as;
+    /** The machine. */
+    public final Machine machine;
+    /** Its cross-core calls. */
+    public final SmpCall smp;
+    /** The space every core runs. */
+    public final AddressSpace as;
 
-    SpaceRig(final String name, final int cores, final Broadcast shape) throws Exception {
+    /**
+     * A started rig.
+     *
+     * @param name the machine's name
+     * @param cores how many cores
+     * @param shape how shootdowns reach their targets
+     * @throws Exception if a core could not switch to the space
+     */
+    public SpaceRig(final String name, final int cores, final Broadcast shape) throws Exception {
         machine = Machine.builder().name(name).cores(cores).idlePolicy(IdlePolicy.park())
             .pinning(Pinning.BEST_EFFORT).memoryWords(PAGES * 64).build().start();
         smp = SmpCall.install(machine);
@@ -39,21 +52,21 @@ final class SpaceRig implements AutoCloseable {
     }
 
     /** Every page read-only, one shootdown each. */
-    void revokeAllPerPage() {
+    public void revokeAllPerPage() {
         for (int vpn = 0; vpn < PAGES; vpn++) {
             as.protect(vpn, 1, Pte.READ);
         }
     }
 
     /** Every page read-only in one gather: one shootdown (a full flush, above the ceiling). */
-    void revokeAllBatched() {
+    public void revokeAllBatched() {
         try (MmuGather g = as.gather()) {
             g.protect(0, PAGES, Pte.READ);
         }
     }
 
     /** Every page writable again: adding rights needs no shootdown. */
-    void restore() {
+    public void restore() {
         as.protect(0, PAGES, Pte.READ | Pte.WRITE);
     }
 

@@ -1,0 +1,203 @@
+package org.ipi4j.bench.lab;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The report as one self-contained HTML page: the context first, then each table, with the
+ * charts drawn by ECharts (inlined from its webjar, SVG renderer) from the results' data. A
+ * script error is written into the page ({@code <pre id="errors">}) and the number of charts drawn
+ * into {@code body[data-rendered]}, so a headless browser can check the page.
+ */
+final class Html {
+    /** Where the ECharts webjar keeps its minified build. */
+    static final String ECHARTS = "/META-INF/resources/webjars/echarts/5.3.1/dist/echarts.min.js";
+
+    private Html() {
+    }
+
+    static String escape(final String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+
+    static String page(final Report report) throws IOException {
+        final StringBuilder h = new StringBuilder(1_200_000);
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ipi4j lab report</title>\n<style>")
+            .append("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}")
+            .append("table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px}")
+            .append("th{background:#f3f3f3}td{text-align:right}td:first-child{text-align:left}table.text td{text-align:left}")
+            .append(".chart{width:1150px;height:600px}.dist{width:1150px;height:420px}#errors{color:#b00}")
+            .append("</style>\n<script>\n").append(echarts()).append("\n</script>\n</head>\n<body>\n");
+        h.append("<h1>ipi4j lab report</h1>\n<h2>Context</h2>\n").append(report.contextTable().html());
+        h.append("<p>").append(escape(Report.METHOD).replace("*", "")).append("</p>\n");
+        final Set<String> families = new LinkedHashSet<>();
+        boolean first = true;
+        for (final Map.Entry<String, Table> section : report.sections().entrySet()) {
+            if (section.getValue().isEmpty()) {
+                continue;
+            }
+            h.append("<h2>").append(escape(section.getKey())).append("</h2>\n").append(section.getValue().html());
+            if (first) {
+                first = false;
+                report.results().stream().filter(r -> r.part().equals("roundtrip") && r.error() == null)
+                    .forEach(r -> families.add(r.family()));
+                h.append("<h2>Polling versus signal: the frontier</h2>\n<p>Paced round trips: dot at the median, whisker "
+                    + "to p99; down is cheaper, left is faster. The dashed line joins the frontier: the variants no other "
+                    + "variant beats on both latency and CPU. Axes are fitted to the data (log scales); a variant whose "
+                    + "CPU per message reads 0 (no thread CPU time here) is listed below the chart, not plotted.</p>\n"
+                    + "<div id=\"frontier\" class=\"chart\"></div>\n<p id=\"unplotted\"></p>\n");
+                h.append("<h2>Latency distributions, paced</h2>\n<p>Per family, HdrHistogram style: latency against "
+                    + "percentile on a log axis of 1/(1-p), so 90%, 99%, 99.9% are equally spaced.</p>\n");
+                for (final String f : families) {
+                    h.append("<div id=\"dist-").append(escape(f)).append("\" class=\"dist\"></div>\n");
+                }
+            }
+        }
+        if (!report.failures().isEmpty()) {
+            h.append("<h2>Failed</h2>\n<ul>\n");
+            report.failures().forEach(f -> h.append("<li>").append(escape(f)).append("</li>\n"));
+            h.append("</ul>\n");
+        }
+        h.append("<p><em>").append(escape(report.footer())).append("</em></p>\n<pre id=\"errors\"></pre>\n");
+        h.append("<script>\nconst LAB = ").append(data(report).replace("</", "<\\/")).append(";\n").append(CHARTS)
+            .append("</script>\n</body></html>\n");
+        return h.toString();
+    }
+
+    /** The chart data: one point per round-trip variant. */
+    private static String data(final Report report) {
+        final List<Object> points = new ArrayList<>();
+        for (final Result r : report.results()) {
+            if (!r.part().equals("roundtrip") || r.error() != null) {
+                continue;
+            }
+            final Map<String, Object> p = new LinkedHashMap<>();
+            p.put("name", r.name());
+            p.put("family", r.family());
+            p.put("p50", r.median("paced_p50_ns"));
+            p.put("p99", r.median("paced_p99_ns"));
+            p.put("cpu", r.median("cpu_paced_ns"));
+            final List<Object> dist = new ArrayList<>();
+            r.distributions().getOrDefault("paced", List.of()).forEach(row -> dist.add(List.of(row[0], row[1])));
+            p.put("dist", dist);
+            points.add(p);
+        }
+        return Json.write(Map.of("points", points)).trim();
+    }
+
+    private static String echarts() throws IOException {
+        try (InputStream in = Html.class.getResourceAsStream(ECHARTS)) {
+            if (in == null) {
+                throw new IOException("ECharts is not on the class path (" + ECHARTS + "): the bench module depends on "
+                    + "org.webjars.npm:echarts");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static final String CHARTS = """
+        (function () {
+          const errors = document.getElementById('errors');
+          const report = m => { errors.textContent += m + '\\n'; };
+          window.addEventListener('error', e => report('error: ' + e.message));
+          const COLORS = {floor: '#7f7f7f', ipi4j: '#d62728', peer: '#1f77b4'};
+          const color = f => COLORS[f] || '#9467bd';
+          const us = ns => ns / 1000;
+          const fmt = v => v < 10 ? v.toFixed(2) : v.toFixed(0);
+          const lo = v => Math.pow(10, Math.floor(Math.log10(Math.min.apply(null, v))));
+          const hi = v => Math.pow(10, Math.ceil(Math.log10(Math.max.apply(null, v))));
+          let rendered = 0;
+          try {
+            const points = LAB.points.filter(p => p.p50 > 0);
+            const plotted = points.filter(p => p.cpu > 0);
+            const unplotted = points.filter(p => !(p.cpu > 0)).map(p => p.name);
+            if (unplotted.length) {
+              document.getElementById('unplotted').textContent = 'Not plotted (CPU per message 0): ' + unplotted.join(', ');
+            }
+            const families = [...new Set(points.map(p => p.family))];
+            if (plotted.length) {
+              const sorted = plotted.slice().sort((a, b) => a.p50 - b.p50);
+              const front = [];
+              let best = Infinity;
+              for (const p of sorted) {
+                if (p.cpu < best) { front.push(p); best = p.cpu; }
+              }
+              const series = [...new Set(plotted.map(p => p.family))].map(f => ({
+                name: f, type: 'scatter', symbolSize: 9, z: 3, itemStyle: {color: color(f)},
+                data: plotted.filter(p => p.family === f).map(p => ({name: p.name, value: [us(p.p50), us(p.cpu), us(p.p99)]})),
+                label: {show: true, formatter: d => d.name, position: 'right', fontSize: 11, color: color(f)},
+                labelLayout: {moveOverlap: 'shiftY'},
+                labelLine: {show: true, lineStyle: {width: 0.6, color: '#bbb'}}
+              }));
+              series.push({
+                name: 'p50-p99', type: 'custom', z: 2, itemStyle: {color: '#999'},
+                encode: {x: [0, 1], y: 2},
+                data: plotted.map(p => [us(p.p50), us(Math.max(p.p99, p.p50)), us(p.cpu)]),
+                renderItem: (params, api) => {
+                  const a = api.coord([api.value(0), api.value(2)]);
+                  const b = api.coord([api.value(1), api.value(2)]);
+                  const style = {stroke: '#999', lineWidth: 1.2};
+                  return {type: 'group', children: [
+                    {type: 'line', shape: {x1: a[0], y1: a[1], x2: b[0], y2: b[1]}, style: style},
+                    {type: 'line', shape: {x1: b[0], y1: b[1] - 4, x2: b[0], y2: b[1] + 4}, style: style}]};
+                }
+              });
+              series.push({name: 'frontier', type: 'line', z: 1, symbol: 'none',
+                lineStyle: {type: 'dashed', width: 2, color: '#2ca02c'}, itemStyle: {color: '#2ca02c'},
+                data: front.map(p => [us(p.p50), us(p.cpu)])});
+              const xs = plotted.flatMap(p => [us(p.p50), us(Math.max(p.p99, p.p50))]);
+              const ys = plotted.map(p => us(p.cpu));
+              const chart = echarts.init(document.getElementById('frontier'), null, {renderer: 'svg'});
+              chart.setOption({
+                animation: false,
+                legend: {top: 5},
+                tooltip: {trigger: 'item', formatter: p => p.seriesType === 'scatter'
+                  ? p.name + ': p50 ' + fmt(p.value[0]) + ' us, p99 ' + fmt(p.value[2]) + ' us, CPU/msg ' + fmt(p.value[1]) + ' us'
+                  : p.seriesName},
+                grid: {left: 90, right: 170, top: 50, bottom: 70},
+                xAxis: {type: 'log', min: lo(xs), max: hi(xs), name: 'paced round-trip latency (us)',
+                  nameLocation: 'middle', nameGap: 35},
+                yAxis: {type: 'log', min: lo(ys), max: hi(ys), name: 'responder CPU per message (us)',
+                  nameLocation: 'middle', nameGap: 60},
+                series: series
+              });
+              rendered++;
+            }
+            const pct = v => (100 - 100 / v).toFixed(Math.max(0, Math.round(Math.log10(v)) - 2)) + '%';
+            for (const f of families) {
+              const el = document.getElementById('dist-' + f);
+              if (!el) { report('no chart element for family ' + f); continue; }
+              const mine = points.filter(p => p.family === f && p.dist.length);
+              const rows = mine.flatMap(p => p.dist.filter(r => r[0] < 100));
+              if (!rows.length) { continue; }
+              const xs = rows.map(r => 1 / (1 - r[0] / 100));
+              const ys = rows.map(r => us(r[1]));
+              const chart = echarts.init(el, null, {renderer: 'svg'});
+              chart.setOption({
+                animation: false,
+                title: {text: f, left: 'center', textStyle: {fontSize: 13}},
+                legend: {top: 25, type: 'scroll'},
+                tooltip: {trigger: 'item', formatter: p => p.seriesName + ': ' + pct(p.value[0]) + ' at ' + fmt(p.value[1]) + ' us'},
+                grid: {left: 80, right: 40, top: 65, bottom: 60},
+                xAxis: {type: 'log', min: 1, max: hi(xs), name: 'percentile', nameLocation: 'middle', nameGap: 32,
+                  axisLabel: {formatter: pct}},
+                yAxis: {type: 'log', min: lo(ys), max: hi(ys), name: 'latency (us)', nameLocation: 'middle', nameGap: 50},
+                series: mine.map(p => ({name: p.name, type: 'line', showSymbol: false,
+                  data: p.dist.filter(r => r[0] < 100).map(r => [1 / (1 - r[0] / 100), us(r[1])])}))
+              });
+              rendered++;
+            }
+          } catch (e) {
+            report('error: ' + (e && e.stack ? e.stack : e));
+          }
+          document.body.dataset.rendered = String(rendered);
+        })();
+        """;
+}

@@ -1,0 +1,254 @@
+package org.ipi4j.bench.lab;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The lab's report, built from results alone (no measuring here): the context, then one table per
+ * part, each figure with its median across repeats, its [min-max] when repeated, its samples, and
+ * its ratio to the floor measured in the same run. Rendered as Markdown, HTML (with the charts of
+ * {@link Charts}), CSV and JSON.
+ */
+final class Report {
+    static final String METHOD = "Every round trip: the caller publishes a request and spin-waits for the "
+        + "acknowledgement, the same in every variant, so differences are the receiving side's. *Back-to-back* (b2b) "
+        + "sends the next request at once; *paced* sends one per nominal pace on an absolute schedule (a late request "
+        + "starts at once, without a burst to catch up), so a responder that polls burns CPU in the gaps, which *CPU/msg* "
+        + "charges: the responder threads' CPU time divided by messages. *Achieved pace* is the measured mean interval. "
+        + "Each figure is the median across repeats, with [min-max] when repeated; ratios compare a median with the "
+        + "median of its floor in this same run: raw volatile spin ping-pong for polling variants, raw LockSupport "
+        + "park/unpark ping-pong for signalling ones and for the machine-level parts.";
+
+    private final Context context;
+    private final List<Result> results;
+    private final List<String> failures;
+    private final String footer;
+
+    Report(final Context context, final List<Result> results, final List<String> failures, final String footer) {
+        this.context = context;
+        this.results = List.copyOf(results);
+        this.failures = List.copyOf(failures);
+        this.footer = footer;
+    }
+
+    // ---- the tables -------------------------------------------------------------------------
+
+    Table contextTable() {
+        final Table t = new Table("context", "").leftAligned();
+        context.values().forEach((k, v) -> t.row(k, v instanceof Map<?, ?> m ? flat(m) : String.valueOf(v)));
+        return t;
+    }
+
+    Table roundTrips() {
+        final Table t = new Table("variant", "family", "pinned", "oversubscribed", "b2b p50", "b2b p99", "paced p50",
+            "paced p99", "paced p99.9", "paced p50 vs floor", "CPU/msg paced", "CPU/msg b2b", "achieved pace",
+            "samples b2b / paced");
+        for (final Result r : part("roundtrip")) {
+            if (r.error() != null) {
+                continue;
+            }
+            final Object pinned = r.info().get("pinned host CPU");
+            t.row(r.name(), r.family(), pinned instanceof Number n && n.intValue() >= 0 ? "cpu " + n.intValue() : "no",
+                yesNo(r.info().get("oversubscribed")), time(r, "b2b_p50_ns"), time(r, "b2b_p99_ns"),
+                time(r, "paced_p50_ns"), time(r, "paced_p99_ns"), time(r, "paced_p999_ns"),
+                vsFloor(r, "paced_p50_ns", "paced_p50_ns"), time(r, "cpu_paced_ns"), time(r, "cpu_b2b_ns"),
+                time(r, "pace_achieved_ns"), count(r, "samples_b2b") + " / " + count(r, "samples_paced"));
+        }
+        return t;
+    }
+
+    Table calls() {
+        final Table t = new Table("cores", "oversubscribed", "broadcast", "rounds", "p50", "p99", "p99.9",
+            "p50 vs park floor", "samples");
+        for (final Result r : part("smp")) {
+            if (r.error() == null) {
+                t.row(String.valueOf(r.info().get("cores")), yesNo(r.info().get("oversubscribed")),
+                    String.valueOf(r.info().get("shape")), String.valueOf(r.info().get("rounds")), time(r, "call_p50_ns"),
+                    time(r, "call_p99_ns"), time(r, "call_p999_ns"), vsFloor(r, "call_p50_ns", "paced_p50_ns"),
+                    count(r, "samples"));
+            }
+        }
+        return t;
+    }
+
+    Table shootdowns() {
+        final Table t = new Table("cores", "oversubscribed", "revoke p50", "p99", "p99.9", "p50 vs park floor",
+            "window p50", "window p99", "delivery p50", "irq-off delay p99", "handler p50", "storm cost",
+            "stale after return", "samples");
+        for (final Result r : part("shootdown")) {
+            if (r.error() == null) {
+                t.row(String.valueOf(r.info().get("cores")), yesNo(r.info().get("oversubscribed")),
+                    time(r, "revoke_p50_ns"), time(r, "revoke_p99_ns"), time(r, "revoke_p999_ns"),
+                    vsFloor(r, "revoke_p50_ns", "paced_p50_ns"), time(r, "window_p50_ns"), time(r, "window_p99_ns"),
+                    time(r, "delivery_p50_ns"), time(r, "irqoff_delay_p99_ns"), time(r, "handler_p50_ns"),
+                    plain(r, "storm_cost", "%.3f"), plain(r, "stale_after_return", "%.0f"), count(r, "samples"));
+            }
+        }
+        return t;
+    }
+
+    Table storms() {
+        final Table t = new Table("strategy", "cores", "oversubscribed", "shootdowns", "call IPIs", "pages/s",
+            "full flushes on targets", "storms");
+        for (final Result r : part("storm")) {
+            if (r.error() == null) {
+                t.row(r.name(), String.valueOf(r.info().get("cores")), yesNo(r.info().get("oversubscribed")),
+                    plain(r, "shootdowns", "%.0f"), plain(r, "call_ipis", "%.0f"), plain(r, "pages_per_s", "%.0f"),
+                    plain(r, "full_flushes", "%.0f"), count(r, "storms"));
+            }
+        }
+        return t;
+    }
+
+    // ---- renderings -------------------------------------------------------------------------
+
+    String markdown() {
+        final StringBuilder md = new StringBuilder("# ipi4j lab report\n\n");
+        md.append(contextTable().markdown()).append('\n').append(METHOD).append("\n\n");
+        for (final Map.Entry<String, Table> section : sections().entrySet()) {
+            if (!section.getValue().isEmpty()) {
+                md.append("## ").append(section.getKey()).append("\n\n").append(section.getValue().markdown()).append('\n');
+            }
+        }
+        if (!failures.isEmpty()) {
+            md.append("## Failed\n\n");
+            failures.forEach(f -> md.append("* ").append(f.replace("\n", " ")).append('\n'));
+            md.append('\n');
+        }
+        md.append('_').append(footer).append("_\n");
+        return md.toString();
+    }
+
+    /** The tables after the context, by heading, in report order. */
+    Map<String, Table> sections() {
+        final Map<String, Table> s = new LinkedHashMap<>();
+        s.put("Round trip: send, handle, acknowledge", roundTrips());
+        s.put("Waited cross-core calls to every core (from an outside thread; cores park when idle)", calls());
+        s.put("TLB shootdown: revoke write on one page (every core runs the space and idles parked)", shootdowns());
+        s.put("Unmap storm: 64 pages, page by page versus one mmu_gather", storms());
+        return s;
+    }
+
+    List<Result> results() {
+        return results;
+    }
+
+    List<String> failures() {
+        return failures;
+    }
+
+    String footer() {
+        return footer;
+    }
+
+    Context context() {
+        return context;
+    }
+
+    /** One row per result and metric: part, name, metric, median, min, max, repeats. */
+    String csv() {
+        final StringBuilder sb = new StringBuilder("part,name,family,metric,median,min,max,repeats\n");
+        for (final Result r : results) {
+            if (r.repeats().isEmpty()) {
+                continue;
+            }
+            for (final String metric : r.repeats().get(0).keySet()) {
+                sb.append(csvCell(r.part())).append(',').append(csvCell(r.name())).append(',').append(csvCell(r.family()))
+                    .append(',').append(metric).append(',').append(num(r.median(metric))).append(',')
+                    .append(num(r.min(metric))).append(',').append(num(r.max(metric))).append(',')
+                    .append(r.repeats().size()).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    Map<String, Object> toMap() {
+        final Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", "ipi4j-lab/1");
+        m.put("context", context.values());
+        final List<Object> rs = new ArrayList<>();
+        results.forEach(r -> rs.add(r.toMap()));
+        m.put("results", rs);
+        m.put("failures", failures);
+        return m;
+    }
+
+    // ---- formatting -------------------------------------------------------------------------
+
+    private List<Result> part(final String part) {
+        return results.stream().filter(r -> r.part().equals(part)).toList();
+    }
+
+    Result find(final String name) {
+        return results.stream().filter(r -> r.name().equals(name) && r.error() == null).findFirst().orElse(null);
+    }
+
+    private String vsFloor(final Result r, final String metric, final String floorMetric) {
+        if (r.floor() == null) {
+            return "";
+        }
+        if (r.name().equals(r.floor())) {
+            return "1 (the floor)";
+        }
+        final Result f = find(r.floor());
+        if (f == null) {
+            return "n/a (" + r.floor() + " not run)";
+        }
+        return String.format(Locale.ROOT, "%.2fx %s", r.median(metric) / Math.max(1, f.median(floorMetric)), r.floor());
+    }
+
+    static String time(final Result r, final String metric) {
+        return spread(r, metric, Report::us);
+    }
+
+    private static String plain(final Result r, final String metric, final String format) {
+        return spread(r, metric, v -> String.format(Locale.ROOT, format, v));
+    }
+
+    private static String count(final Result r, final String metric) {
+        final double v = r.median(metric);
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.0f", v);
+    }
+
+    private static String spread(final Result r, final String metric, final Function<Double, String> f) {
+        final double median = r.median(metric);
+        if (Double.isNaN(median)) {
+            return "";
+        }
+        if (r.repeats().size() < 2) {
+            return f.apply(median);
+        }
+        return f.apply(median) + " [" + f.apply(r.min(metric)) + "-" + f.apply(r.max(metric)) + "]";
+    }
+
+    /** Nanoseconds as microseconds, two decimals under 10 us. */
+    static String us(final double nanos) {
+        if (Double.isNaN(nanos)) {
+            return "";
+        }
+        return nanos < 10_000 ? String.format(Locale.ROOT, "%.2f us", nanos / 1e3)
+            : String.format(Locale.ROOT, "%.0f us", nanos / 1e3);
+    }
+
+    private static String flat(final Map<?, ?> m) {
+        final StringBuilder sb = new StringBuilder();
+        m.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : "; ").append(k).append(' ').append(v));
+        return sb.toString();
+    }
+
+    private static String yesNo(final Object o) {
+        return Boolean.TRUE.equals(o) ? "yes" : "no";
+    }
+
+    private static String num(final double v) {
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.6g", v);
+    }
+
+    private static String csvCell(final String s) {
+        return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+}

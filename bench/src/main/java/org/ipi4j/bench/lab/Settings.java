@@ -1,0 +1,68 @@
+package org.ipi4j.bench.lab;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the lab measures and for how long. Immutable.
+ *
+ * @param smoke        tiny counts: proves the lab works, its numbers mean nothing
+ * @param duration     back-to-back measuring time per variant and repeat (also capped by count)
+ * @param pace         nominal time between paced requests
+ * @param pacedSamples paced requests per variant and repeat
+ * @param repeat       repeats of every figure (median and min-max are reported)
+ * @param cores        core counts for the cross-core call and shootdown parts
+ * @param variants     round-trip variants to run, in report order
+ * @param parts        parts to run: roundtrip, smp, shootdown, storm
+ */
+public record Settings(boolean smoke, Duration duration, Duration pace, int pacedSamples, int repeat, List<Integer> cores,
+                       List<String> variants, List<String> parts) {
+    /** The parts, in the order they run. */
+    public static final List<String> PARTS = List.of("roundtrip", "smp", "shootdown", "storm");
+
+    /** {@return warm-up round trips at most, before the first repeat of a variant} */
+    public int warmupCount() {
+        return smoke ? 200 : 20_000;
+    }
+
+    /** {@return how long warm-up may take at most} */
+    public Duration warmupTime() {
+        return smoke ? Duration.ofMillis(50) : Duration.ofMillis(500);
+    }
+
+    /** {@return back-to-back round trips at most per repeat} */
+    public int backToBackCount() {
+        return smoke ? 500 : 100_000;
+    }
+
+    /** {@return cross-core calls per shape, core count and repeat} */
+    public int callCount() {
+        return smoke ? 100 : 5_000;
+    }
+
+    /** {@return one-page shootdowns per core count and repeat} */
+    public int shootdownCount() {
+        return smoke ? 50 : 2_000;
+    }
+
+    /** {@return unmap storms per strategy and repeat} */
+    public int stormCount() {
+        return smoke ? 5 : 200;
+    }
+
+    /** {@return the settings as recorded in a report} */
+    public Map<String, Object> toMap() {
+        final Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mode", smoke ? "smoke (tiny counts: numbers meaningless)" : "measure");
+        m.put("repeat", repeat);
+        m.put("duration per repeat", duration.toString());
+        m.put("pace", (pace.toNanos() / 1000) + " us");
+        m.put("paced samples", pacedSamples);
+        m.put("cores", cores);
+        m.put("variants", variants);
+        m.put("parts", parts);
+        return m;
+    }
+}

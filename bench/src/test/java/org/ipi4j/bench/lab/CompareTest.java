@@ -1,0 +1,61 @@
+package org.ipi4j.bench.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CompareTest {
+    static Result roundTrip(final String name, final double... pacedP50) {
+        final Result r = new Result("roundtrip", name, "ipi4j", "floor-spin");
+        for (final double v : pacedP50) {
+            r.addRepeat(Map.of("paced_p50_ns", v));
+        }
+        return r;
+    }
+
+    static Path write(final Path dir, final String file, final Result... results) throws Exception {
+        final Report report = new Report(Context.of(Map.of("commit", file)), List.of(results), List.of(), "test");
+        final Path p = dir.resolve(file);
+        Files.writeString(p, Json.write(report.toMap()));
+        return p;
+    }
+
+    @Test
+    void onlyDifferencesLargerThanTheSpreadAreFlagged(@TempDir final Path dir) throws Exception {
+        final Path a = write(dir, "a.json", roundTrip("steady", 1000, 1050, 1100), roundTrip("faster", 2000, 2100, 2200),
+            roundTrip("once", 500), roundTrip("gone", 7));
+        final Path b = write(dir, "b.json", roundTrip("steady", 1020, 1080, 1110), roundTrip("faster", 1000, 1010, 1030),
+            roundTrip("once", 900), roundTrip("new", 8));
+        final String md = Compare.compare(Compare.read(a), Compare.read(b), "a.json", "b.json");
+        assertThat(md).contains("| steady | paced_p50_ns | 1.05 us [1.00 us-1.10 us] | 1.08 us [1.02 us-1.11 us] | 1.03 | within spread");
+        assertThat(md).contains("| faster | paced_p50_ns | 2.10 us [2.00 us-2.20 us] | 1.01 us [1.00 us-1.03 us] | 0.48 | **differs**");
+        assertThat(md).contains("| once | paced_p50_ns |").contains("one repeat: no spread to judge by");
+        assertThat(md).contains("1 figure(s) differ", "Only in A: gone", "Only in B: new");
+        assertThat(md).contains("| commit | a.json | b.json |");
+    }
+
+    @Test
+    void aFileThatIsNotALabRunIsRefusedByName(@TempDir final Path dir) throws Exception {
+        final Path p = dir.resolve("other.json");
+        Files.writeString(p, "{\"hello\": 1}");
+        assertThatThrownBy(() -> Compare.read(p)).hasMessageContaining("other.json").hasMessageContaining("ipi4j-lab/1");
+        assertThatThrownBy(() -> Compare.read(dir.resolve("missing.json"))).hasMessageContaining("missing.json");
+        final LabCommandTest.Run run = LabCommandTest.lab("compare", p.toString(), p.toString());
+        assertThat(run.code()).isNotZero();
+        assertThat(run.err()).contains("ipi4j-lab/1");
+    }
+
+    @Test
+    void jsonRoundTrips() {
+        final Object v = Json.parse(Json.write(Map.of("a", List.of(1.5, -2.0, "x\"y\n"), "b", true)));
+        assertThat(v).isEqualTo(Map.of("a", List.of(1.5, -2.0, "x\"y\n"), "b", true));
+        assertThatThrownBy(() -> Json.parse("{\"a\": }")).hasMessageContaining("offset 6");
+    }
+}
