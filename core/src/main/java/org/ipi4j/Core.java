@@ -1,5 +1,6 @@
 package org.ipi4j;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -12,6 +13,7 @@ import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.IdleLoop;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.apic.LocalApic;
+import org.ipi4j.apic.Vcpu;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuException;
 import org.ipi4j.interrupts.ExceptionHandler;
@@ -65,7 +67,9 @@ public final class Core {
         /** Idle and parked: a sender must unpark it. */
         IDLE_PARKED,
         /** Its thread has ended (after shutdown). */
-        HALTED
+        HALTED,
+        /** Descheduled by the host ({@link Core#preempt}): stopped at a boundary, taking no interrupts. */
+        PREEMPTED
     }
 
     private static final State[] STATES = State.values(); // indexed by IdleLoop's state constants
@@ -80,6 +84,9 @@ public final class Core {
     private final Interpreter interpreter;
     /** Null unless a test injects faults. */
     private final FaultInjector faults;
+    /** Preemption by the host, and the PV flush word. */
+    private final Vcpu vcpu;
+    private final Runnable pvFlush = this::runPvFlush;
     /**
      * Tasks submitted to this core; an XADD queue, whose offer is the RMW the idle re-check pairs
      * with. Multi-consumer so that shutdown can fail the tasks of a core that is stuck: each task
@@ -112,6 +119,7 @@ public final class Core {
         this.idle = controller.idle(id);
         this.cpu = controller.context(id);
         this.faults = controller.faults();
+        this.vcpu = controller.vcpu(id);
         this.interpreter = new Interpreter(new ProgramCpu(), machine.memory());
     }
 
@@ -151,7 +159,51 @@ public final class Core {
 
     /** {@return what the core is doing now} */
     public State state() {
-        return STATES[idle.state()];
+        return vcpu.isPreempted() ? State.PREEMPTED : STATES[idle.state()];
+    }
+
+    // =====================================================================================
+    // Preemption by the host (a vCPU descheduled): any thread
+    // =====================================================================================
+
+    /**
+     * Deschedules this core for {@code duration}, as a host deschedules a vCPU: it stops at its
+     * next instruction boundary (an idle core is woken to stop), takes no interrupts while
+     * stopped, and runs again when the time is up or on {@link #resume()}. A shootdown that finds
+     * it stopped marks a TLB flush pending instead of interrupting it (with
+     * {@link Paravirt#TLB_FLUSH}); the core flushes when it resumes, before it runs anything.
+     * Shutdown ends every preemption. A later call replaces an earlier one.
+     *
+     * @param duration how long, positive
+     * @throws IllegalArgumentException if {@code duration} is not positive
+     */
+    public void preempt(final Duration duration) {
+        Objects.requireNonNull(duration, "duration");
+        if (duration.isNegative() || duration.isZero()) {
+            throw new IllegalArgumentException("duration must be positive, not " + duration);
+        }
+        final long nanos = duration.toNanos();
+        vcpu.preempt(System.nanoTime() + Math.min(nanos, Long.MAX_VALUE / 4));
+    }
+
+    /** Deschedules this core until {@link #resume()}; see {@link #preempt(Duration)}. */
+    public void preemptUntilResumed() {
+        vcpu.preempt(Vcpu.UNTIL_RESUMED);
+    }
+
+    /** Ends a preemption of this core (or one asked for and not yet taken). */
+    public void resume() {
+        vcpu.resume();
+    }
+
+    /** {@return true while this core is stopped by the host} */
+    public boolean isPreempted() {
+        return vcpu.isPreempted();
+    }
+
+    /** {@return this core's virtual-CPU state: preemption, PV flush, steal time} */
+    public Vcpu vcpu() {
+        return vcpu;
     }
 
     /** {@return current privilege level} */
@@ -477,6 +529,7 @@ public final class Core {
     private void runOnThread(final Runnable onStarted) {
         final Pinner.Pin pin = pinning == Pinning.BEST_EFFORT ? pin() : null;
         idle.bind(Thread.currentThread());
+        vcpu.bind(Thread.currentThread());
         onStarted.run();
         try {
             runLoop();
@@ -549,24 +602,35 @@ public final class Core {
      * shutdown's {@code stopRequested} store, each followed by a read of the idle state).
      */
     private boolean hasWork(final boolean runnable) {
-        return stopRequested || cpu.deliverable() || (runnable && !runQueue.isEmpty());
+        return stopRequested || cpu.deliverable() || (runnable && !runQueue.isEmpty()) || vcpu.requested();
     }
 
-    /** An injected fault at an instruction boundary (a freeze), if a test installed one. */
+    /**
+     * An instruction boundary's host side: an injected fault (a freeze) if a test installed one,
+     * and a preemption if the host asked for one (the core stops here; on resume it runs a pending
+     * PV flush first).
+     */
     private void boundaryFault() {
         if (faults != null) {
             faults.atBoundary(id);
         }
+        vcpu.stopIfRequested(pvFlush);
     }
 
-    /** The innermost wait's condition holds, or an interrupt can be taken. */
+    /** A shootdown left a TLB flush for our resume: run the machine's PV flush hooks (the MMU's full flush). */
+    private void runPvFlush() {
+        machine.pvFlush(id);
+    }
+
+    /** The innermost wait's condition holds, or an interrupt can be taken, or the host preempts us. */
     private boolean waitOver() {
-        return waitCondition.getAsBoolean() || cpu.deliverable();
+        return waitCondition.getAsBoolean() || cpu.deliverable() || vcpu.requested();
     }
 
     /** Asks the core to stop once it has drained its work, and wakes it whatever it is doing. */
     void requestStop() {
         stopRequested = true;
+        vcpu.resume(); // a preempted core must run to drain and stop
         idle.wakeUnconditionally();
     }
 

@@ -3,15 +3,18 @@ package org.ipi4j;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.Faults;
@@ -65,6 +68,9 @@ public final class Machine implements AutoCloseable {
     private final Pinning pinning;
     /** Null when no pinner was given or found: cores run unpinned. */
     private final Pinner pinner;
+    private final EnumSet<Paravirt> paravirt;
+    /** Run on a core that resumes with a PV TLB flush pending (the MMU's full flush). */
+    private final List<IntConsumer> pvFlushHooks = new CopyOnWriteArrayList<>();
     private final ThreadFactory threadFactory;
     private final FaultPolicy faultPolicy;
     private final InterruptController interrupts;
@@ -90,8 +96,10 @@ public final class Machine implements AutoCloseable {
         this.oopsListener = b.oopsListener;
         this.oopses = new ArrayBlockingQueue<>(b.oopsCapacity);
         this.memory = new Memory(b.memoryWords);
+        this.paravirt = EnumSet.copyOf(b.paravirt);
         this.interrupts = new InterruptController(name, b.cores, idlePolicy, b.mailboxCapacity, b.overflowPolicy,
-            b.blockTimeout.toNanos(), b.timeHandlers, b.faults, new InterruptController.Host() {
+            b.blockTimeout.toNanos(), b.timeHandlers, b.faults, paravirt.contains(Paravirt.SEND_IPI),
+            new InterruptController.Host() {
                 @Override
                 public int currentCpu() {
                     final Core c = currentCore();
@@ -277,6 +285,32 @@ public final class Machine implements AutoCloseable {
         shutdownHooks.add(Objects.requireNonNull(hook, "hook"));
     }
 
+    /**
+     * {@return true if this machine's cores use paravirtual feature {@code feature}}
+     *
+     * @param feature the feature
+     */
+    public boolean paravirt(final Paravirt feature) {
+        return paravirt.contains(Objects.requireNonNull(feature, "feature"));
+    }
+
+    /**
+     * Registers what a core runs when it resumes from a preemption with a PV TLB flush pending,
+     * before it runs anything else (the MMU registers its full TLB flush). Runs on that core.
+     *
+     * @param flush given the core's id
+     */
+    public void onPvFlush(final IntConsumer flush) {
+        pvFlushHooks.add(Objects.requireNonNull(flush, "flush"));
+    }
+
+    /** Runs the PV flush hooks on core {@code cpu} (its own thread). */
+    void pvFlush(final int cpu) {
+        for (final IntConsumer hook : pvFlushHooks) {
+            hook.accept(cpu);
+        }
+    }
+
     /** {@return true once shutdown has begun (sends are refused)} */
     public boolean isClosed() {
         return interrupts.isClosed();
@@ -443,6 +477,7 @@ public final class Machine implements AutoCloseable {
         private FaultInjector faults;
         private Pinner pinner;
         private ThreadFactory threadFactory;
+        private EnumSet<Paravirt> paravirt = EnumSet.allOf(Paravirt.class);
 
         private Builder() {
         }
@@ -624,6 +659,23 @@ public final class Machine implements AutoCloseable {
          */
         public Builder threadFactory(final ThreadFactory factory) {
             this.threadFactory = Objects.requireNonNull(factory, "factory");
+            return this;
+        }
+
+        /**
+         * The paravirtual features the cores use (default: all of {@link Paravirt}); none for a
+         * machine that behaves like bare metal when its cores are preempted.
+         *
+         * @param features the features, possibly none
+         * @return this builder
+         */
+        public Builder paravirt(final Paravirt... features) {
+            Objects.requireNonNull(features, "features");
+            final EnumSet<Paravirt> set = EnumSet.noneOf(Paravirt.class);
+            for (final Paravirt f : features) {
+                set.add(Objects.requireNonNull(f, "features"));
+            }
+            this.paravirt = set;
             return this;
         }
 

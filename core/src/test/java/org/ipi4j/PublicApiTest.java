@@ -242,6 +242,12 @@ class PublicApiTest {
             return (java.util.function.IntConsumer) cpu -> { };
         } else if (type == org.jctools.queues.MessagePassingQueue.class) {
             return new org.jctools.queues.MpscUnboundedXaddArrayQueue<Object>(8);
+        } else if (type == Paravirt.class) {
+            return Paravirt.TLB_FLUSH;
+        } else if (type == Paravirt[].class) {
+            return new Paravirt[] {Paravirt.SEND_IPI};
+        } else if (type == int[].class) {
+            return new int[] {0};
         } else if (type == java.util.concurrent.ThreadFactory.class) {
             return (java.util.concurrent.ThreadFactory) Thread::new;
         } else if (type == InterruptController.class) {

@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntConsumer;
 
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuSet;
@@ -101,6 +102,13 @@ public final class InterruptController {
     private final int stripeMask;
     private final LongAdder externalRefused = new LongAdder();
     private volatile boolean closed;
+    /** Per core: preemption by the host and the PV flush word. */
+    private final Vcpu[] vcpus;
+    private final boolean pvSendIpi;
+    private final LongAdder vmExits = new LongAdder();
+
+    /** Targets one paravirtual send-IPI hypercall carries (KVM's bitmap: 128 APIC ids). */
+    public static final int PV_SEND_IPI_BATCH = 128;
 
     /**
      * A controller for {@code cores} cores. The machine creates it; applications reach it with
@@ -114,12 +122,14 @@ public final class InterruptController {
      * @param timeHandlers measure time spent in handlers (two clock reads per interrupt)
      * @param faults       faults a test injects, or null (the default: none)
      * @param blockTimeoutNanos how long a {@link org.ipi4j.interrupts.OverflowPolicy#BLOCK} send waits for room
+     * @param pvSendIpi    count VM exits as paravirtual send-IPI does: one hypercall per batch of up to
+     *                     {@link #PV_SEND_IPI_BATCH} targets, instead of one exit per target
      * @param host the machine's callbacks into the cores
      */
     public InterruptController(final String name, final int cores, final IdlePolicy idlePolicy,
                                final int mailboxCapacity, final OverflowPolicy overflowPolicy,
                                final long blockTimeoutNanos, final boolean timeHandlers,
-                               final FaultInjector faults, final Host host) {
+                               final FaultInjector faults, final boolean pvSendIpi, final Host host) {
         this.name = Objects.requireNonNull(name, "name");
         this.host = Objects.requireNonNull(host, "host");
         this.mailboxCapacity = mailboxCapacity;
@@ -127,6 +137,8 @@ public final class InterruptController {
         this.blockTimeoutNanos = blockTimeoutNanos;
         this.timeHandlers = timeHandlers;
         this.faults = faults;
+        this.pvSendIpi = pvSendIpi;
+        this.vcpus = new Vcpu[cores];
         this.apics = new LocalApic[cores];
         this.idles = new IdleLoop[cores];
         this.contexts = new CpuContext[cores];
@@ -137,6 +149,7 @@ public final class InterruptController {
             apics[i] = new LocalApic(i);
             idles[i] = new IdleLoop(idlePolicy, i, faults);
             contexts[i] = new CpuContext(i, apics[i], this);
+            vcpus[i] = new Vcpu(i);
         }
         // Waking an idle core for new work needs no handler work: the run loop looks at its queue
         // after every interrupt.
@@ -166,6 +179,30 @@ public final class InterruptController {
      */
     public IdleLoop idle(final int cpu) {
         return idles[checkCpu(cpu)];
+    }
+
+    /**
+     * {@return core {@code cpu}'s virtual-CPU state: preemption by the host, PV flush}
+     *
+     * @param cpu the core's id, 0 to the machine's core count - 1
+     */
+    public Vcpu vcpu(final int cpu) {
+        return vcpus[checkCpu(cpu)];
+    }
+
+    /**
+     * {@return emulated VM exits for sending IPIs so far} Each unicast send is one exit (a trapped
+     * write of the interrupt command register); a multicast, and a batch of doorbells
+     * ({@link #sendDoorbells}), is one exit per target, or with paravirtual send-IPI one hypercall
+     * per {@link #PV_SEND_IPI_BATCH} targets.
+     */
+    public long vmExits() {
+        return vmExits.sum();
+    }
+
+    /** {@return true if IPIs to several cores are counted as paravirtual send-IPI hypercalls} */
+    public boolean pvSendIpi() {
+        return pvSendIpi;
     }
 
     /**
@@ -307,6 +344,7 @@ public final class InterruptController {
     public void send(final int cpu, final Vector vector, final Object payload) {
         checkVector(vector);
         checkCpu(cpu);
+        vmExits.increment();
         if (!deliver(cpu, vector.number(), payload, host.currentCpu(), true)) {
             throw full(CpuSet.of(cpu), vector);
         }
@@ -327,7 +365,44 @@ public final class InterruptController {
     public boolean trySend(final int cpu, final Vector vector, final Object payload) {
         checkVector(vector);
         checkCpu(cpu);
+        vmExits.increment();
         return deliver(cpu, vector.number(), payload, host.currentCpu(), false);
+    }
+
+    /**
+     * Rings {@code vector} without payload on each of the first {@code count} cores in
+     * {@code cpus}: what a layer that fans one request out to many cores sends (a cross-core
+     * call's flat broadcast). Counted as one batch for {@link #vmExits()}. A core that cannot be
+     * reached because the machine is closing is handed to {@code unreachable} (nothing was sent to
+     * it); the others still get their doorbell. Allocates nothing.
+     *
+     * @param cpus the target cores (ids are checked)
+     * @param count how many of them
+     * @param vector the interrupt vector
+     * @param unreachable told each core the machine refused because it is closing
+     */
+    public void sendDoorbells(final int[] cpus, final int count, final Vector vector, final IntConsumer unreachable) {
+        Objects.requireNonNull(cpus, "cpus");
+        Objects.requireNonNull(unreachable, "unreachable");
+        if (count < 0 || count > cpus.length) {
+            throw new IllegalArgumentException("count must be 0 to cpus.length (" + cpus.length + "), not " + count);
+        }
+        checkVector(vector);
+        final int self = host.currentCpu();
+        for (int i = 0; i < count; i++) {
+            final int cpu = checkCpu(cpus[i]);
+            try {
+                deliver(cpu, vector.number(), null, self, false); // a doorbell always fits
+            } catch (MachineClosedException e) {
+                unreachable.accept(cpu);
+            }
+        }
+        countExits(count);
+    }
+
+    /** VM exits for a send to {@code targets} cores: one each, or one hypercall per batch with PV send-IPI. */
+    private void countExits(final int targets) {
+        vmExits.add(pvSendIpi ? (targets + PV_SEND_IPI_BATCH - 1) / PV_SEND_IPI_BATCH : targets);
     }
 
     /**
@@ -375,11 +450,16 @@ public final class InterruptController {
         final int self = host.currentCpu();
         final int[] failed = new int[apics.length];
         final int[] nFailed = {0};
+        final int[] n = {0};
         cpus.forEach(cpu -> {
-            if (cpu != skip && !deliver(cpu, vector.number(), payload, self, true)) {
-                failed[nFailed[0]++] = cpu;
+            if (cpu != skip) {
+                n[0]++;
+                if (!deliver(cpu, vector.number(), payload, self, true)) {
+                    failed[nFailed[0]++] = cpu;
+                }
             }
         });
+        countExits(n[0]);
         if (nFailed[0] > 0) {
             throw full(CpuSet.of(Arrays.copyOf(failed, nFailed[0])), vector);
         }
@@ -396,6 +476,7 @@ public final class InterruptController {
     public void resend(final int cpu, final Vector vector) {
         checkVector(vector);
         checkCpu(cpu);
+        vmExits.increment();
         final int self = host.currentCpu();
         enter(self);
         try {

@@ -5,10 +5,12 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.atomic.LongAdder;
 
 import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
+import org.ipi4j.Paravirt;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.isa.AddressTranslation;
@@ -55,6 +57,10 @@ public final class Mmu {
     private final AtomicReferenceArray<AddressSpace> running;
     private final AtomicInteger nextAsid = new AtomicInteger();
     private final AtomicLong shootdownsTotal = new AtomicLong();
+    /** PV TLB flush on ({@link Paravirt#TLB_FLUSH}): preempted targets are flagged, not interrupted. */
+    final boolean pvFlush;
+    /** Targets flagged for a flush on resume instead of interrupted. */
+    final LongAdder pvFlushes = new LongAdder();
     /** Every core of the machine: shootdown targets are chosen from it by {@link Shootdown#test}. */
     private final CpuSet allCores;
     /** The reusable shootdown of each initiator (each core, each outside thread). */
@@ -78,6 +84,22 @@ public final class Mmu {
         this.running = new AtomicReferenceArray<>(machine.coreCount());
         this.allCores = CpuSet.firstN(machine.coreCount());
         this.initiators = new CallerLocal<>(machine, () -> new Shootdown(this));
+        this.pvFlush = machine.paravirt(Paravirt.TLB_FLUSH);
+        // A core resuming with a flush pending drops every translation before it runs anything.
+        machine.onPvFlush(cpu -> tlbs[cpu].flushEverything());
+    }
+
+    /** {@return the machine the MMU's cores belong to} */
+    Machine machine() {
+        return machine;
+    }
+
+    /**
+     * {@return shootdown targets that were preempted and got a PV flush on resume instead of an IPI}
+     * (with {@link Paravirt#TLB_FLUSH}).
+     */
+    public long pvFlushes() {
+        return pvFlushes.sum();
     }
 
     /**

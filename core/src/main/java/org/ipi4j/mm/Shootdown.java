@@ -71,6 +71,12 @@ final class Shootdown implements IntPredicate, CoreAction {
             as.lazySkips.increment();
             return false;
         }
+        if (cpu != initiator && mmu.pvFlush && mmu.machine().core(cpu).vcpu().flagFlushIfPreempted()) {
+            // PV TLB flush: the core is stopped by the host; it flushes when it resumes, before it
+            // runs anything (Vcpu), so there is nobody to interrupt and nothing to wait for.
+            mmu.pvFlushes.increment();
+            return false;
+        }
         if (cpu != initiator) {
             remote++;
         }

@@ -84,6 +84,12 @@ public final class Tlb {
         fullFlushes.increment();
     }
 
+    /** Invalidates every entry of every space: a PV flush on resume. Owner only. */
+    void flushEverything() {
+        java.util.Arrays.fill(valid, false);
+        fullFlushes.increment();
+    }
+
     /** Valid entries for {@code as} (owner thread, or after the core stopped). */
     int entriesFor(final int as) {
         int n = 0;

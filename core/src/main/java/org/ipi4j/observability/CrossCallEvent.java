@@ -11,7 +11,7 @@ import jdk.jfr.StackTrace;
 /**
  * JFR event {@value #NAME}: one cross-core call, from the call to its last acknowledgement (the
  * event's duration). Disabled by default; {@code ipi4j.jfc} in this package enables it. When no
- * recording enables it, {@link #startIfEnabled()} returns null and allocates nothing.
+ * recording enables it, {@link #startIfEnabled(int)} returns null and allocates nothing.
  *
  * <p>Thread-safety: {@link #finish} is called once, by whoever completes the call (the waiting
  * caller, or the target whose acknowledgement was the last).

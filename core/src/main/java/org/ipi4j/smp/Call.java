@@ -39,6 +39,8 @@ final class Call extends CallDescriptor {
 
     /** Target core ids; the first {@link #remoteCount} are remote, a local share comes last. */
     final int[] targets;
+    /** The cores a flat broadcast rings in one batch (their queues were empty): reused, like the rest. */
+    final int[] ring;
     /** One descriptor per target index, reused by every call made with this object. */
     final CallDescriptor[] descriptors;
     int count;
@@ -68,6 +70,7 @@ final class Call extends CallDescriptor {
 
     Call(final int cores) {
         this.targets = new int[cores];
+        this.ring = new int[cores];
         this.descriptors = new CallDescriptor[cores];
         descriptors[0] = this;
         for (int i = 1; i < cores; i++) {

@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
 
 import org.ipi4j.CallerLocal;
@@ -72,12 +73,18 @@ public final class SmpCall {
     private final LongAdder ipisCoalesced = new LongAdder();
     private final LongAdder localRuns = new LongAdder();
     private final LongAdder resends = new LongAdder();
+    private final LongAdder yields = new LongAdder();
+    /** PV directed yield ({@link org.ipi4j.Paravirt#SCHED_YIELD}). */
+    private final boolean yieldToPreempted;
+    /** A ring the closing machine refused: nothing is coming for that queue, take it back. */
+    private final IntConsumer unreachable = this::unreachable;
 
     private SmpCall(final Machine machine, final Duration watchdog, final Broadcast broadcast) {
         this.machine = machine;
         this.cores = machine.coreCount();
         this.watchdogNanos = watchdog.toNanos();
         this.broadcast = broadcast;
+        this.yieldToPreempted = machine.paravirt(org.ipi4j.Paravirt.SCHED_YIELD);
         this.queues = new CallQueue[cores];
         for (int i = 0; i < cores; i++) {
             queues[i] = new CallQueue();
@@ -142,6 +149,11 @@ public final class SmpCall {
     /** {@return calls (or shares of calls) run locally on the caller's own core} */
     public long localRuns() {
         return localRuns.sum();
+    }
+
+    /** {@return times a waiting caller yielded to a preempted target (PV directed yield), ending its preemption} */
+    public long yieldsToPreempted() {
+        return yields.sum();
     }
 
     /** {@return IPIs re-sent by the watchdog} */
@@ -437,11 +449,7 @@ public final class SmpCall {
         }
         call.arm();
         switch (call.shape.kind()) {
-            case FLAT -> {
-                for (int i = 0; i < call.remoteCount; i++) {
-                    enqueue(call, i, 1);
-                }
-            }
+            case FLAT -> ringAll(call);
             case SERIAL -> enqueue(call, 0, 1); // each target passes the call on when done
             case TREE -> {
                 for (int i = 0; i < Math.min(call.shape.fanout(), call.remoteCount); i++) {
@@ -450,6 +458,37 @@ public final class SmpCall {
             }
             default -> throw new IllegalStateException(call.shape.toString());
         }
+    }
+
+    /**
+     * A flat broadcast: queues the call on every remote target, then rings the ones whose queue
+     * was empty in one batch (one PV send-IPI hypercall per 128 of them, see
+     * {@link org.ipi4j.Paravirt#SEND_IPI}).
+     */
+    private void ringAll(final Call call) {
+        int n = 0;
+        for (int i = 0; i < call.remoteCount; i++) {
+            if (machine.isClosed()) {
+                giveUpFrom(call, i, new MachineClosedException("machine " + machine.name() + " is closed"));
+                continue;
+            }
+            final CallDescriptor d = call.descriptors[i];
+            d.level = 1;
+            if (queues[call.targets[i]].push(d)) {
+                call.ring[n++] = call.targets[i];
+            } else {
+                ipisCoalesced.increment();
+            }
+        }
+        if (n > 0) {
+            ipisSent.add(n); // less those the closing machine refuses (unreachable)
+            machine.interrupts().sendDoorbells(call.ring, n, Vector.CALL_FUNCTION, unreachable);
+        }
+    }
+
+    private void unreachable(final int cpu) {
+        ipisSent.decrement();
+        takeBack(cpu, new MachineClosedException("machine " + machine.name() + " is closed"));
     }
 
     /** Queues target {@code index} of {@code call}; gives it (and whoever it would pass the call to) up if the machine is closed. */
@@ -627,6 +666,9 @@ public final class SmpCall {
                 deadline = System.nanoTime() + watchdogNanos;
                 continue;
             }
+            if (yieldToPreempted && (self != null || spins >= CALLER_SPINS)) {
+                yieldToPreempted(call);
+            }
             if (self != null) {
                 // A waiting core keeps taking its own interrupts (another core may be calling
                 // us) and idles by the machine's policy; the last acknowledgement wakes it.
@@ -642,6 +684,22 @@ public final class SmpCall {
             }
         }
         return resent ? 1 : 0;
+    }
+
+    /**
+     * PV directed yield: a target that has not answered because the host preempted it gets the
+     * caller's time slice, which here ends its preemption (KVM's yield to a preempted vCPU).
+     */
+    private void yieldToPreempted(final Call call) {
+        for (int i = 0; i < call.remoteCount; i++) {
+            if (!call.descriptors[i].acked()) {
+                final Core target = machine.core(call.targets[i]);
+                if (target.isPreempted()) {
+                    target.resume();
+                    yields.increment();
+                }
+            }
+        }
     }
 
     private void resend(final Call call, final Core self) {

@@ -29,6 +29,11 @@ final class Rigs {
     static final SmpCall SMP = SmpCall.install(MACHINE);
     static final Mmu MMU = Mmu.builder(SMP).pageWords(64).build();
 
+    /** A machine of its own for tests that preempt its cores (PV TLB flush on, as by default). */
+    static final Machine PV_MACHINE = Machine.builder().name("jcstress-pv").cores(2).idlePolicy(IdlePolicy.park())
+        .pinning(Pinning.NONE).memoryWords(1024).build().start();
+    static final Mmu PV_MMU = Mmu.builder(SmpCall.install(PV_MACHINE)).pageWords(64).build();
+
     /** Never started: shootdowns on it have no core to interrupt, so they only publish. */
     static final Machine COLD = Machine.builder().name("jcstress-cold").cores(1).pinning(Pinning.NONE).build();
     static final Mmu COLD_MMU = Mmu.builder(SmpCall.install(COLD)).pageWords(64).build();
