@@ -27,6 +27,10 @@ public final class AddressSpace {
     private final int asid;
     private final PageTable table;
     private final AtomicLongArray cpumask;
+    /** True once the space has a global ASID (broadcast invalidation); written once, by a shootdown. */
+    volatile boolean global;
+    final LongAdder broadcasts = new LongAdder();
+    final LongAdder transitions = new LongAdder();
     final AtomicLong generation = new AtomicLong();
     /**
      * Per core: the generation that core's TLB is in sync with for this space. Element i is
@@ -83,6 +87,25 @@ public final class AddressSpace {
             }
         }
         return s;
+    }
+
+    /** {@return how many cores have switched to this space (its cpumask's size)} */
+    int activeCores() {
+        int n = 0;
+        for (int w = 0; w < cpumask.length(); w++) {
+            n += Long.bitCount(cpumask.get(w));
+        }
+        return n;
+    }
+
+    /** {@return true once this space has a global ASID: its shootdowns are broadcast, without IPIs} */
+    public boolean isGlobal() {
+        return global;
+    }
+
+    /** {@return shootdowns of this space made by broadcast invalidation (no IPI)} */
+    public long broadcastShootdowns() {
+        return broadcasts.sum();
     }
 
     boolean inMask(final int cpu) {

@@ -1,5 +1,7 @@
 package org.ipi4j.mm;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -61,6 +63,15 @@ public final class Mmu {
     final boolean pvFlush;
     /** Targets flagged for a flush on resume instead of interrupted. */
     final LongAdder pvFlushes = new LongAdder();
+    /** Cores a space must be active on to go global (broadcast invalidation); 0: never. */
+    private final int broadcastThreshold;
+    /**
+     * Per core, padded apart: odd while the core translates through a global space. Written only by
+     * the core (volatile on entry, release on exit); read by a broadcasting initiator's TLBSYNC.
+     */
+    private final long[] epochs;
+    private static final int EPOCH_PAD = 16;
+    private static final VarHandle EPOCH = MethodHandles.arrayElementVarHandle(long[].class);
     /** Every core of the machine: shootdown targets are chosen from it by {@link Shootdown#test}. */
     private final CpuSet allCores;
     /** The reusable shootdown of each initiator (each core, each outside thread). */
@@ -85,6 +96,8 @@ public final class Mmu {
         this.allCores = CpuSet.firstN(machine.coreCount());
         this.initiators = new CallerLocal<>(machine, () -> new Shootdown(this));
         this.pvFlush = machine.paravirt(Paravirt.TLB_FLUSH);
+        this.broadcastThreshold = b.broadcastThreshold;
+        this.epochs = new long[(machine.coreCount() + 2) * EPOCH_PAD];
         // A core resuming with a flush pending drops every translation before it runs anything.
         machine.onPvFlush(cpu -> tlbs[cpu].flushEverything());
     }
@@ -252,6 +265,26 @@ public final class Mmu {
     }
 
     long translate(final int cpu, final AddressSpace as, final long epc, final long vaddr, final boolean write) {
+        if (!as.global) {
+            return translate(cpu, as, epc, vaddr, write, false);
+        }
+        // A global space's entries may be cleared by other threads (broadcast invalidation):
+        // translate inside an odd epoch. Partner: the initiator's volatile stores to the TLB's
+        // valid flags, then its volatile read of this epoch in tlbSync. Either it sees us odd and
+        // waits, or we see its stores; the generation read orders our walk after its PTE stores.
+        final int e = (cpu + 1) * EPOCH_PAD;
+        final long epoch = (long) EPOCH.get(epochs, e); // owner-only writer
+        EPOCH.setVolatile(epochs, e, epoch + 1);
+        as.generation.get();
+        try {
+            return translate(cpu, as, epc, vaddr, write, true);
+        } finally {
+            EPOCH.setRelease(epochs, e, epoch + 2);
+        }
+    }
+
+    private long translate(final int cpu, final AddressSpace as, final long epc, final long vaddr, final boolean write,
+                           final boolean global) {
         if (running.get(cpu) != as) {
             switchOn(cpu, as);
         }
@@ -262,7 +295,7 @@ public final class Mmu {
         final int vpn = (int) vpnLong;
         final long offset = vaddr & (pageWords - 1);
         final Tlb t = tlbs[cpu];
-        final int slot = t.lookup(as.asid(), vpn);
+        final int slot = global ? t.lookupSynchronized(as.asid(), vpn) : t.lookup(as.asid(), vpn);
         if (slot >= 0) {
             final long raw = t.pte(slot);
             if (Pte.allows(raw, write)) {
@@ -340,6 +373,21 @@ public final class Mmu {
         final AddressSpace as = sd.as;
         final Core c = machine.currentCore();
         sd.initiator = c != null ? c.id() : -1;
+        sd.transition = false;
+        if (broadcastThreshold > 0) {
+            if (as.global) {
+                broadcast(sd);
+                return;
+            }
+            if (as.activeCores() >= broadcastThreshold) {
+                // The transition to a global ASID: this shootdown is an IPI round to every core,
+                // after the flip. A core inside a translation finishes it before it takes the IPI,
+                // so once the round is acknowledged every core translates this space bracketed.
+                as.global = true;
+                sd.transition = true;
+                as.transitions.increment();
+            }
+        }
         // (2) publish: the PTE stores were releases; this RMW orders them before every read
         // of "running" below and before any target's read of the generation.
         sd.generation = as.generation.incrementAndGet();
@@ -366,6 +414,69 @@ public final class Mmu {
             jfr.finish(as.asid(), sd.count, sd.remote, sd.full, window);
         }
         as.stalledCoreNanos.add(sd.handlerNanos.get() + (done - sd.sentAt));
+    }
+
+    /**
+     * A shootdown of a global space: INVLPGB, the initiator clears the entries in every core's
+     * TLB itself; then TLBSYNC, it waits for every translation that was in flight on a core to end
+     * and clears again (an in-flight walk may have read the old PTE and filled after the first
+     * pass). No interrupt reaches the targets. After it returns, no core translates through a
+     * revoked entry: jcstress {@code BroadcastFlushSafety}.
+     */
+    private void broadcast(final Shootdown sd) {
+        final AddressSpace as = sd.as;
+        final ShootdownEvent jfr = ShootdownEvent.startIfEnabled();
+        final long start = System.nanoTime();
+        // Publish: the PTE stores were releases; this RMW orders them before the invalidations
+        // and before any translation that reads the generation after them (translate's bracket).
+        sd.generation = as.generation.incrementAndGet();
+        sd.full = sd.count > fullFlushCeiling;
+        for (int cpu = 0; cpu < tlbs.length; cpu++) {
+            invalidate(tlbs[cpu], as.asid(), sd);
+        }
+        tlbSync(as.asid(), sd);
+        final long done = System.nanoTime();
+        for (int i = 0; i < sd.count; i++) {
+            as.pageTable().complete(sd.vpns[i], sd.versions[i]);
+        }
+        as.shootdowns.increment();
+        as.broadcasts.increment();
+        shootdownsTotal.incrementAndGet();
+        final long window = Math.max(0, done - sd.firstChangeAt);
+        as.window.recordValue(window);
+        as.stalledCoreNanos.add(done - start); // only the initiator stalls
+        if (jfr != null) {
+            jfr.finish(as.asid(), sd.count, 0, sd.full, window);
+        }
+    }
+
+    /** TLBSYNC: per core, wait out a translation in flight (odd epoch), then clear again. */
+    private void tlbSync(final int asid, final Shootdown sd) {
+        for (int cpu = 0; cpu < tlbs.length; cpu++) {
+            final int e = (cpu + 1) * EPOCH_PAD;
+            final long epoch = (long) EPOCH.getVolatile(epochs, e); // after our volatile stores to valid
+            if ((epoch & 1) != 0) {
+                int spins = 0;
+                while ((long) EPOCH.getVolatile(epochs, e) == epoch) {
+                    if (++spins < 1000) {
+                        Thread.onSpinWait();
+                    } else {
+                        Thread.yield(); // the core's thread is off CPU mid-translation
+                    }
+                }
+            }
+            invalidate(tlbs[cpu], asid, sd);
+        }
+    }
+
+    private void invalidate(final Tlb t, final int asid, final Shootdown sd) {
+        if (sd.full) {
+            t.invalidateRemoteAll(asid);
+        } else {
+            for (int i = 0; i < sd.count; i++) {
+                t.invalidateRemote(asid, sd.vpns[i]);
+            }
+        }
     }
 
     /** (5) on each target, in interrupt context. */
@@ -410,6 +521,7 @@ public final class Mmu {
         private int batchPages = 512;
         private Duration batchWindow = Duration.ofMillis(1);
         private boolean detectStale;
+        private int broadcastThreshold;
 
         private Builder(final SmpCall smp) {
             this.smp = Objects.requireNonNull(smp, "smp");
@@ -509,6 +621,24 @@ public final class Mmu {
          */
         public Builder detectStale(final boolean on) {
             this.detectStale = on;
+            return this;
+        }
+
+        /**
+         * Broadcast invalidation without IPIs, the model of AMD's INVLPGB and TLBSYNC: an address
+         * space active on at least {@code cores} cores gets a global ASID, and its shootdowns then
+         * clear every core's TLB entries directly and wait with a TLBSYNC barrier; no interrupt
+         * reaches the targets. The first shootdown after a space qualifies is the transition: an
+         * IPI round to every core. Off by default (0); 4 is the threshold Linux uses.
+         *
+         * @param cores how many cores a space must be active on, at least 1; 0 turns it off
+         * @return this builder
+         */
+        public Builder broadcastInvalidation(final int cores) {
+            if (cores < 0) {
+                throw new IllegalArgumentException("cores must be 0 (off) or more, not " + cores);
+            }
+            this.broadcastThreshold = cores;
             return this;
         }
 

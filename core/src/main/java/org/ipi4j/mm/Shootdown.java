@@ -26,6 +26,8 @@ final class Shootdown implements IntPredicate, CoreAction {
     int remote;
     long sentAt;
     long firstChangeAt;
+    /** The IPI round that moves a space to a global ASID: every core is a target. */
+    boolean transition;
     final AtomicLong lastInvalidation = new AtomicLong();
     final AtomicLong handlerNanos = new AtomicLong();
     /** Owner-only guard against a nested use (then a fresh object is used). */
@@ -64,12 +66,14 @@ final class Shootdown implements IntPredicate, CoreAction {
     /** Which cores get the flush: those running the space; lazy ones catch up when they switch back. */
     @Override
     public boolean test(final int cpu) {
-        if (!as.inMask(cpu)) {
-            return false;
-        }
-        if (mmu.runningOn0(cpu) != as) {
-            as.lazySkips.increment();
-            return false;
+        if (!transition) { // in the transition to a global ASID every core is a target
+            if (!as.inMask(cpu)) {
+                return false;
+            }
+            if (mmu.runningOn0(cpu) != as) {
+                as.lazySkips.increment();
+                return false;
+            }
         }
         if (cpu != initiator && mmu.pvFlush && mmu.machine().core(cpu).vcpu().flagFlushIfPreempted()) {
             // PV TLB flush: the core is stopped by the host; it flushes when it resumes, before it
@@ -82,6 +86,7 @@ final class Shootdown implements IntPredicate, CoreAction {
         }
         return true;
     }
+
 
     /** The flush, in interrupt context on each target. */
     @Override

@@ -1,14 +1,23 @@
 package org.ipi4j.mm;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 import org.ipi4j.observability.Counter;
 
 /**
  * One core's translation lookaside buffer: small, direct-mapped, tagged by address-space id.
  *
  * <p>Owned by its core: only that core's thread fills, looks up and flushes it (remote flushes
- * arrive as IPIs and run on the owner). Other threads may read the counters at any time.
+ * arrive as IPIs and run on the owner), with one exception: broadcast invalidation of a global
+ * address space (the INVLPGB model, see {@link Mmu}) clears entries from the initiator's thread,
+ * with volatile stores to {@code valid}; the owner then looks entries of such a space up with a
+ * volatile load, and fills publish {@code valid} last with a release store. Other threads may
+ * read the counters at any time.
  */
 public final class Tlb {
+    private static final VarHandle VALID = MethodHandles.arrayElementVarHandle(boolean[].class);
+
     private final int cpu;
     private final int mask;
     private final boolean[] valid;
@@ -21,6 +30,8 @@ public final class Tlb {
     private final Counter misses = new Counter();
     private final Counter pageFlushes = new Counter();
     private final Counter fullFlushes = new Counter();
+    /** Broadcast invalidations made by other threads (many writers). */
+    private final java.util.concurrent.atomic.LongAdder remoteInvalidations = new java.util.concurrent.atomic.LongAdder();
 
     Tlb(final int cpu, final int entries) {
         if (Integer.bitCount(entries) != 1) {
@@ -50,6 +61,21 @@ public final class Tlb {
         return -1;
     }
 
+    /**
+     * {@link #lookup} for a global space, whose entries other threads may clear: a volatile load
+     * of {@code valid} (partner: the initiator's volatile store in {@link #invalidateRemote},
+     * followed by its read of the owner's translation epoch).
+     */
+    int lookupSynchronized(final int as, final int page) {
+        final int s = slot(as, page);
+        if ((boolean) VALID.getVolatile(valid, s) && asid[s] == as && vpn[s] == page) {
+            hits.increment();
+            return s;
+        }
+        misses.increment();
+        return -1;
+    }
+
     long pte(final int slot) {
         return pte[slot];
     }
@@ -60,11 +86,35 @@ public final class Tlb {
 
     void fill(final int as, final int page, final long raw, final long ver) {
         final int s = slot(as, page);
-        valid[s] = true;
+        VALID.setOpaque(valid, s, false); // a remote invalidator never sees the new tag with the old PTE
         asid[s] = as;
         vpn[s] = page;
         pte[s] = raw;
         version[s] = ver;
+        VALID.setRelease(valid, s, true); // last: an invalidator that reads it true sees the tag
+    }
+
+    /**
+     * Broadcast invalidation from another thread: clears the entry for {@code (as, page)} if
+     * this TLB holds it. A volatile store; a racing fill of the same slot may be cleared too
+     * (harmless: the owner walks again).
+     */
+    void invalidateRemote(final int as, final int page) {
+        final int s = slot(as, page);
+        if ((boolean) VALID.getAcquire(valid, s) && asid[s] == as && vpn[s] == page) {
+            VALID.setVolatile(valid, s, false);
+        }
+        remoteInvalidations.increment();
+    }
+
+    /** Broadcast invalidation of every entry of {@code as} from another thread (a full flush). */
+    void invalidateRemoteAll(final int as) {
+        for (int s = 0; s <= mask; s++) {
+            if ((boolean) VALID.getAcquire(valid, s) && asid[s] == as) {
+                VALID.setVolatile(valid, s, false);
+            }
+        }
+        remoteInvalidations.increment();
     }
 
     void flushPage(final int as, final int page) {
@@ -119,6 +169,11 @@ public final class Tlb {
     /** {@return translations that had to walk the page table} */
     public long misses() {
         return misses.get();
+    }
+
+    /** {@return invalidations other cores made directly in this TLB (broadcast, no interrupt)} */
+    public long remoteInvalidations() {
+        return remoteInvalidations.sum();
     }
 
     /** {@return single-page invalidations} */

@@ -34,6 +34,11 @@ final class Rigs {
         .pinning(Pinning.NONE).memoryWords(1024).build().start();
     static final Mmu PV_MMU = Mmu.builder(SmpCall.install(PV_MACHINE)).pageWords(64).build();
 
+    /** A machine whose MMU invalidates spaces active on 1 core or more by broadcast (INVLPGB model). */
+    static final Machine BC_MACHINE = Machine.builder().name("jcstress-bc").cores(2).idlePolicy(IdlePolicy.park())
+        .pinning(Pinning.NONE).memoryWords(1024).build().start();
+    static final Mmu BC_MMU = Mmu.builder(SmpCall.install(BC_MACHINE)).pageWords(64).broadcastInvalidation(1).build();
+
     /** Never started: shootdowns on it have no core to interrupt, so they only publish. */
     static final Machine COLD = Machine.builder().name("jcstress-cold").cores(1).pinning(Pinning.NONE).build();
     static final Mmu COLD_MMU = Mmu.builder(SmpCall.install(COLD)).pageWords(64).build();
