@@ -614,7 +614,17 @@ public final class Core {
         if (faults != null) {
             faults.atBoundary(id);
         }
-        vcpu.stopIfRequested(pvFlush);
+        if (vcpu.requested()) {
+            // Posted mode: SN while descheduled, so senders do not signal a core that cannot run.
+            final boolean posted = apic.posted();
+            if (posted) {
+                apic.suppressNotifications(true);
+            }
+            vcpu.stopIfRequested(pvFlush);
+            if (posted) {
+                apic.suppressNotifications(false); // the run loop looks at the PIR next
+            }
+        }
     }
 
     /** A shootdown left a TLB flush for our resume: run the machine's PV flush hooks (the MMU's full flush). */

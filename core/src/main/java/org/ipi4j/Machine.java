@@ -21,6 +21,7 @@ import org.ipi4j.apic.Faults;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Oops;
@@ -98,7 +99,7 @@ public final class Machine implements AutoCloseable {
         this.memory = new Memory(b.memoryWords);
         this.paravirt = EnumSet.copyOf(b.paravirt);
         this.interrupts = new InterruptController(name, b.cores, idlePolicy, b.mailboxCapacity, b.overflowPolicy,
-            b.blockTimeout.toNanos(), b.timeHandlers, b.faults, paravirt.contains(Paravirt.SEND_IPI),
+            b.blockTimeout.toNanos(), b.timeHandlers, b.faults, b.deliveryMode, paravirt.contains(Paravirt.SEND_IPI),
             new InterruptController.Host() {
                 @Override
                 public int currentCpu() {
@@ -478,6 +479,7 @@ public final class Machine implements AutoCloseable {
         private Pinner pinner;
         private ThreadFactory threadFactory;
         private EnumSet<Paravirt> paravirt = EnumSet.allOf(Paravirt.class);
+        private DeliveryMode deliveryMode = DeliveryMode.PER_VECTOR;
 
         private Builder() {
         }
@@ -676,6 +678,19 @@ public final class Machine implements AutoCloseable {
                 set.add(Objects.requireNonNull(f, "features"));
             }
             this.paravirt = set;
+            return this;
+        }
+
+        /**
+         * How a send decides to wake its target: {@link DeliveryMode#PER_VECTOR} (default) or
+         * {@link DeliveryMode#POSTED} (posted interrupts: one ON bit for every vector, SN while a
+         * core is preempted).
+         *
+         * @param mode the mode
+         * @return this builder
+         */
+        public Builder deliveryMode(final DeliveryMode mode) {
+            this.deliveryMode = Objects.requireNonNull(mode, "mode");
             return this;
         }
 

@@ -242,6 +242,8 @@ class PublicApiTest {
             return (java.util.function.IntConsumer) cpu -> { };
         } else if (type == org.jctools.queues.MessagePassingQueue.class) {
             return new org.jctools.queues.MpscUnboundedXaddArrayQueue<Object>(8);
+        } else if (type == org.ipi4j.interrupts.DeliveryMode.class) {
+            return org.ipi4j.interrupts.DeliveryMode.POSTED;
         } else if (type == Paravirt.class) {
             return Paravirt.TLB_FLUSH;
         } else if (type == Paravirt[].class) {

@@ -10,6 +10,7 @@ import java.util.function.IntConsumer;
 
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.ExceptionHandler;
 import org.ipi4j.interrupts.InterruptHandler;
 import org.ipi4j.interrupts.MachineClosedException;
@@ -105,6 +106,8 @@ public final class InterruptController {
     /** Per core: preemption by the host and the PV flush word. */
     private final Vcpu[] vcpus;
     private final boolean pvSendIpi;
+    /** {@link DeliveryMode#POSTED}: a new bit notifies only if it sets the core's ON bit. */
+    private final boolean posted;
     private final LongAdder vmExits = new LongAdder();
 
     /** Targets one paravirtual send-IPI hypercall carries (KVM's bitmap: 128 APIC ids). */
@@ -122,6 +125,7 @@ public final class InterruptController {
      * @param timeHandlers measure time spent in handlers (two clock reads per interrupt)
      * @param faults       faults a test injects, or null (the default: none)
      * @param blockTimeoutNanos how long a {@link org.ipi4j.interrupts.OverflowPolicy#BLOCK} send waits for room
+     * @param deliveryMode how a send decides to notify its target
      * @param pvSendIpi    count VM exits as paravirtual send-IPI does: one hypercall per batch of up to
      *                     {@link #PV_SEND_IPI_BATCH} targets, instead of one exit per target
      * @param host the machine's callbacks into the cores
@@ -129,7 +133,8 @@ public final class InterruptController {
     public InterruptController(final String name, final int cores, final IdlePolicy idlePolicy,
                                final int mailboxCapacity, final OverflowPolicy overflowPolicy,
                                final long blockTimeoutNanos, final boolean timeHandlers,
-                               final FaultInjector faults, final boolean pvSendIpi, final Host host) {
+                               final FaultInjector faults, final DeliveryMode deliveryMode, final boolean pvSendIpi,
+                               final Host host) {
         this.name = Objects.requireNonNull(name, "name");
         this.host = Objects.requireNonNull(host, "host");
         this.mailboxCapacity = mailboxCapacity;
@@ -138,6 +143,7 @@ public final class InterruptController {
         this.timeHandlers = timeHandlers;
         this.faults = faults;
         this.pvSendIpi = pvSendIpi;
+        this.posted = Objects.requireNonNull(deliveryMode, "deliveryMode") == DeliveryMode.POSTED;
         this.vcpus = new Vcpu[cores];
         this.apics = new LocalApic[cores];
         this.idles = new IdleLoop[cores];
@@ -146,7 +152,7 @@ public final class InterruptController {
         this.stripeMask = stripes - 1;
         this.external = new AtomicLongArray(stripes * STRIDE);
         for (int i = 0; i < cores; i++) {
-            apics[i] = new LocalApic(i);
+            apics[i] = new LocalApic(i, deliveryMode);
             idles[i] = new IdleLoop(idlePolicy, i, faults);
             contexts[i] = new CpuContext(i, apics[i], this);
             vcpus[i] = new Vcpu(i);
@@ -198,6 +204,11 @@ public final class InterruptController {
      */
     public long vmExits() {
         return vmExits.sum();
+    }
+
+    /** {@return the delivery mode: per-vector signalling or posted interrupts} */
+    public DeliveryMode deliveryMode() {
+        return posted ? DeliveryMode.POSTED : DeliveryMode.PER_VECTOR;
     }
 
     /** {@return true if IPIs to several cores are counted as paravirtual send-IPI hypercalls} */
@@ -484,7 +495,7 @@ public final class InterruptController {
             final int v = vector.number();
             stampForJfr(cpu, v);
             apics[cpu].raise(v);
-            signal(cpu, v, true, self); // wake unconditionally: the bit may be set with nobody left to wake us
+            signal(cpu, v, true, true, self); // wake unconditionally: the bit may be set with nobody left to wake us
         } catch (MachineClosedException e) {
             refused(self);
             throw e;
@@ -575,7 +586,7 @@ public final class InterruptController {
             return false;
         }
         // BLOCK: make sure the target knows there is something to drain, then back off.
-        if (target.raise(v)) {
+        if (notifies(cpu, target.raise(v))) {
             idles[cpu].wake();
         }
         final CpuContext own = self >= 0 ? contexts[self] : null;
@@ -601,13 +612,24 @@ public final class InterruptController {
     /** Step 4 and 5: raise the pending bit (releasing everything before it), wake if newly set. */
     private void raise(final int cpu, final int v, final int self) {
         stampForJfr(cpu, v);
-        signal(cpu, v, apics[cpu].raise(v), self);
+        final boolean raised = apics[cpu].raise(v);
+        signal(cpu, v, raised, notifies(cpu, raised), self);
     }
 
     /** {@link #raise} for a payload already in the mailbox: a bit found set is not written again. */
     private void raiseAfterOffer(final int cpu, final int v, final int self) {
         stampForJfr(cpu, v);
-        signal(cpu, v, apics[cpu].raiseAfterOffer(v), self);
+        final boolean raised = apics[cpu].raiseAfterOffer(v);
+        signal(cpu, v, raised, notifies(cpu, raised), self);
+    }
+
+    /**
+     * Whether a send that {@code raised} (set its bit from 0 to 1) or coalesced must signal the
+     * core: per vector, every new bit does; posted, only the send that sets ON (a bit found set was
+     * covered by its setter either way).
+     */
+    private boolean notifies(final int cpu, final boolean raised) {
+        return raised && (!posted || apics[cpu].postNotification());
     }
 
     /** While JFR records InterruptHandled: the send's time, published by the raise that follows. */
@@ -618,8 +640,8 @@ public final class InterruptController {
     }
 
     /** Step 5, after a raise: wakes the target if asked (partner: IdleLoop.prepareToPark), counts the send. */
-    private void signal(final int cpu, final int v, final boolean raised, final int self) {
-        final boolean woke = raised && idles[cpu].wake();
+    private void signal(final int cpu, final int v, final boolean raised, final boolean notify, final int self) {
+        final boolean woke = notify && idles[cpu].wake();
         if (self >= 0) {
             contexts[self].sent.increment();
         }

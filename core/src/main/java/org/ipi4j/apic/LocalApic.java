@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
+import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.UndeliveredInterrupt;
 import org.ipi4j.interrupts.Vector;
 import org.jctools.queues.MessagePassingQueue;
@@ -57,15 +58,98 @@ public final class LocalApic {
      */
     private volatile AtomicLongArray raisedAt;
 
+    /** Posted mode: notification word bits. */
+    private static final int ON = 1;
+    private static final int SN = 2;
+    private static final VarHandle NOTIFICATION;
+
+    static {
+        try {
+            NOTIFICATION = MethodHandles.lookup().findVarHandle(LocalApic.class, "notification", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** {@link DeliveryMode#POSTED}: ON decides notifications for every vector at once. */
+    private final boolean posted;
+    /** Posted mode: ON | SN, padded away from the IRR by the IRR's own padding. */
+    private volatile int notification;
+    private final LongAdder notifications = new LongAdder();
+    private final LongAdder suppressed = new LongAdder();
+
+    /**
+     * The pending bits and mailboxes of core {@code cpu}, with no vector enabled yet, in
+     * {@link DeliveryMode#PER_VECTOR} mode.
+     *
+     * @param cpu the core's id
+     */
+    public LocalApic(final int cpu) {
+        this(cpu, DeliveryMode.PER_VECTOR);
+    }
+
     /**
      * The pending bits and mailboxes of core {@code cpu}, with no vector enabled yet.
      *
      * @param cpu the core's id
+     * @param mode how senders decide to notify this core
      */
     @SuppressWarnings("unchecked")
-    public LocalApic(final int cpu) {
+    public LocalApic(final int cpu, final DeliveryMode mode) {
         this.cpu = cpu;
+        this.posted = mode == DeliveryMode.POSTED;
         this.mailboxes = new MessagePassingQueue[Vector.COUNT];
+    }
+
+    /** {@return true in {@link DeliveryMode#POSTED} mode} */
+    public boolean posted() {
+        return posted;
+    }
+
+    /**
+     * Posted mode, the sender's second step after it set the vector's bit: sets ON, and answers
+     * whether this send must notify the core, which is only when ON went from 0 to 1 and SN is clear.
+     * A volatile read-modify-write after the bit's; partner: the core's clearing of ON in
+     * {@link #anyPending()}, followed by its volatile reads of the bits.
+     *
+     * @return true if the caller must signal the core
+     */
+    public boolean postNotification() {
+        for (;;) {
+            final int w = notification;
+            if ((w & (ON | SN)) != 0) {
+                suppressed.increment(); // a notification is outstanding, or the core is descheduled
+                return false;
+            }
+            if (NOTIFICATION.compareAndSet(this, w, w | ON)) {
+                notifications.increment();
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Posted mode: sets or clears SN (suppress notification), while the core is descheduled. The
+     * core looks at its bits when it runs again, whatever SN said meanwhile. Owner only.
+     *
+     * @param on true while the core is preempted
+     */
+    public void suppressNotifications(final boolean on) {
+        if (on) {
+            NOTIFICATION.getAndBitwiseOr(this, SN);
+        } else {
+            NOTIFICATION.getAndBitwiseAnd(this, ~SN);
+        }
+    }
+
+    /** {@return posted mode: sends that set ON from 0 to 1 and so notified the core} */
+    public long notifications() {
+        return notifications.sum();
+    }
+
+    /** {@return posted mode: sends that did not notify (ON already set, or SN)} */
+    public long suppressedNotifications() {
+        return suppressed.sum();
     }
 
     /** {@return the core this state belongs to} */
@@ -197,6 +281,12 @@ public final class LocalApic {
      * @return true if any vector is pending
      */
     public boolean anyPending() {
+        if (posted && (notification & ON) != 0) {
+            // Clear ON before looking at the bits (volatile RMW, then the volatile loads below): a
+            // sender that later finds ON set was preceded by one that set it after this clear,
+            // and that one signals us.
+            NOTIFICATION.getAndBitwiseAnd(this, ~ON);
+        }
         // Word 0 can only hold vectors 32-63; 0-31 are exceptions and are never raised.
         return ((long) IRR.getVolatile(irr, PAD) | (long) IRR.getVolatile(irr, PAD + 1)
             | (long) IRR.getVolatile(irr, PAD + 2) | (long) IRR.getVolatile(irr, PAD + 3)) != 0;
