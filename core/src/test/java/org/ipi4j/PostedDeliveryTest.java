@@ -39,21 +39,28 @@ class PostedDeliveryTest {
                 final CountDownLatch seen = registerAll(m, 3);
                 final LocalApic apic = m.interrupts().apic(1);
                 final long signalled;
+                final long notified;
+                final long suppressed;
                 try (var deaf = DeliveryTestSupport.holdInterruptsOff(m.core(1))) {
+                    // Only these three sends are counted (waking core 1 for the hold task was a send too).
                     final long before = m.core(1).stats().unparkWakeups() + m.core(1).stats().elidedWakeups();
+                    final long notifiedBefore = apic.notifications();
+                    final long suppressedBefore = apic.suppressedNotifications();
                     for (final Vector v : VECTORS) {
                         m.interrupts().send(1, v, null);
                     }
                     signalled = m.core(1).stats().unparkWakeups() + m.core(1).stats().elidedWakeups() - before;
+                    notified = apic.notifications() - notifiedBefore;
+                    suppressed = apic.suppressedNotifications() - suppressedBefore;
                 }
                 DeliveryTestSupport.await(seen);
                 if (mode == DeliveryMode.POSTED) {
-                    assertThat(apic.notifications()).isEqualTo(1);
-                    assertThat(apic.suppressedNotifications()).isEqualTo(2);
+                    assertThat(notified).isEqualTo(1);
+                    assertThat(suppressed).isEqualTo(2);
                     assertThat(signalled).as("posted: one signal for three vectors").isEqualTo(1);
                 } else {
                     assertThat(signalled).as("per vector: one signal per new bit").isEqualTo(3);
-                    assertThat(apic.notifications()).isZero();
+                    assertThat(notified + suppressed).isZero();
                 }
             }
         }
