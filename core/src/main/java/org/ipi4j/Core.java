@@ -168,7 +168,8 @@ public final class Core {
 
     /**
      * Deschedules this core for {@code duration}, as a host deschedules a vCPU: it stops at its
-     * next instruction boundary (an idle core is woken to stop), takes no interrupts while
+     * next instruction boundary (an idle core is woken to stop), stays stopped for
+     * {@code duration} from then (the time slice starts when it stops), takes no interrupts while
      * stopped, and runs again when the time is up or on {@link #resume()}. A shootdown that finds
      * it stopped marks a TLB flush pending instead of interrupting it (with
      * {@link Paravirt#TLB_FLUSH}); the core flushes when it resumes, before it runs anything.
@@ -182,8 +183,7 @@ public final class Core {
         if (duration.isNegative() || duration.isZero()) {
             throw new IllegalArgumentException("duration must be positive, not " + duration);
         }
-        final long nanos = duration.toNanos();
-        vcpu.preempt(System.nanoTime() + Math.min(nanos, Long.MAX_VALUE / 4));
+        vcpu.preempt(Math.min(duration.toNanos(), Long.MAX_VALUE / 4));
     }
 
     /** Deschedules this core until {@link #resume()}; see {@link #preempt(Duration)}. */

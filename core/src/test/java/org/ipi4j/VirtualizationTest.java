@@ -157,6 +157,14 @@ class VirtualizationTest {
             final int ran = smp.call(1, cpu -> cpu);
             assertThat(ran).isEqualTo(1);
             assertThat(smp.yieldsToPreempted()).isEqualTo(1);
+            assertThat(smp.watchdogResends()).as("the caller yielded before it slept, not after the watchdog").isZero();
+            // The same from a core that waits: it yields before it idles.
+            m.core(1).preemptUntilResumed();
+            waitFor("core 1 preempted again", () -> m.core(1).isPreempted());
+            assertThat(m.core(0).submit(() -> smp.call(1, cpu -> cpu + 10))).succeedsWithin(Duration.ofSeconds(10))
+                .isEqualTo(11);
+            assertThat(smp.yieldsToPreempted()).isEqualTo(2);
+            assertThat(smp.watchdogResends()).isZero();
             assertThat(m.core(1).isPreempted()).isFalse();
         }
         try (Machine m = builder(2).paravirt().build().start()) {

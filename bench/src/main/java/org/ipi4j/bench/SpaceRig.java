@@ -1,6 +1,7 @@
 package org.ipi4j.bench;
 
 import org.ipi4j.Machine;
+import org.ipi4j.Paravirt;
 import org.ipi4j.Pinning;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.mm.AddressSpace;
@@ -25,6 +26,8 @@ public final class SpaceRig implements AutoCloseable {
     public final SmpCall smp;
     /** The space every core runs. */
     public final AddressSpace as;
+    /** Its MMU. */
+    public final Mmu mmu;
 
     /**
      * A started rig.
@@ -35,10 +38,26 @@ public final class SpaceRig implements AutoCloseable {
      * @throws Exception if a core could not switch to the space
      */
     public SpaceRig(final String name, final int cores, final Broadcast shape) throws Exception {
-        machine = Machine.builder().name(name).cores(cores).idlePolicy(IdlePolicy.park())
+        this(name, cores, shape, 0, Paravirt.values());
+    }
+
+    /**
+     * A started rig with broadcast invalidation and paravirtual features as given.
+     *
+     * @param name the machine's name
+     * @param cores how many cores
+     * @param shape how shootdowns reach their targets
+     * @param broadcastThreshold {@code Mmu.Builder.broadcastInvalidation}: 0 off
+     * @param paravirt the machine's paravirtual features
+     * @throws Exception if a core could not switch to the space
+     */
+    public SpaceRig(final String name, final int cores, final Broadcast shape, final int broadcastThreshold,
+                    final Paravirt... paravirt) throws Exception {
+        machine = Machine.builder().name(name).cores(cores).idlePolicy(IdlePolicy.park()).paravirt(paravirt)
             .pinning(Pinning.BEST_EFFORT).memoryWords(PAGES * 64).build().start();
         smp = SmpCall.install(machine);
-        final Mmu mmu = Mmu.builder(smp).broadcast(shape).detectStale(true).build(); // the lab reports violations
+        mmu = Mmu.builder(smp).broadcast(shape).detectStale(true) // the lab reports violations
+            .broadcastInvalidation(broadcastThreshold).build();
         as = mmu.newAddressSpace(PAGES);
         for (int vpn = 0; vpn < PAGES; vpn++) {
             as.map(vpn, vpn, Pte.READ | Pte.WRITE);

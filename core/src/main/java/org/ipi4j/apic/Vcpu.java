@@ -12,7 +12,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>Protocol</h2>
  * <ul>
- *   <li>The host asks: {@link #preempt(long)} (until a deadline, or until {@link #resume()}).</li>
+ *   <li>The host asks: {@link #preempt(long)} (for a time slice that starts when the core stops,
+ *       or until {@link #resume()}).</li>
  *   <li>The core stops at its next instruction boundary ({@link #stopIfRequested}): it publishes
  *       {@link #PREEMPTED} with a read-modify-write, then parks until the request ends. So
  *       {@code PREEMPTED} means "stopped, translating nothing", never "asked to stop".</li>
@@ -36,7 +37,7 @@ public final class Vcpu {
     public static final int PREEMPTED = 1;
     /** State bit: a TLB flush must run before the core runs anything again. */
     public static final int FLUSH_PENDING = 2;
-    /** {@link #preempt(long)} with this deadline lasts until {@link #resume()}. */
+    /** {@link #preempt(long)} for this long lasts until {@link #resume()}. */
     public static final long UNTIL_RESUMED = Long.MAX_VALUE;
 
     private static final VarHandle STATE;
@@ -46,7 +47,7 @@ public final class Vcpu {
         try {
             final MethodHandles.Lookup l = MethodHandles.lookup();
             STATE = l.findVarHandle(Vcpu.class, "state", int.class);
-            REQUEST = l.findVarHandle(Vcpu.class, "requestedUntil", long.class);
+            REQUEST = l.findVarHandle(Vcpu.class, "requested", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -55,8 +56,8 @@ public final class Vcpu {
     private final int cpu;
     /** PREEMPTED | FLUSH_PENDING. */
     private volatile int state;
-    /** 0: no request; else the System.nanoTime() deadline of the preemption, or UNTIL_RESUMED. */
-    private volatile long requestedUntil;
+    /** 0: no request; else how long the preemption lasts once the core stops, or UNTIL_RESUMED. */
+    private volatile long requested;
     private volatile Thread owner;
     private final LongAdder preemptions = new LongAdder();
     private final LongAdder pvFlushes = new LongAdder();
@@ -88,14 +89,17 @@ public final class Vcpu {
     // ---- the host ------------------------------------------------------------------------------
 
     /**
-     * Asks the core to stop at its next instruction boundary until {@code deadlineNanos}
-     * ({@code System.nanoTime()}), or {@link #UNTIL_RESUMED}. A later request replaces an earlier
-     * one. Any thread.
+     * Asks the core to stop at its next instruction boundary and stay stopped for
+     * {@code nanos} from then (a host time slice starts when the vCPU is descheduled), or until
+     * {@link #resume()} for {@link #UNTIL_RESUMED}. A request replaces one not yet taken. Any thread.
      *
-     * @param deadlineNanos when the preemption ends
+     * @param nanos how long, positive, or {@link #UNTIL_RESUMED}
      */
-    public void preempt(final long deadlineNanos) {
-        REQUEST.setVolatile(this, deadlineNanos == 0 ? 1 : deadlineNanos);
+    public void preempt(final long nanos) {
+        if (nanos <= 0) {
+            throw new IllegalArgumentException("nanos must be positive, not " + nanos);
+        }
+        REQUEST.setVolatile(this, nanos);
         final Thread t = owner;
         if (t != null) {
             LockSupport.unpark(t); // an idle core must come to a boundary to stop
@@ -111,10 +115,9 @@ public final class Vcpu {
         }
     }
 
-    /** {@return true while a preemption is requested and not over (read at boundaries)} */
+    /** {@return true while a preemption is asked for or under way (read at boundaries)} */
     public boolean requested() {
-        final long until = (long) REQUEST.getOpaque(this);
-        return until != 0 && (until == UNTIL_RESUMED || until - System.nanoTime() > 0);
+        return (long) REQUEST.getOpaque(this) != 0;
     }
 
     // ---- the initiator of a shootdown ----------------------------------------------------------
@@ -149,24 +152,32 @@ public final class Vcpu {
      * @return true if the core was preempted
      */
     public boolean stopIfRequested(final Runnable flush) {
-        if (!requested()) {
+        long slice = (long) REQUEST.getOpaque(this);
+        if (slice == 0) {
             return false;
         }
         final long start = System.nanoTime();
         STATE.getAndBitwiseOr(this, PREEMPTED); // stopped: from here on, shootdowns may flag instead of interrupt
         preemptions.increment();
+        long until = slice == UNTIL_RESUMED ? UNTIL_RESUMED : start + slice;
         for (;;) {
-            final long until = (long) REQUEST.getVolatile(this);
-            if (until == 0) {
-                break;
+            final long now = (long) REQUEST.getVolatile(this);
+            if (now == 0) {
+                break; // resumed
+            }
+            if (now != slice) { // replaced by a new request: a new slice from now
+                slice = now;
+                until = slice == UNTIL_RESUMED ? UNTIL_RESUMED : System.nanoTime() + slice;
             }
             if (until == UNTIL_RESUMED) {
                 LockSupport.park(this);
             } else {
                 final long left = until - System.nanoTime();
                 if (left <= 0) {
-                    REQUEST.compareAndSet(this, until, 0L); // over, unless replaced meanwhile
-                    continue;
+                    if (REQUEST.compareAndSet(this, slice, 0L)) {
+                        break; // the slice is over
+                    }
+                    continue; // resumed or replaced meanwhile
                 }
                 LockSupport.parkNanos(this, left);
             }

@@ -666,18 +666,21 @@ public final class SmpCall {
                 deadline = System.nanoTime() + watchdogNanos;
                 continue;
             }
-            if (yieldToPreempted && (self != null || spins >= CALLER_SPINS)) {
-                yieldToPreempted(call);
-            }
             if (self != null) {
                 // A waiting core keeps taking its own interrupts (another core may be calling
                 // us) and idles by the machine's policy; the last acknowledgement wakes it.
+                if (yieldToPreempted) {
+                    yieldToPreempted(call); // before we wait: a preempted target cannot answer
+                }
                 self.waitUntil(call.isDone, deadline);
             } else if (++spins < CALLER_SPINS) {
                 Thread.onSpinWait(); // while we spin, no acknowledgement needs to unpark us
             } else {
                 // Dekker with the last acknowledgement: publish ourselves, then look again.
                 call.waiter(Thread.currentThread());
+                if (yieldToPreempted) {
+                    yieldToPreempted(call); // before we sleep: a preempted target cannot answer
+                }
                 if (!call.isDone()) {
                     LockSupport.parkNanos(this, left);
                 }

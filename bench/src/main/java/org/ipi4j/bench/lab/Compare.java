@@ -35,7 +35,8 @@ final class Compare implements Callable<Integer> {
         "roundtrip", List.of("paced_p50_ns", "paced_p99_ns", "b2b_p50_ns", "cpu_paced_ns"),
         "smp", List.of("call_p50_ns", "call_p99_ns"),
         "shootdown", List.of("revoke_p50_ns", "window_p50_ns"),
-        "storm", List.of("pages_per_s", "call_ipis"));
+        "storm", List.of("pages_per_s", "call_ipis"),
+        "virt", List.of("op_p50_ns", "op_p99_ns"));
 
     @Spec
     private CommandSpec spec;

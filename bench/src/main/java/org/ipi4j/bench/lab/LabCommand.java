@@ -57,7 +57,7 @@ public final class LabCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME",
         description = "What to run: round-trip variants (see --list) and parts (roundtrip = every variant, smp, "
-            + "shootdown, storm). Default: everything. The floors the chosen figures are compared with are added.")
+            + "shootdown, storm, virt). Default: everything. The floors the chosen figures are compared with are added.")
     private List<String> variants;
 
     @Option(names = "--duration", paramLabel = "TIME", converter = DurationConverter.class,
@@ -193,7 +193,7 @@ public final class LabCommand implements Callable<Integer> {
                 }
             }
         }
-        if (parts.contains("smp") || parts.contains("shootdown")) {
+        if (parts.contains("smp") || parts.contains("shootdown") || parts.contains("virt")) {
             floors.add("floor-park");
         }
         final List<String> ordered = new ArrayList<>();
@@ -250,6 +250,36 @@ public final class LabCommand implements Callable<Integer> {
             steps.add(new LabRun.Step("unmap storm page by page", () -> CallPart.storm(false, s)));
             steps.add(new LabRun.Step("unmap storm batched", () -> CallPart.storm(true, s)));
         }
+        if (s.parts().contains("virt")) {
+            for (final int k : new int[] {0, 1, 2}) {
+                for (final boolean on : new boolean[] {true, false}) {
+                    steps.add(new LabRun.Step("shootdown with " + k + " preempted, PV " + (on ? "on" : "off"),
+                        () -> VirtPart.pvFlush(k, on, s, sink)));
+                }
+            }
+            for (final int n : s.cores()) {
+                for (final boolean bc : new boolean[] {false, true}) {
+                    steps.add(new LabRun.Step("shootdown on " + n + " cores, " + (bc ? "broadcast" : "IPIs"),
+                        () -> VirtPart.broadcast(n, bc, s, sink)));
+                }
+            }
+            for (final boolean preempted : new boolean[] {false, true}) {
+                for (final org.ipi4j.interrupts.DeliveryMode mode : org.ipi4j.interrupts.DeliveryMode.values()) {
+                    steps.add(new LabRun.Step("3-vector bursts to a " + (preempted ? "preempted" : "parked") + " core, "
+                        + mode, () -> VirtPart.posted(mode, preempted, s, sink)));
+                }
+            }
+            for (final int n : s.cores()) {
+                for (final boolean on : new boolean[] {true, false}) {
+                    steps.add(new LabRun.Step("call to " + n + " cores, PV send-IPI " + (on ? "on" : "off"),
+                        () -> VirtPart.sendIpi(n, on, s)));
+                }
+            }
+            for (final boolean on : new boolean[] {true, false}) {
+                steps.add(new LabRun.Step("call to a preempted core, yield " + (on ? "on" : "off"),
+                    () -> VirtPart.yieldToPreempted(on, s, sink)));
+            }
+        }
         return steps;
     }
 
@@ -262,7 +292,8 @@ public final class LabCommand implements Callable<Integer> {
             }
         }
         console.println("Parts: roundtrip (every variant above), smp (waited calls: flat, serial, tree(2) per --cores), "
-            + "shootdown (one page, per --cores), storm (64-page unmap, page by page and batched)");
+            + "shootdown (one page, per --cores), storm (64-page unmap, page by page and batched), virt (preempted "
+            + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield)");
     }
 
     private static Recording startJfr() throws IOException, java.text.ParseException {

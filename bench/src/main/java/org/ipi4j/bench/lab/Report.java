@@ -104,6 +104,29 @@ final class Report {
         return t;
     }
 
+    Table virt() {
+        final Table t = new Table("figure", "p50", "p99", "p50 vs park floor", "per operation", "stale after return",
+            "samples");
+        for (final Result r : part("virt")) {
+            if (r.error() != null) {
+                continue;
+            }
+            final StringBuilder per = new StringBuilder();
+            for (final String metric : r.repeats().get(0).keySet()) {
+                if (metric.startsWith("op_") || metric.equals("samples") || metric.equals("stale_after_return")) {
+                    continue;
+                }
+                per.append(per.length() == 0 ? "" : "; ").append(metric.replace("_ns", "").replace('_', ' ')).append(' ')
+                    .append(metric.endsWith("_ns") ? time(r, metric) : plain(r, metric, "%.2f"));
+            }
+            t.row(r.name(), time(r, "op_p50_ns"), time(r, "op_p99_ns"),
+                r.floor() == null ? "" : vsFloor(r, "op_p50_ns", "paced_p50_ns"), per.toString(),
+                r.repeats().get(0).containsKey("stale_after_return") ? plain(r, "stale_after_return", "%.0f") : "",
+                count(r, "samples"));
+        }
+        return t;
+    }
+
     // ---- renderings -------------------------------------------------------------------------
 
     String markdown() {
@@ -130,6 +153,8 @@ final class Report {
         s.put("Waited cross-core calls to every core (from an outside thread; cores park when idle)", calls());
         s.put("TLB shootdown: revoke write on one page (every core runs the space and idles parked)", shootdowns());
         s.put("Unmap storm: 64 pages, page by page versus one mmu_gather", storms());
+        s.put("Virtualization: preempted cores, PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI, "
+            + "directed yield", virt());
         return s;
     }
 

@@ -15,12 +15,12 @@ import java.util.Map;
  * @param repeat       repeats of every figure (median and min-max are reported)
  * @param cores        core counts for the cross-core call and shootdown parts
  * @param variants     round-trip variants to run, in report order
- * @param parts        parts to run: roundtrip, smp, shootdown, storm
+ * @param parts        parts to run: roundtrip, smp, shootdown, storm, virt
  */
 public record Settings(boolean smoke, Duration duration, Duration pace, int pacedSamples, int repeat, List<Integer> cores,
                        List<String> variants, List<String> parts) {
     /** The parts, in the order they run. */
-    public static final List<String> PARTS = List.of("roundtrip", "smp", "shootdown", "storm");
+    public static final List<String> PARTS = List.of("roundtrip", "smp", "shootdown", "storm", "virt");
 
     /** {@return warm-up round trips at most, before the first repeat of a variant} */
     public int warmupCount() {
