@@ -63,6 +63,8 @@ public final class Mmu {
     final boolean pvFlush;
     /** Targets flagged for a flush on resume instead of interrupted. */
     final LongAdder pvFlushes = new LongAdder();
+    /** Cores a space must be active on to go global, by default, as in Linux 6.15 ({@link Builder#broadcastInvalidation()}). */
+    public static final int DEFAULT_BROADCAST_THRESHOLD = 4;
     /** Cores a space must be active on to go global (broadcast invalidation); 0: never. */
     private final int broadcastThreshold;
     /**
@@ -622,6 +624,16 @@ public final class Mmu {
         public Builder detectStale(final boolean on) {
             this.detectStale = on;
             return this;
+        }
+
+        /**
+         * {@link #broadcastInvalidation(int)} with the threshold Linux uses: spaces active on 4 or
+         * more cores.
+         *
+         * @return this builder
+         */
+        public Builder broadcastInvalidation() {
+            return broadcastInvalidation(DEFAULT_BROADCAST_THRESHOLD);
         }
 
         /**

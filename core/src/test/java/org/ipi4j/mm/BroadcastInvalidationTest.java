@@ -102,6 +102,23 @@ class BroadcastInvalidationTest {
             }
         }
         assertThatThrownBy(() -> Mmu.builder(null)).isInstanceOf(NullPointerException.class);
+        try (Rig r = Rig.of(4, 0, 1, 2, 3)) {
+            final Mmu byDefault = Mmu.builder(r.smp()).broadcastInvalidation().build();
+            assertThat(Mmu.DEFAULT_BROADCAST_THRESHOLD).isEqualTo(4);
+            final AddressSpace as = byDefault.newAddressSpace(1);
+            as.map(0, 0, Pte.READ | Pte.WRITE);
+            for (final int cpu : new int[] {0, 1, 2}) {
+                r.on(cpu, () -> byDefault.read(as, 0)); // active on 3 cores: below the default of 4
+            }
+            as.protect(0, 1, Pte.READ);
+            assertThat(as.isGlobal()).isFalse();
+            r.on(3, () -> byDefault.read(as, 0)); // now 4
+            as.protect(0, 1, Pte.READ | Pte.WRITE);
+            as.protect(0, 1, Pte.READ);
+            assertThat(as.isGlobal()).isTrue();
+            assertThatThrownBy(() -> Mmu.builder(r.smp()).broadcastInvalidation(-1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("-1");
+        }
     }
 
     @RepeatedTest(3)
