@@ -4,7 +4,6 @@ import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
-import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.mm.AddressSpace;
 import org.ipi4j.mm.Pte;
 import org.openjdk.jcstress.annotations.Actor;
@@ -55,15 +54,7 @@ public class BroadcastFlushSafety {
     @Actor
     public void user(final II_Result r) {
         final int[] out = Rigs.BC_MACHINE.core(1).submit(() -> {
-            final boolean ret = returned;
-            boolean wrote;
-            try {
-                Rigs.BC_MMU.write(as, 0, 7);
-                wrote = true;
-            } catch (PageFaultException expected) {
-                wrote = false;
-            }
-            return new int[] {ret ? 1 : 0, wrote ? 1 : 0};
+            return Rigs.lookThenWrite(Rigs.BC_MMU, as, () -> returned);
         }).join();
         r.r1 = out[0];
         r.r2 = out[1];

@@ -5,7 +5,6 @@ import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 import org.ipi4j.Core;
-import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.mm.AddressSpace;
 import org.ipi4j.mm.Pte;
 import org.openjdk.jcstress.annotations.Actor;
@@ -56,15 +55,7 @@ public class PvFlushSafety {
         Rigs.await(core::isPreempted); // bounded: a broken library is reported, not hung
         core.resume();
         final int[] out = core.submit(() -> {
-            final boolean ret = returned;
-            boolean wrote;
-            try {
-                Rigs.PV_MMU.write(as, 0, 7);
-                wrote = true;
-            } catch (PageFaultException expected) {
-                wrote = false;
-            }
-            return new int[] {ret ? 1 : 0, wrote ? 1 : 0};
+            return Rigs.lookThenWrite(Rigs.PV_MMU, as, () -> returned);
         }).join();
         r.r1 = out[0];
         r.r2 = out[1];

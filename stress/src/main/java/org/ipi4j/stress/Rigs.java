@@ -8,7 +8,9 @@ import org.ipi4j.Machine;
 import org.ipi4j.Pinning;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.Interrupt;
+import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.mm.AddressSpace;
 import org.ipi4j.mm.Mmu;
 import org.ipi4j.smp.SmpCall;
 
@@ -52,6 +54,22 @@ final class Rigs {
     }
 
     private Rigs() {
+    }
+
+    /**
+     * On the calling core: reads whether the revoking call has returned, then tries to write
+     * page 0 of {@code as}. {@code {returned ? 1 : 0, wrote ? 1 : 0}}: the shootdown tests' outcome.
+     */
+    static int[] lookThenWrite(final Mmu mmu, final AddressSpace as, final BooleanSupplier returned) {
+        final boolean ret = returned.getAsBoolean();
+        boolean wrote;
+        try {
+            mmu.write(as, 0, 7);
+            wrote = true;
+        } catch (PageFaultException expected) {
+            wrote = false;
+        }
+        return new int[] {ret ? 1 : 0, wrote ? 1 : 0};
     }
 
     /**

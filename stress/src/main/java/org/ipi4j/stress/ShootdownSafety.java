@@ -5,7 +5,6 @@ import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 import org.ipi4j.Core;
-import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.mm.AddressSpace;
 import org.ipi4j.mm.Pte;
 import org.openjdk.jcstress.annotations.Actor;
@@ -49,15 +48,7 @@ public class ShootdownSafety {
             Rigs.MMU.switchTo(as);
             Rigs.MMU.read(as, 0);        // a translation is now cached
             Core.current().checkpoint(); // the flush IPI may be taken here
-            final boolean ret = returned;
-            boolean wrote;
-            try {
-                Rigs.MMU.write(as, 0, 7);
-                wrote = true;
-            } catch (PageFaultException expected) {
-                wrote = false;
-            }
-            return new int[] {ret ? 1 : 0, wrote ? 1 : 0};
+            return Rigs.lookThenWrite(Rigs.MMU, as, () -> returned);
         }).join();
         r.r1 = out[0];
         r.r2 = out[1];
