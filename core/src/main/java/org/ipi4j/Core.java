@@ -173,7 +173,9 @@ public final class Core {
      * stopped, and runs again when the time is up or on {@link #resume()}. A shootdown that finds
      * it stopped marks a TLB flush pending instead of interrupting it (with
      * {@link Paravirt#TLB_FLUSH}); the core flushes when it resumes, before it runs anything.
-     * Shutdown ends every preemption. A later call replaces an earlier one.
+     * Shutdown ends every preemption. A later call replaces a request not yet taken; while the
+     * core is stopped, a call for a different duration starts a new slice from then, and one for
+     * the same duration leaves the current slice as it is.
      *
      * @param duration how long, positive
      * @throws IllegalArgumentException if {@code duration} is not positive
