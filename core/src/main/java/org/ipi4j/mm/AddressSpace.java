@@ -30,7 +30,6 @@ public final class AddressSpace {
     /** True once the space has a global ASID (broadcast invalidation); written once, by a shootdown. */
     volatile boolean global;
     final LongAdder broadcasts = new LongAdder();
-    final LongAdder transitions = new LongAdder();
     final AtomicLong generation = new AtomicLong();
     /**
      * Per core: the generation that core's TLB is in sync with for this space. Element i is

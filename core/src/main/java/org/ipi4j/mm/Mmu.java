@@ -387,13 +387,11 @@ public final class Mmu {
                 // so once the round is acknowledged every core translates this space bracketed.
                 as.global = true;
                 sd.transition = true;
-                as.transitions.increment();
             }
         }
         // (2) publish: the PTE stores were releases; this RMW orders them before every read
         // of "running" below and before any target's read of the generation.
-        sd.generation = as.generation.incrementAndGet();
-        sd.full = sd.count > fullFlushCeiling;
+        publish(sd);
         sd.remote = 0;
         sd.lastInvalidation.set(0);
         sd.handlerNanos.set(0);
@@ -403,19 +401,36 @@ public final class Mmu {
         // while the others work, and the wait for every ack (watchdog).
         smp.run(allCores, sd, sd, broadcast);
         final long done = System.nanoTime();
+        as.remoteTargets.add(sd.remote);
+        final long last = Math.max(sd.lastInvalidation.get(), sd.sentAt);
+        completed(sd, sd.remote, last, sd.handlerNanos.get() + (done - sd.sentAt), jfr);
+    }
+
+    /** Bumps the generation (a volatile RMW after the PTE stores, which were releases) and decides on a full flush. */
+    private void publish(final Shootdown sd) {
+        sd.generation = sd.as.generation.incrementAndGet();
+        sd.full = sd.count > fullFlushCeiling;
+    }
+
+    /**
+     * A shootdown is over, by IPIs or by broadcast: its PTE versions are complete (for the stale
+     * detector), and it is counted, with its window (first change to {@code lastInvalidation}) and
+     * the core-time it stalled.
+     */
+    private void completed(final Shootdown sd, final int remote, final long lastInvalidation, final long stalledNanos,
+                           final ShootdownEvent jfr) {
+        final AddressSpace as = sd.as;
         for (int i = 0; i < sd.count; i++) {
             as.pageTable().complete(sd.vpns[i], sd.versions[i]);
         }
         as.shootdowns.increment();
         shootdownsTotal.incrementAndGet();
-        as.remoteTargets.add(sd.remote);
-        final long last = Math.max(sd.lastInvalidation.get(), sd.sentAt);
-        final long window = Math.max(0, last - sd.firstChangeAt);
+        final long window = Math.max(0, lastInvalidation - sd.firstChangeAt);
         as.window.recordValue(window);
+        as.stalledCoreNanos.add(stalledNanos);
         if (jfr != null) {
-            jfr.finish(as.asid(), sd.count, sd.remote, sd.full, window);
+            jfr.finish(as.asid(), sd.count, remote, sd.full, window);
         }
-        as.stalledCoreNanos.add(sd.handlerNanos.get() + (done - sd.sentAt));
     }
 
     /**
@@ -431,25 +446,14 @@ public final class Mmu {
         final long start = System.nanoTime();
         // Publish: the PTE stores were releases; this RMW orders them before the invalidations
         // and before any translation that reads the generation after them (translate's bracket).
-        sd.generation = as.generation.incrementAndGet();
-        sd.full = sd.count > fullFlushCeiling;
+        publish(sd);
         for (int cpu = 0; cpu < tlbs.length; cpu++) {
             invalidate(tlbs[cpu], as.asid(), sd);
         }
         tlbSync(as.asid(), sd);
         final long done = System.nanoTime();
-        for (int i = 0; i < sd.count; i++) {
-            as.pageTable().complete(sd.vpns[i], sd.versions[i]);
-        }
-        as.shootdowns.increment();
         as.broadcasts.increment();
-        shootdownsTotal.incrementAndGet();
-        final long window = Math.max(0, done - sd.firstChangeAt);
-        as.window.recordValue(window);
-        as.stalledCoreNanos.add(done - start); // only the initiator stalls
-        if (jfr != null) {
-            jfr.finish(as.asid(), sd.count, 0, sd.full, window);
-        }
+        completed(sd, 0, done, done - start, jfr); // only the initiator stalls
     }
 
     /** TLBSYNC: per core, wait out a translation in flight (odd epoch), then clear again. */
