@@ -15,6 +15,7 @@ import org.ipi4j.apic.InterruptController;
 import org.ipi4j.apic.LocalApic;
 import org.ipi4j.apic.Vcpu;
 import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.idle.Timeline;
 import org.ipi4j.interrupts.CpuException;
 import org.ipi4j.interrupts.ExceptionHandler;
 import org.ipi4j.interrupts.GeneralProtectionException;
@@ -234,10 +235,11 @@ public final class Core {
     }
 
     /**
-     * {@link System#nanoTime()} when code last re-enabled interrupts on this core (0 if never):
+     * The machine's clock ({@link Machine#timeline()}: {@link System#nanoTime()} on the host) when
+     * code last re-enabled interrupts on this core (0 if never):
      * lets a measurement split a delivery delay into "interrupts were off" and the rest.
      *
-     * @return the {@code System.nanoTime()} of the last re-enable
+     * @return the clock reading of the last re-enable
      */
     public long lastInterruptsEnabledAt() {
         return cpu.lastInterruptsEnabledAt();
@@ -261,7 +263,7 @@ public final class Core {
             .append(", interrupts ").append(interruptsEnabled() ? "on" : "off");
         final long since = cpu.interruptsOffSince();
         if (!interruptsEnabled() && since != 0) {
-            sb.append(" for ").append((System.nanoTime() - since) / 1000).append("us");
+            sb.append(" for ").append((machine.timeline().nanoTime() - since) / 1000).append("us");
         }
         final int vec = inServiceVector();
         if (vec >= 0) {
@@ -439,7 +441,8 @@ public final class Core {
     }
 
     /**
-     * Waits on this core until {@code condition} holds or {@link System#nanoTime()} reaches
+     * Waits on this core until {@code condition} holds or the machine's clock
+     * ({@link Machine#timeline()}: {@link System#nanoTime()} on the host) reaches
      * {@code deadlineNanos}, taking interrupts meanwhile and waiting the way the machine's
      * {@link IdlePolicy} says: a polling wait notices by itself; a parked wait is woken by an IPI
      * or by {@link #wake()}, which whoever makes the condition true must call after making it
@@ -447,7 +450,7 @@ public final class Core {
      * and read what it waits for with volatile loads (it is the re-check of the idle handshake).
      *
      * @param condition evaluated here for each target before sending; only cores for which it is true are called (null: all)
-     * @param deadlineNanos the {@code System.nanoTime()} deadline
+     * @param deadlineNanos the deadline on the machine's clock
      * @return true if the condition held, false at the deadline
      */
     public boolean waitUntil(final BooleanSupplier condition, final long deadlineNanos) {
@@ -465,7 +468,7 @@ public final class Core {
                     cpu.deliverPending(cpu.epc());
                     continue;
                 }
-                if (deadlineNanos - System.nanoTime() <= 0) {
+                if (deadlineNanos - machine.timeline().nanoTime() <= 0) {
                     return condition.getAsBoolean();
                 }
                 idle.idleUntil(waitWork, deadlineNanos);
@@ -532,10 +535,13 @@ public final class Core {
         final Pinner.Pin pin = pinning == Pinning.BEST_EFFORT ? pin() : null;
         idle.bind(Thread.currentThread());
         vcpu.bind(Thread.currentThread());
+        final Timeline timeline = machine.timeline();
+        timeline.attach(id); // a simulation schedules this thread from here on
         onStarted.run();
         try {
             runLoop();
         } finally {
+            timeline.detach();
             idle.halted();
             if (pin != null) {
                 pin.release();

@@ -20,6 +20,7 @@ import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.Faults;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.idle.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.FaultPolicy;
@@ -27,10 +28,12 @@ import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Oops;
 import org.ipi4j.interrupts.OopsCount;
 import org.ipi4j.interrupts.OverflowPolicy;
+import org.ipi4j.interrupts.Topology;
 import org.ipi4j.interrupts.UndeliveredInterrupt;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;
 import org.ipi4j.observability.CoreStats;
+import org.ipi4j.sim.Simulation;
 
 /**
  * An emulated SMP machine: {@code n} {@link Core}s, their {@link InterruptController}, and a
@@ -76,6 +79,11 @@ public final class Machine implements AutoCloseable {
     private final FaultPolicy faultPolicy;
     private final InterruptController interrupts;
     private final Memory memory;
+    /** The host's time and parking, or the simulation's. */
+    private final Timeline timeline;
+    /** Null unless the machine is simulated. */
+    private final Simulation simulation;
+    private final Topology topology;
     /** The first oopses, at most {@code oopsCapacity}: a handler failing forever must not grow memory. */
     private final ArrayBlockingQueue<Oops> oopses;
     /** Distinct kinds of oops and their counts, at most {@link #MAX_DISTINCT_OOPSES} kinds. */
@@ -92,7 +100,12 @@ public final class Machine implements AutoCloseable {
         this.idlePolicy = b.idlePolicy;
         this.pinning = b.pinning;
         this.threadFactory = b.threadFactory;
-        this.pinner = b.pinning == Pinning.NONE ? null : b.pinner != null ? b.pinner : Pinner.fromClassPath();
+        this.simulation = b.simulation;
+        this.timeline = simulation != null ? simulation : Timeline.real();
+        this.topology = b.topology != null ? b.topology : simulation != null ? simulation.costs().topology() : Topology.uniform();
+        // A simulated core does not pin: one thread runs at a time, on whatever CPU the host gives it.
+        this.pinner = b.pinning == Pinning.NONE || simulation != null ? null
+            : b.pinner != null ? b.pinner : Pinner.fromClassPath();
         this.faultPolicy = b.faultPolicy;
         this.oopsListener = b.oopsListener;
         this.oopses = new ArrayBlockingQueue<>(b.oopsCapacity);
@@ -113,7 +126,10 @@ public final class Machine implements AutoCloseable {
                     recordOops(cpu, vector, "handler threw", error, payloads);
                     Machine.this.handlerFailed();
                 }
-            });
+            }, timeline);
+        if (simulation != null) {
+            simulation.bind(name, b.cores);
+        }
         this.cores = new Core[b.cores];
         for (int i = 0; i < cores.length; i++) {
             cores[i] = new Core(this, i, pinning, interrupts);
@@ -201,6 +217,24 @@ public final class Machine implements AutoCloseable {
     /** {@return the interrupt controller: register handlers, send IPIs} */
     public InterruptController interrupts() {
         return interrupts;
+    }
+
+    /**
+     * {@return where this machine's time comes from and how its threads wait: {@link Timeline#real()},
+     * or its {@link #simulation()}}
+     */
+    public Timeline timeline() {
+        return timeline;
+    }
+
+    /** {@return the simulation this machine runs in, or null for a machine on the host's real cores} */
+    public Simulation simulation() {
+        return simulation;
+    }
+
+    /** {@return where cores sit (complexes, sockets): the builder's, the simulation's, or uniform} */
+    public Topology topology() {
+        return topology;
     }
 
     /** {@return the shared physical memory programs load from and store to} */
@@ -336,6 +370,9 @@ public final class Machine implements AutoCloseable {
         if (report != null) {
             return report;
         }
+        if (simulation != null) {
+            simulation.end(); // the cores stop in real time
+        }
         interrupts.close(); // from here on, nothing new is queued anywhere
         final boolean started = lifecycle == STARTED;
         lifecycle = CLOSED;
@@ -404,7 +441,7 @@ public final class Machine implements AutoCloseable {
 
     void recordOops(final int cpu, final Vector vector, final String what, final Throwable error,
                     final List<Object> payloads) {
-        final Oops oops = new Oops(cpu, vector, what, error, payloads, System.nanoTime());
+        final Oops oops = new Oops(cpu, vector, what, error, payloads, timeline.nanoTime());
         oopsTotal.increment();
         oopses.offer(oops); // dropped when full: counted in oopsTotal and distinctOopses
         String key = oopsKey(oops);
@@ -480,8 +517,36 @@ public final class Machine implements AutoCloseable {
         private ThreadFactory threadFactory;
         private EnumSet<Paravirt> paravirt = EnumSet.allOf(Paravirt.class);
         private DeliveryMode deliveryMode = DeliveryMode.PER_VECTOR;
+        private Simulation simulation;
+        private Topology topology;
 
         private Builder() {
+        }
+
+        /**
+         * Runs the machine in {@code simulation}: virtual time, one thread at a time, in the
+         * seeded order the simulation chooses, with its cost model (see {@link Simulation}). The
+         * machine does not pin its cores; its topology defaults to the cost model's. A simulation
+         * serves one machine. Default: none, the host's real cores and time.
+         *
+         * @param simulation the simulation
+         * @return this builder
+         */
+        public Builder simulation(final Simulation simulation) {
+            this.simulation = Objects.requireNonNull(simulation, "simulation");
+            return this;
+        }
+
+        /**
+         * Where cores sit, for the topology-aware broadcast. Default: the simulation's cost model's
+         * topology for a simulated machine, {@link Topology#uniform()} otherwise.
+         *
+         * @param topology the topology
+         * @return this builder
+         */
+        public Builder topology(final Topology topology) {
+            this.topology = Objects.requireNonNull(topology, "topology");
+            return this;
         }
 
         /**

@@ -26,7 +26,8 @@ class PackageDependencyTest {
         "observability", Set.of(),
         "isa", Set.of("interrupts"),
         "apic", Set.of("interrupts", "idle", "observability"),
-        "root", Set.of("apic", "isa", "interrupts", "idle", "observability"),
+        "sim", Set.of("idle", "interrupts"),
+        "root", Set.of("apic", "isa", "interrupts", "idle", "observability", "sim"),
         "smp", Set.of("root", "interrupts", "idle", "observability"),
         "mm", Set.of("root", "smp", "isa", "interrupts", "idle", "observability"));
 

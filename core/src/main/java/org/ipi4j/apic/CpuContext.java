@@ -128,12 +128,12 @@ public final class CpuContext {
         return (int) IN_SERVICE.getOpaque(this);
     }
 
-    /** {@return {@code System.nanoTime()} since which interrupts have been off, or 0 if they are on} */
+    /** {@return {@code controller.timeline.nanoTime()} since which interrupts have been off, or 0 if they are on} */
     public long interruptsOffSince() {
         return (long) IRQ_OFF_SINCE.getOpaque(this);
     }
 
-    /** {@return {@code System.nanoTime()} when code last re-enabled interrupts (0 if never)} */
+    /** {@return {@code controller.timeline.nanoTime()} when code last re-enabled interrupts (0 if never)} */
     public long lastInterruptsEnabledAt() {
         return (long) IRQ_ON_AT.getOpaque(this);
     }
@@ -198,7 +198,7 @@ public final class CpuContext {
     /** Clears the interrupt flag, noting since when (for the watchdog and the irq-off maximum). Owner only. */
     public void irqOff() {
         if (interruptsEnabled) {
-            IRQ_OFF_SINCE.setOpaque(this, System.nanoTime());
+            IRQ_OFF_SINCE.setOpaque(this, controller.timeline.nanoTime());
             IF.setOpaque(this, false);
         }
     }
@@ -206,7 +206,7 @@ public final class CpuContext {
     /** Sets the interrupt flag; does not deliver (the next boundary does). Owner only. */
     public void irqOn() {
         if (!interruptsEnabled) {
-            final long now = System.nanoTime();
+            final long now = controller.timeline.nanoTime();
             IF.setOpaque(this, true);
             IRQ_ON_AT.setOpaque(this, now);
             maxIrqOffNanos.max(now - irqOffSince);
@@ -245,7 +245,8 @@ public final class CpuContext {
         depth++;
         final InterruptHandler handler = controller.handler(v);
         final boolean timed = controller.timeHandlers;
-        final long start = timed ? System.nanoTime() : 0L;
+        final long start = timed ? controller.timeline.nanoTime() : 0L;
+        controller.timeline.spend(org.ipi4j.idle.Timeline.Work.INTERRUPT, 1); // a simulation's entry cost
         try {
             if (faults != null) {
                 faults.inHandler(cpu, v);
@@ -256,7 +257,7 @@ public final class CpuContext {
             controller.handlerFailed(cpu, vector, t, List.copyOf(entry.buffer));
         }
         if (timed) {
-            handlerNanos.add(System.nanoTime() - start);
+            handlerNanos.add(controller.timeline.nanoTime() - start);
         }
         depth--;
         received.increment();

@@ -3,11 +3,11 @@ package org.ipi4j.apic;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 import org.agrona.concurrent.IdleStrategy;
 import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.idle.Timeline;
 import org.ipi4j.observability.CoreParkedEvent;
 
 /** Cache lines of padding before the idle state word (JCTools-style padding by inheritance). */
@@ -90,6 +90,8 @@ public final class IdleLoop extends IdleLoopPadAfter {
     private final int cpu;
     /** Null unless a test injects faults. */
     private final FaultInjector faults;
+    /** Time, parking and waking: the host's, or a simulation's. */
+    private final Timeline timeline;
     private volatile Thread owner;
     /** Wake-ups that needed an unpark (many wakers). */
     final LongAdder unparks = new LongAdder();
@@ -102,7 +104,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
      * @param policy how the core waits
      */
     public IdleLoop(final IdlePolicy policy) {
-        this(policy, 0, null);
+        this(policy, 0, null, Timeline.real());
     }
 
     /**
@@ -111,9 +113,12 @@ public final class IdleLoop extends IdleLoopPadAfter {
      * @param policy the policy
      * @param cpu the core's id, 0 to the machine's core count - 1
      * @param faults the fault injector, or null
+     * @param timeline the machine's time and parking (a simulation parks at once: its wake-up
+     *                 latency stands for noticing, so polling in virtual time would only cost switches)
      */
-    public IdleLoop(final IdlePolicy policy, final int cpu, final FaultInjector faults) {
-        this.pollRounds = policy.pollRoundsBeforePark();
+    public IdleLoop(final IdlePolicy policy, final int cpu, final FaultInjector faults, final Timeline timeline) {
+        this.timeline = java.util.Objects.requireNonNull(timeline, "timeline");
+        this.pollRounds = timeline.simulated() ? 0 : policy.pollRoundsBeforePark();
         this.pollingStrategy = policy.pollingStrategy();
         this.cpu = cpu;
         this.faults = faults;
@@ -145,12 +150,12 @@ public final class IdleLoop extends IdleLoopPadAfter {
     }
 
     /**
-     * Waits until {@code done} holds or {@code System.nanoTime()} passes {@code deadlineNanos}
+     * Waits until {@code done} holds or the timeline's clock passes {@code deadlineNanos}
      * ({@link #NO_DEADLINE} for none): polls the way the idle policy says, then parks, published by
      * {@link #prepareToPark}. Owner only. {@code done} must read what wakers publish with volatile
      * (or stronger) loads; it is called again after PARKED is published.
      *
-     * @param deadlineNanos the {@code System.nanoTime()} deadline
+     * @param deadlineNanos the deadline on the timeline's clock
      * @param done the condition the core waits for, read after each wake-up
      */
     public void idleUntil(final BooleanSupplier done, final long deadlineNanos) {
@@ -159,19 +164,22 @@ public final class IdleLoop extends IdleLoopPadAfter {
         beginPolling();
         try {
             while (!done.getAsBoolean()) {
-                final long left = deadlineNanos == NO_DEADLINE ? Long.MAX_VALUE : deadlineNanos - System.nanoTime();
+                final long left = deadlineNanos == NO_DEADLINE ? Long.MAX_VALUE : deadlineNanos - timeline.nanoTime();
                 if (left <= 0) {
                     return;
                 }
                 if (rounds < pollRounds) {
                     pollingStrategy.idle();
                     rounds++;
-                } else if (prepareToPark(done)) {
+                    continue;
+                }
+                timeline.interleave(); // a simulation may run a waker between our look and PARKED
+                if (prepareToPark(done)) {
                     final CoreParkedEvent jfr = CoreParkedEvent.startIfEnabled(); // null unless recorded
                     if (deadlineNanos == NO_DEADLINE) {
-                        LockSupport.park(this);
+                        timeline.park(this);
                     } else {
-                        LockSupport.parkNanos(this, left);
+                        timeline.parkNanos(this, left);
                     }
                     if (jfr != null) {
                         jfr.finish(cpu, deadlineNanos != NO_DEADLINE);
@@ -203,6 +211,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
      */
     public boolean prepareToPark(final BooleanSupplier done) {
         parked = 1;                  // volatile store: ordered before the loads in done
+        timeline.interleave();       // a simulation may run a waker between the store and the re-check
         // Released after the flag: an observer that reads PARKED (acquire) and then wakes us
         // finds parked == 1, so its wake-up is not elided.
         ACTIVITY.setRelease(this, PARKED);
@@ -217,12 +226,13 @@ public final class IdleLoop extends IdleLoopPadAfter {
      * @return true if the core was parked and was unparked
      */
     public boolean wake() {
+        timeline.interleave(); // a simulation may run the core between the waker's publication and this read
         if (parked != 0) { // volatile load, after the caller's volatile publication
             if (faults != null && faults.dropWakeup(cpu)) {
                 return false; // an injected lost wake-up: the core sleeps on a pending bit
             }
             unparks.increment();
-            LockSupport.unpark(owner);
+            timeline.unpark(owner);
             return true;
         }
         elided.increment();
@@ -233,7 +243,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
     public void wakeUnconditionally() {
         final Thread t = owner;
         if (t != null) {
-            LockSupport.unpark(t);
+            timeline.unpark(t);
         }
     }
 

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntConsumer;
 
 import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.idle.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.ExceptionHandler;
@@ -82,6 +83,8 @@ public final class InterruptController {
 
     private final String name;
     private final Host host;
+    /** Time, parking and the cost of a send: the host's, or a simulation's. */
+    final Timeline timeline;
     private final LocalApic[] apics;
     private final IdleLoop[] idles;
     private final CpuContext[] contexts;
@@ -129,13 +132,15 @@ public final class InterruptController {
      * @param pvSendIpi    count VM exits as paravirtual send-IPI does: one hypercall per batch of up to
      *                     {@link #PV_SEND_IPI_BATCH} targets, instead of one exit per target
      * @param host the machine's callbacks into the cores
+     * @param timeline the machine's time, parking and cost model (the host's, or a simulation's)
      */
     public InterruptController(final String name, final int cores, final IdlePolicy idlePolicy,
                                final int mailboxCapacity, final OverflowPolicy overflowPolicy,
                                final long blockTimeoutNanos, final boolean timeHandlers,
                                final FaultInjector faults, final DeliveryMode deliveryMode, final boolean pvSendIpi,
-                               final Host host) {
+                               final Host host, final Timeline timeline) {
         this.name = Objects.requireNonNull(name, "name");
+        this.timeline = Objects.requireNonNull(timeline, "timeline");
         this.host = Objects.requireNonNull(host, "host");
         this.mailboxCapacity = mailboxCapacity;
         this.overflowPolicy = Objects.requireNonNull(overflowPolicy, "overflowPolicy");
@@ -153,9 +158,9 @@ public final class InterruptController {
         this.external = new AtomicLongArray(stripes * STRIDE);
         for (int i = 0; i < cores; i++) {
             apics[i] = new LocalApic(i, deliveryMode);
-            idles[i] = new IdleLoop(idlePolicy, i, faults);
+            idles[i] = new IdleLoop(idlePolicy, i, faults, timeline);
             contexts[i] = new CpuContext(i, apics[i], this);
-            vcpus[i] = new Vcpu(i);
+            vcpus[i] = new Vcpu(i, timeline);
         }
         // Waking an idle core for new work needs no handler work: the run loop looks at its queue
         // after every interrupt.
@@ -163,6 +168,11 @@ public final class InterruptController {
     }
 
     // ---- per-core parts (for the machine's cores) -----------------------------------------
+
+    /** {@return the machine's time, parking and cost model} */
+    public Timeline timeline() {
+        return timeline;
+    }
 
     /** {@return the injected faults, or null} */
     public FaultInjector faults() {
@@ -494,6 +504,7 @@ public final class InterruptController {
             checkOpen();
             final int v = vector.number();
             stampForJfr(cpu, v);
+            timeline.spend(Timeline.Work.SEND, 1);
             apics[cpu].raise(v);
             signal(cpu, v, true, true, self); // wake unconditionally: the bit may be set with nobody left to wake us
         } catch (MachineClosedException e) {
@@ -590,20 +601,20 @@ public final class InterruptController {
             idles[cpu].wake();
         }
         final CpuContext own = self >= 0 ? contexts[self] : null;
-        final long deadline = System.nanoTime() + blockTimeoutNanos;
+        final long deadline = timeline.nanoTime() + blockTimeoutNanos;
         int spins = 0;
         while (!target.offer(v, payload)) {
             checkOpen(); // a closing machine refuses us at once: nothing was queued
-            if (System.nanoTime() - deadline > 0) {
+            if (timeline.nanoTime() - deadline > 0) {
                 return false;
             }
             if (own != null) {
                 own.deliverPending(own.epc()); // keep draining our own mailboxes: no mutual deadlock
             }
             if (++spins < 100) {
-                Thread.onSpinWait();
+                timeline.spinWait();
             } else {
-                Thread.yield();
+                timeline.yieldCpu();
             }
         }
         return true;
@@ -611,6 +622,7 @@ public final class InterruptController {
 
     /** Step 4 and 5: raise the pending bit (releasing everything before it), wake if newly set. */
     private void raise(final int cpu, final int v, final int self) {
+        timeline.spend(Timeline.Work.SEND, 1); // a simulation's cost of the ICR write, before the bit is visible
         stampForJfr(cpu, v);
         final boolean raised = apics[cpu].raise(v);
         signal(cpu, v, raised, notifies(cpu, raised), self);
@@ -618,6 +630,7 @@ public final class InterruptController {
 
     /** {@link #raise} for a payload already in the mailbox: a bit found set is not written again. */
     private void raiseAfterOffer(final int cpu, final int v, final int self) {
+        timeline.spend(Timeline.Work.SEND, 1);
         stampForJfr(cpu, v);
         final boolean raised = apics[cpu].raiseAfterOffer(v);
         signal(cpu, v, raised, notifies(cpu, raised), self);
@@ -635,7 +648,7 @@ public final class InterruptController {
     /** While JFR records InterruptHandled: the send's time, published by the raise that follows. */
     private void stampForJfr(final int cpu, final int v) {
         if (InterruptHandledEvent.isRecorded()) {
-            apics[cpu].stampRaise(v, System.nanoTime());
+            apics[cpu].stampRaise(v, timeline.nanoTime());
         }
     }
 
@@ -721,11 +734,11 @@ public final class InterruptController {
         closed = true;
     }
 
-    private static int backOff(final int spins) {
+    private int backOff(final int spins) {
         if (spins < 1000) {
-            Thread.onSpinWait();
+            timeline.spinWait();
         } else {
-            Thread.yield();
+            timeline.yieldCpu();
         }
         return spins + 1;
     }

@@ -3,7 +3,9 @@ package org.ipi4j.apic;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
+import java.util.Objects;
+
+import org.ipi4j.idle.Timeline;
 
 /**
  * A core seen as a virtual CPU: the host can deschedule it (a vCPU whose host thread is off CPU),
@@ -62,14 +64,18 @@ public final class Vcpu {
     private final LongAdder preemptions = new LongAdder();
     private final LongAdder pvFlushes = new LongAdder();
     private final LongAdder stolenNanos = new LongAdder();
+    /** Time slices and the stopped core's sleep: the host's, or a simulation's. */
+    private final Timeline timeline;
 
     /**
      * The vCPU state of core {@code cpu}, running.
      *
      * @param cpu the core's id
+     * @param timeline the machine's time and parking
      */
-    public Vcpu(final int cpu) {
+    public Vcpu(final int cpu, final Timeline timeline) {
         this.cpu = cpu;
+        this.timeline = Objects.requireNonNull(timeline, "timeline");
     }
 
     /** {@return the core this state belongs to} */
@@ -102,7 +108,7 @@ public final class Vcpu {
         REQUEST.setVolatile(this, nanos);
         final Thread t = owner;
         if (t != null) {
-            LockSupport.unpark(t); // an idle core must come to a boundary to stop
+            timeline.unpark(t); // an idle core must come to a boundary to stop
         }
     }
 
@@ -111,7 +117,7 @@ public final class Vcpu {
         REQUEST.setVolatile(this, 0L);
         final Thread t = owner;
         if (t != null) {
-            LockSupport.unpark(t);
+            timeline.unpark(t);
         }
     }
 
@@ -156,7 +162,7 @@ public final class Vcpu {
         if (slice == 0) {
             return false;
         }
-        final long start = System.nanoTime();
+        final long start = timeline.nanoTime();
         STATE.getAndBitwiseOr(this, PREEMPTED); // stopped: from here on, shootdowns may flag instead of interrupt
         preemptions.increment();
         long until = slice == UNTIL_RESUMED ? UNTIL_RESUMED : start + slice;
@@ -167,19 +173,19 @@ public final class Vcpu {
             }
             if (now != slice) { // replaced by a new request: a new slice from now
                 slice = now;
-                until = slice == UNTIL_RESUMED ? UNTIL_RESUMED : System.nanoTime() + slice;
+                until = slice == UNTIL_RESUMED ? UNTIL_RESUMED : timeline.nanoTime() + slice;
             }
             if (until == UNTIL_RESUMED) {
-                LockSupport.park(this);
+                timeline.park(this);
             } else {
-                final long left = until - System.nanoTime();
+                final long left = until - timeline.nanoTime();
                 if (left <= 0) {
                     if (REQUEST.compareAndSet(this, slice, 0L)) {
                         break; // the slice is over
                     }
                     continue; // resumed or replaced meanwhile
                 }
-                LockSupport.parkNanos(this, left);
+                timeline.parkNanos(this, left);
             }
         }
         // One RMW clears PREEMPTED and takes FLUSH_PENDING: a shootdown either flagged us before
@@ -188,7 +194,7 @@ public final class Vcpu {
         if ((was & FLUSH_PENDING) != 0) {
             flush.run();
         }
-        stolenNanos.add(System.nanoTime() - start);
+        stolenNanos.add(timeline.nanoTime() - start);
         return true;
     }
 

@@ -36,7 +36,7 @@ public final class AddressSpace {
      * read and written only by core i (in its run loop or its flush handler).
      */
     final long[] syncedGeneration;
-    private final long createdAt = System.nanoTime();
+    private final long createdAt;
 
     // ---- measurements -------------------------------------------------------------------
     final LongAdder shootdowns = new LongAdder();
@@ -54,6 +54,7 @@ public final class AddressSpace {
 
     AddressSpace(final Mmu mmu, final int asid, final int pages, final int cores) {
         this.mmu = mmu;
+        this.createdAt = mmu.timeline.nanoTime();
         this.asid = asid;
         this.table = new PageTable(pages);
         this.cpumask = new AtomicLongArray((cores + 63) / 64);
@@ -251,7 +252,7 @@ public final class AddressSpace {
 
     /** {@return what this space's shootdowns cost so far} */
     public ShootdownStats stats() {
-        final long elapsed = Math.max(1, System.nanoTime() - createdAt);
+        final long elapsed = Math.max(1, mmu.timeline.nanoTime() - createdAt);
         return new ShootdownStats(shootdowns.sum(), remoteTargets.sum(), lazySkips.sum(), fullFlushes.sum(),
             Percentiles.of(window.copy()), Percentiles.of(delivery.copy()), Percentiles.of(irqOffDelay.copy()),
             Percentiles.of(handler.copy()), stalledCoreNanos.sum(), (double) stalledCoreNanos.sum() / elapsed,

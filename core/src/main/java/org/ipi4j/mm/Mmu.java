@@ -13,6 +13,7 @@ import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.Paravirt;
+import org.ipi4j.idle.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.isa.AddressTranslation;
@@ -46,6 +47,8 @@ import org.ipi4j.smp.SmpCall;
  */
 public final class Mmu {
     private final Machine machine;
+    /** The machine's clock, spin-waits and flush costs (the host's, or a simulation's). */
+    final Timeline timeline;
     private final SmpCall smp;
     private final Memory memory;
     private final int pageWords;
@@ -82,6 +85,7 @@ public final class Mmu {
     private Mmu(final Builder b) {
         this.smp = b.smp;
         this.machine = b.smp.machine();
+        this.timeline = machine.timeline();
         this.memory = machine.memory();
         this.pageWords = b.pageWords;
         this.pageShift = Integer.numberOfTrailingZeros(b.pageWords);
@@ -332,7 +336,7 @@ public final class Mmu {
             as.violations.increment();
         }
         if (as.staleLog.size() < 1000) {
-            as.staleLog.add(new StaleAccess(cpu, vpn, System.nanoTime(), violation));
+            as.staleLog.add(new StaleAccess(cpu, vpn, timeline.nanoTime(), violation));
         }
     }
 
@@ -396,11 +400,11 @@ public final class Mmu {
         sd.lastInvalidation.set(0);
         sd.handlerNanos.set(0);
         final ShootdownEvent jfr = ShootdownEvent.startIfEnabled(); // null unless recorded
-        sd.sentAt = System.nanoTime(); // published to the targets by the call
+        sd.sentAt = timeline.nanoTime(); // published to the targets by the call
         // (3)-(6): targets are the cores running the space (sd.test); IPIs, the local share
         // while the others work, and the wait for every ack (watchdog).
         smp.run(allCores, sd, sd, broadcast);
-        final long done = System.nanoTime();
+        final long done = timeline.nanoTime();
         as.remoteTargets.add(sd.remote);
         final long last = Math.max(sd.lastInvalidation.get(), sd.sentAt);
         completed(sd, sd.remote, last, sd.handlerNanos.get() + (done - sd.sentAt), jfr);
@@ -443,7 +447,7 @@ public final class Mmu {
     private void broadcast(final Shootdown sd) {
         final AddressSpace as = sd.as;
         final ShootdownEvent jfr = ShootdownEvent.startIfEnabled();
-        final long start = System.nanoTime();
+        final long start = timeline.nanoTime();
         // Publish: the PTE stores were releases; this RMW orders them before the invalidations
         // and before any translation that reads the generation after them (translate's bracket).
         publish(sd);
@@ -451,7 +455,7 @@ public final class Mmu {
             invalidate(tlbs[cpu], as.asid(), sd);
         }
         tlbSync(as.asid(), sd);
-        final long done = System.nanoTime();
+        final long done = timeline.nanoTime();
         as.broadcasts.increment();
         completed(sd, 0, done, done - start, jfr); // only the initiator stalls
     }
@@ -465,9 +469,9 @@ public final class Mmu {
                 int spins = 0;
                 while ((long) EPOCH.getVolatile(epochs, e) == epoch) {
                     if (++spins < 1000) {
-                        Thread.onSpinWait();
+                        timeline.spinWait();
                     } else {
-                        Thread.yield(); // the core's thread is off CPU mid-translation
+                        timeline.yieldCpu(); // the core's thread is off CPU mid-translation
                     }
                 }
             }
@@ -487,7 +491,7 @@ public final class Mmu {
 
     /** (5) on each target, in interrupt context. */
     void flushOn(final int cpu, final Shootdown req) {
-        final long entry = System.nanoTime();
+        final long entry = timeline.nanoTime();
         final AddressSpace as = req.as;
         final Tlb t = tlbs[cpu];
         final int asid = as.asid();
@@ -497,16 +501,18 @@ public final class Mmu {
             // Page by page only if this flush is exactly the one we are missing; otherwise we
             // are further behind (or the range is large): one full flush catches up.
             if (!req.full && req.generation == local + 1 && req.generation == mmGen) {
+                timeline.spend(Timeline.Work.FLUSH_PAGE, req.count); // a simulation's INVLPG cost
                 for (int i = 0; i < req.count; i++) {
                     t.flushPage(asid, req.vpns[i]);
                 }
             } else {
+                timeline.spend(Timeline.Work.FLUSH_ALL, 1);
                 t.flushAll(asid);
                 as.fullFlushes.increment();
             }
             as.syncedGeneration[cpu] = mmGen;
         }
-        final long end = System.nanoTime();
+        final long end = timeline.nanoTime();
         if (cpu != req.initiator) {
             as.delivery.recordValue(Math.max(0, entry - req.sentAt));
             final long irqOn = machine.core(cpu).lastInterruptsEnabledAt();

@@ -80,10 +80,10 @@ public final class MmuGather implements AutoCloseable {
 
     private void queue(final int vpn, final long version) {
         if (pending.isEmpty()) {
-            firstChangeAt = System.nanoTime();
+            firstChangeAt = mmu.timeline.nanoTime();
         }
         pending.put(vpn, (Long) version);
-        if (pending.size() >= mmu.batchPages() || System.nanoTime() - firstChangeAt >= mmu.batchWindowNanos()) {
+        if (pending.size() >= mmu.batchPages() || mmu.timeline.nanoTime() - firstChangeAt >= mmu.batchWindowNanos()) {
             flush();
         }
     }

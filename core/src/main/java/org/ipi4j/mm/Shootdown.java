@@ -48,7 +48,7 @@ final class Shootdown implements IntPredicate, CoreAction {
     /** Queues page {@code vpn}, whose change produced {@code version}. */
     void add(final int vpn, final long version) {
         if (count == 0) {
-            firstChangeAt = System.nanoTime();
+            firstChangeAt = mmu.timeline.nanoTime();
         }
         if (count == vpns.length) {
             vpns = Arrays.copyOf(vpns, count * 2);

@@ -12,6 +12,12 @@ package org.ipi4j.smp;
  *   <li>{@link #tree(int)}: the initiator tells {@code k} targets; each, on entry, forwards the
  *       call to {@code k} more before running it, and so on. At most
  *       {@code ceil(log_k(n))} rounds, and no core sends more than {@code k} IPIs.</li>
+ *   <li>{@link #topology()}: a multicast that follows the machine's
+ *       {@link org.ipi4j.interrupts.Topology}, as Barrelfish's NUMA-aware multicast does: the
+ *       initiator sends one IPI per socket (to the first target there); that core sends one per
+ *       other complex of its socket and to the rest of its own complex; each complex's first
+ *       target sends to the rest of its complex. At most 3 rounds, and only one IPI per socket
+ *       crosses sockets.</li>
  * </ul>
  *
  * Completion always waits for every target, whatever the shape. Immutable.
@@ -24,11 +30,14 @@ public final class Broadcast {
         /** One target at a time, each passing the call on when done. */
         SERIAL,
         /** A k-ary forwarding tree. */
-        TREE
+        TREE,
+        /** Per socket, then per complex, then per core (the machine's topology). */
+        TOPOLOGY
     }
 
     private static final Broadcast FLAT = new Broadcast(Kind.FLAT, 0);
     private static final Broadcast SERIAL = new Broadcast(Kind.SERIAL, 0);
+    private static final Broadcast TOPOLOGY = new Broadcast(Kind.TOPOLOGY, 0);
 
     private final Kind kind;
     private final int fanout;
@@ -46,6 +55,11 @@ public final class Broadcast {
     /** {@return one target at a time, each acknowledged before the next} */
     public static Broadcast serial() {
         return SERIAL;
+    }
+
+    /** {@return the topology-aware multicast: per socket, then per complex, then per core} */
+    public static Broadcast topology() {
+        return TOPOLOGY;
     }
 
     /**
@@ -74,7 +88,8 @@ public final class Broadcast {
 
     /**
      * Rounds of IPIs needed to reach {@code targets} cores: 1 for flat, {@code targets} for
-     * serial, for a tree the smallest d with k + k^2 + ... + k^d >= targets.
+     * serial, for a tree the smallest d with k + k^2 + ... + k^d >= targets, for the topology-aware
+     * multicast its bound, 3 (fewer if fewer targets).
      *
      * @param targets the number of remote targets
      * @return the rounds of IPIs this shape needs to reach them all
@@ -86,6 +101,7 @@ public final class Broadcast {
         return switch (kind) {
             case FLAT -> 1;
             case SERIAL -> targets;
+            case TOPOLOGY -> Math.min(3, targets);
             case TREE -> {
                 int depth = 0;
                 long covered = 0;
@@ -105,6 +121,6 @@ public final class Broadcast {
 
     @Override
     public String toString() {
-        return kind == Kind.TREE ? "tree(" + fanout + ")" : kind.name().toLowerCase();
+        return kind == Kind.TREE ? "tree(" + fanout + ")" : kind.name().toLowerCase(java.util.Locale.ROOT);
     }
 }

@@ -5,10 +5,10 @@ import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 import org.ipi4j.Core;
+import org.ipi4j.idle.Timeline;
 import org.ipi4j.observability.CrossCallEvent;
 import org.ipi4j.interrupts.CpuSet;
 
@@ -67,8 +67,11 @@ final class Call extends CallDescriptor {
     private volatile Object waiter;
 
     final BooleanSupplier isDone = this::isDone;
+    /** Unparks an outside waiter: the host's, or a simulation's. */
+    private final Timeline timeline;
 
-    Call(final int cores) {
+    Call(final int cores, final Timeline timeline) {
+        this.timeline = timeline;
         this.targets = new int[cores];
         this.ring = new int[cores];
         this.descriptors = new CallDescriptor[cores];
@@ -166,7 +169,7 @@ final class Call extends CallDescriptor {
             if (w instanceof Core core) {
                 core.wake();
             } else if (w instanceof Thread thread) {
-                LockSupport.unpark(thread);
+                timeline.unpark(thread);
             }
         }
     }

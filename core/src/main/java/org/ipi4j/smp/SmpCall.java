@@ -4,16 +4,17 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
 
 import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
+import org.ipi4j.idle.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.Interrupt;
 import org.ipi4j.interrupts.MachineClosedException;
+import org.ipi4j.interrupts.Topology;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.observability.CrossCallEvent;
 
@@ -78,6 +79,10 @@ public final class SmpCall {
     private final boolean yieldToPreempted;
     /** A ring the closing machine refused: nothing is coming for that queue, take it back. */
     private final IntConsumer unreachable = this::unreachable;
+    /** The machine's clock and parking (the host's, or a simulation's). */
+    private final Timeline timeline;
+    /** Where cores sit, for {@link Broadcast#topology()}. */
+    private final Topology topology;
 
     private SmpCall(final Machine machine, final Duration watchdog, final Broadcast broadcast) {
         this.machine = machine;
@@ -90,7 +95,10 @@ public final class SmpCall {
             queues[i] = new CallQueue();
         }
         final int n = cores;
-        this.waitedCalls = new CallerLocal<>(machine, () -> new Call(n));
+        this.timeline = machine.timeline();
+        this.topology = machine.topology();
+        final Timeline t = timeline;
+        this.waitedCalls = new CallerLocal<>(machine, () -> new Call(n, t));
     }
 
     /**
@@ -363,7 +371,7 @@ public final class SmpCall {
     private Call waitedCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape) {
         Call call = waitedCalls.get();
         if (call.inUse) {
-            call = new Call(cores);
+            call = new Call(cores, timeline);
         }
         call.inUse = true;
         call.prepare(fn, action, shape);
@@ -371,7 +379,7 @@ public final class SmpCall {
     }
 
     private Call futureCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape) {
-        final Call call = new Call(cores);
+        final Call call = new Call(cores, timeline);
         call.prepare(fn, action, shape);
         call.async = true;
         call.event = CrossCallEvent.startIfEnabled(callerId()); // a fresh call: the store costs no shared line
@@ -456,7 +464,56 @@ public final class SmpCall {
                     enqueue(call, i, 1);
                 }
             }
+            case TOPOLOGY -> {
+                // Targets are in id order, so each socket's and each complex's targets are contiguous.
+                for (int i = 0; i < call.remoteCount; i++) {
+                    if (leads(call, i, true)) {
+                        enqueue(call, i, 1);
+                    }
+                }
+            }
             default -> throw new IllegalStateException(call.shape.toString());
+        }
+    }
+
+    /**
+     * Whether remote target {@code i} is the first of its socket ({@code socket}) or of its
+     * complex among the call's targets: the core the topology-aware multicast sends to first.
+     */
+    private boolean leads(final Call call, final int i, final boolean socket) {
+        if (i == 0) {
+            return true;
+        }
+        final int a = call.targets[i - 1];
+        final int b = call.targets[i];
+        return socket ? topology.socket(a) != topology.socket(b) : topology.complex(a) != topology.complex(b);
+    }
+
+    /**
+     * The topology-aware multicast, on target {@code i}: a socket's first target tells the first
+     * target of each other complex of its socket; a complex's first target tells the rest of its
+     * complex. With {@code giveUp} not null, gives those targets up with it instead (the machine closed).
+     */
+    private void fanOutByTopology(final Call call, final int i, final int level, final RuntimeException giveUp) {
+        final boolean socketLeader = leads(call, i, true);
+        final boolean complexLeader = socketLeader || leads(call, i, false);
+        if (!complexLeader) {
+            return;
+        }
+        final int socket = topology.socket(call.targets[i]);
+        final int complex = topology.complex(call.targets[i]);
+        for (int j = i + 1; j < call.remoteCount && topology.socket(call.targets[j]) == socket; j++) {
+            final boolean sameComplex = topology.complex(call.targets[j]) == complex;
+            if (!sameComplex && !socketLeader) {
+                break;
+            }
+            if (sameComplex || leads(call, j, false)) {
+                if (giveUp == null) {
+                    enqueue(call, j, level + 1);
+                } else {
+                    giveUpFrom(call, j, giveUp);
+                }
+            }
         }
     }
 
@@ -556,6 +613,7 @@ public final class SmpCall {
                     giveUpFrom(call, j, why);
                 }
             }
+            case TOPOLOGY -> fanOutByTopology(call, index, 0, why);
             default -> { }
         }
     }
@@ -580,6 +638,8 @@ public final class SmpCall {
                 for (int j = first; j < Math.min(first + k, call.remoteCount); j++) {
                     enqueue(call, j, level + 1);
                 }
+            } else if (call.shape.kind() == Broadcast.Kind.TOPOLOGY) {
+                fanOutByTopology(call, index, level, null);
             }
             final Throwable failure = call.invoke(cpu);
             if (call.shape.kind() == Broadcast.Kind.SERIAL && index + 1 < call.remoteCount) {
@@ -647,14 +707,14 @@ public final class SmpCall {
     /** Waits for every acknowledgement; returns the IPIs the watchdog re-sent (0 or 1). */
     private int await(final Call call) {
         final Core self = machine.currentCore();
-        long deadline = System.nanoTime() + watchdogNanos;
+        long deadline = timeline.nanoTime() + watchdogNanos;
         boolean resent = false;
         int spins = 0;
         if (self != null) {
             call.waiter(self); // published before waitUntil's reads of remaining
         }
         while (!call.isDone()) {
-            final long left = deadline - System.nanoTime();
+            final long left = deadline - timeline.nanoTime();
             if (left <= 0) {
                 if (resent) {
                     final CallTimeoutException timeout = timeout(call);
@@ -663,7 +723,7 @@ public final class SmpCall {
                 }
                 resent = true;
                 resend(call, self);
-                deadline = System.nanoTime() + watchdogNanos;
+                deadline = timeline.nanoTime() + watchdogNanos;
                 continue;
             }
             if (self != null) {
@@ -674,7 +734,7 @@ public final class SmpCall {
                 }
                 self.waitUntil(call.isDone, deadline);
             } else if (++spins < CALLER_SPINS) {
-                Thread.onSpinWait(); // while we spin, no acknowledgement needs to unpark us
+                timeline.spinWait(); // while we spin, no acknowledgement needs to unpark us
             } else {
                 // Dekker with the last acknowledgement: publish ourselves, then look again.
                 call.waiter(Thread.currentThread());
@@ -682,7 +742,7 @@ public final class SmpCall {
                     yieldToPreempted(call); // before we sleep: a preempted target cannot answer
                 }
                 if (!call.isDone()) {
-                    LockSupport.parkNanos(this, left);
+                    timeline.parkNanos(this, left);
                 }
             }
         }

@@ -1,0 +1,84 @@
+package org.ipi4j.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import org.ipi4j.Machine;
+import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.SmpCall;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class SimulationTest {
+
+    /** One onEachCore from core 0 in virtual time: the latency, and every core ran exactly once. */
+    private static long onEachCore(final Simulation sim, final int cores, final Broadcast shape) throws Exception {
+        try (Machine m = Machine.builder().cores(cores).simulation(sim).build().start()) {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), shape);
+            final AtomicIntegerArray ran = new AtomicIntegerArray(cores);
+            final long nanos = sim.run(() -> sim.await(m.core(0).submit(() -> {
+                final long t0 = sim.nanoTime();
+                smp.onEachCore(ran::incrementAndGet);
+                return sim.nanoTime() - t0;
+            })));
+            for (int i = 0; i < cores; i++) {
+                assertThat(ran.get(i)).as("core %d ran the function", i).isEqualTo(1);
+            }
+            assertThat(smp.watchdogResends()).isZero();
+            return nanos;
+        }
+    }
+
+    @Test
+    void aThousandAndTwentyFourCoresOnTwoHostCpus() throws Exception {
+        final Simulation sim = Simulation.builder().seed(1).build();
+        final long nanos = onEachCore(sim, 1024, Broadcast.tree(8));
+        assertThat(nanos).isPositive();
+        assertThat(sim.switches()).isGreaterThan(1023);
+    }
+
+    @Test
+    void theSameSeedReplaysTheSameScheduleAndResult() throws Exception {
+        final long[] traces = new long[3];
+        final long[] results = new long[3];
+        for (int i = 0; i < 3; i++) {
+            final Simulation sim = Simulation.builder().seed(7).jitter(0.5).interleaving(0.3).build();
+            results[i] = onEachCore(sim, 16, Broadcast.flat());
+            traces[i] = sim.trace();
+        }
+        assertThat(traces[1]).isEqualTo(traces[0]);
+        assertThat(traces[2]).isEqualTo(traces[0]);
+        assertThat(results[1]).isEqualTo(results[0]);
+        assertThat(results[2]).isEqualTo(results[0]);
+    }
+
+    @Test
+    void differentSeedsExploreDifferentSchedules() throws Exception {
+        final java.util.Set<Long> traces = new java.util.HashSet<>();
+        for (long seed = 0; seed < 5; seed++) {
+            final Simulation sim = Simulation.builder().seed(seed).jitter(0.5).interleaving(0.3).build();
+            onEachCore(sim, 8, Broadcast.flat());
+            traces.add(sim.trace());
+        }
+        assertThat(traces).hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void aWaitNothingWillEndIsADeadlockThatNamesTheSeed() throws Exception {
+        final Simulation sim = Simulation.builder().seed(99).build();
+        try (Machine m = Machine.builder().cores(2).simulation(sim).build().start()) {
+            final CompletableFuture<Void> never = new CompletableFuture<>();
+            assertThatThrownBy(() -> sim.run(() -> sim.await(never)))
+                .isInstanceOf(SimulationException.class)
+                .hasMessageContaining("deadlock")
+                .hasMessageContaining("seed 99")
+                .satisfies(e -> assertThat(((SimulationException) e).seed()).isEqualTo(99));
+        }
+    }
+}
