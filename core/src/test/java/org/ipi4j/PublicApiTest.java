@@ -68,7 +68,9 @@ class PublicApiTest {
         "InterruptController.trySend(payload)",
         "Core.execute(translation)",                    // physical addresses
         "SmpCall.runAsync(condition)", "SmpCall.run(condition)", // every core in the set
-        "Mmu.switchTo(as)");                            // run no space
+        "Mmu.switchTo(as)",                             // run no space
+        "Simulation.park(blocker)", "Simulation.parkNanos(blocker)", // LockSupport's contract: no blocker
+        "Simulation.unpark(thread)");                   // LockSupport's contract: null is ignored
 
     /** Where a core id must exist on the machine (a CpuSet, a builder or a fault hook cannot know it). */
     static final Set<Class<?>> MACHINE_BOUND = Set.of(Machine.class, Core.class, InterruptController.class,
@@ -103,6 +105,9 @@ class PublicApiTest {
         targets.put("Program.Builder", Program.builder());
         targets.put("CpuSet", CpuSet.of(0));
         targets.put("Faults", new Faults(2));
+        targets.put("Simulation.Builder", org.ipi4j.sim.Simulation.builder());
+        targets.put("CostModel.Builder", org.ipi4j.sim.CostModel.builder());
+        targets.put("Simulation", org.ipi4j.sim.Simulation.builder().build());
         final List<Arguments> out = new ArrayList<>();
         targets.forEach((name, target) -> {
             for (final Method m : target.getClass().getMethods()) {
@@ -112,7 +117,7 @@ class PublicApiTest {
             }
         });
         for (final Class<?> statics : List.of(SmpCall.class, Scheduler.class, Mmu.class, IdlePolicy.class, Vector.class,
-            CpuSet.class, Broadcast.class)) {
+            CpuSet.class, Broadcast.class, org.ipi4j.interrupts.Topology.class)) {
             for (final Method m : statics.getMethods()) {
                 if (Modifier.isStatic(m.getModifiers()) && m.getParameterCount() > 0 && m.getDeclaringClass() == statics) {
                     out.add(Arguments.of(statics.getSimpleName() + "." + m.getName() + sig(m), null, m));
@@ -178,6 +183,8 @@ class PublicApiTest {
             return 0;
         } else if (type == long.class) {
             return 0L;
+        } else if (type == double.class) {
+            return 0.0;
         } else if (type == boolean.class) {
             return false;
         } else if (type == int[].class) {
@@ -252,6 +259,18 @@ class PublicApiTest {
             return new int[] {0};
         } else if (type == java.util.concurrent.ThreadFactory.class) {
             return (java.util.concurrent.ThreadFactory) Thread::new;
+        } else if (type == org.ipi4j.sim.Simulation.class) {
+            return org.ipi4j.sim.Simulation.builder().build();
+        } else if (type == org.ipi4j.sim.CostModel.class) {
+            return org.ipi4j.sim.CostModel.defaults();
+        } else if (type == org.ipi4j.interrupts.Topology.class) {
+            return org.ipi4j.interrupts.Topology.uniform();
+        } else if (type == org.ipi4j.idle.Timeline.Work.class) {
+            return org.ipi4j.idle.Timeline.Work.SEND;
+        } else if (type == java.util.concurrent.CompletableFuture.class) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        } else if (type == Thread.class) {
+            return Thread.currentThread();
         } else if (type == InterruptController.class) {
             return machine.interrupts();
         }

@@ -146,11 +146,12 @@ public final class Simulation extends Timeline {
      * @throws IllegalStateException if the simulation already serves a machine
      */
     public synchronized void bind(final String name, final int cores) {
+        Objects.requireNonNull(name, "name");
         if (parties != null) {
             throw new IllegalStateException("simulation (seed " + seed + ") already serves machine " + machineName
                 + "; build one simulation per machine");
         }
-        this.machineName = Objects.requireNonNull(name, "name");
+        this.machineName = name;
         this.parties = new Party[cores];
         for (int i = 0; i < cores; i++) {
             parties[i] = new Party(i, i);
@@ -595,6 +596,7 @@ public final class Simulation extends Timeline {
 
     @Override
     public void spend(final Work work, final int units) {
+        Objects.requireNonNull(work, "work");
         if (units > 0) {
             advance((long) units * costs.price(work));
         }

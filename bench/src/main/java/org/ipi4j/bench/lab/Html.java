@@ -44,6 +44,11 @@ final class Html {
                 continue;
             }
             h.append("<h2>").append(escape(section.getKey())).append("</h2>\n").append(section.getValue().html());
+            if (section.getKey().equals(Report.SIM_CALLS) || section.getKey().equals(Report.SIM_SHOOTDOWNS)) {
+                final String op = section.getKey().equals(Report.SIM_CALLS) ? "onEachCore" : "shootdown";
+                h.append("<p>Virtual latency against cores, one line per broadcast shape (log scales).</p>\n")
+                    .append("<div id=\"sim-").append(op).append("\" class=\"dist\"></div>\n");
+            }
             if (first) {
                 first = false;
                 report.results().stream().filter(r -> r.part().equals("roundtrip") && r.error() == null)
@@ -89,7 +94,20 @@ final class Html {
             p.put("dist", dist);
             points.add(p);
         }
-        return Json.write(Map.of("points", points)).trim();
+        final Map<String, Object> sim = new LinkedHashMap<>();
+        for (final Result r : report.results()) {
+            if (!r.part().equals("sim") || r.error() != null || "storm".equals(r.info().get("op"))) {
+                continue;
+            }
+            @SuppressWarnings("unchecked")
+            final Map<String, Object> byShape = (Map<String, Object>) sim.computeIfAbsent(
+                String.valueOf(r.info().get("op")), k -> new LinkedHashMap<String, Object>());
+            @SuppressWarnings("unchecked")
+            final List<Object> line = (List<Object>) byShape.computeIfAbsent(String.valueOf(r.info().get("shape")),
+                k -> new ArrayList<>());
+            line.add(List.of(((Number) r.info().get("cores")).doubleValue(), r.median("virtual_ns")));
+        }
+        return Json.write(Map.of("points", points, "sim", sim)).trim();
     }
 
     private static String echarts() throws IOException {
@@ -191,6 +209,28 @@ final class Html {
                 yAxis: {type: 'log', min: lo(ys), max: hi(ys), name: 'latency (us)', nameLocation: 'middle', nameGap: 50},
                 series: mine.map(p => ({name: p.name, type: 'line', showSymbol: false,
                   data: p.dist.filter(r => r[0] < 100).map(r => [1 / (1 - r[0] / 100), us(r[1])])}))
+              });
+              rendered++;
+            }
+            for (const op of Object.keys(LAB.sim)) {
+              const el = document.getElementById('sim-' + op);
+              if (!el) { report('no chart element for simulated ' + op); continue; }
+              const lines = LAB.sim[op];
+              const all = Object.values(lines).flat();
+              const xs = all.map(r => r[0]);
+              const ys = all.map(r => us(r[1]));
+              const chart = echarts.init(el, null, {renderer: 'svg'});
+              chart.setOption({
+                animation: false,
+                title: {text: 'simulated ' + op, left: 'center', textStyle: {fontSize: 13}},
+                legend: {top: 25},
+                tooltip: {trigger: 'item', formatter: p => p.seriesName + ': ' + p.value[0] + ' cores, ' + fmt(p.value[1]) + ' us'},
+                grid: {left: 80, right: 40, top: 65, bottom: 60},
+                xAxis: {type: 'log', logBase: 2, min: Math.min.apply(null, xs), max: Math.max.apply(null, xs),
+                  name: 'cores', nameLocation: 'middle', nameGap: 32},
+                yAxis: {type: 'log', min: lo(ys), max: hi(ys), name: 'virtual latency (us)', nameLocation: 'middle', nameGap: 50},
+                series: Object.keys(lines).map(name => ({name: name, type: 'line', symbolSize: 6,
+                  data: lines[name].slice().sort((a, b) => a[0] - b[0]).map(r => [r[0], us(r[1])])}))
               });
               rendered++;
             }

@@ -41,6 +41,7 @@ import picocli.CommandLine.Spec;
         "  lab --list",
         "  lab --variants ipi-spin,ipi-park --repeat 5 --csv --hlog",
         "  lab --variants smp,shootdown --cores 2,4,8,16",
+        "  lab --simulate --sim-cores 2,16,128,1024 --seed 7",
         "  lab compare before/results.json after/results.json"})
 public final class LabCommand implements Callable<Integer> {
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ns|us|ms|s|m)");
@@ -79,6 +80,20 @@ public final class LabCommand implements Callable<Integer> {
     @Option(names = "--cores", split = ",", paramLabel = "N", defaultValue = "2,4,8",
         description = "Core counts for the smp and shootdown parts (default: ${DEFAULT-VALUE}).")
     private List<Integer> cores;
+
+    @Option(names = "--simulate", description = "Run the simulated part (alone, unless --variants names more): "
+        + "onEachCore and one-page shootdown latency in virtual time against --sim-cores for flat, serial, tree(2,4,8) "
+        + "and topology-aware multicast, an unmap storm with and without batching, and the check that the real "
+        + "machine at 2 cores ranks the figures alike. Same as --variants sim.")
+    private boolean simulate;
+
+    @Option(names = "--sim-cores", split = ",", paramLabel = "N",
+        description = "Core counts of the simulated part, 2 to 1024 (default 2,4,...,1024; smoke 2,4,8,16,64).")
+    private List<Integer> simCores;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
+        description = "Seed of the simulated part (default: ${DEFAULT-VALUE}); the same seed gives the same figures.")
+    private long seed;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Where results.json goes (default: in --out).")
     private Path json;
@@ -164,7 +179,9 @@ public final class LabCommand implements Callable<Integer> {
         final List<String> all = RoundTrip.variants();
         final Set<String> chosen = new LinkedHashSet<>();
         final Set<String> parts = new LinkedHashSet<>();
-        if (variants == null || variants.isEmpty()) {
+        if (simulate && (variants == null || variants.isEmpty())) {
+            parts.add("sim");
+        } else if (variants == null || variants.isEmpty()) {
             chosen.addAll(all);
             parts.addAll(Settings.PARTS);
         } else {
@@ -205,7 +222,6 @@ public final class LabCommand implements Callable<Integer> {
         if (!ordered.isEmpty()) {
             parts.add("roundtrip");
         }
-        final List<String> orderedParts = Settings.PARTS.stream().filter(parts::contains).toList();
         final Duration d = duration != null ? duration : smoke ? Duration.ofMillis(100) : Duration.ofSeconds(1);
         final Duration p = pace != null ? pace : Duration.ofNanos(50_000);
         final int samples = pacedSamples != null ? pacedSamples : smoke ? 100 : 2000;
@@ -217,7 +233,15 @@ public final class LabCommand implements Callable<Integer> {
         for (final int n : cores) {
             check(n >= 1 && n <= 1024, "--cores takes core counts from 1 to 1024, not " + n);
         }
-        return new Settings(smoke, d, p, samples, reps, List.copyOf(cores), ordered, orderedParts);
+        if (simulate) {
+            parts.add("sim");
+        }
+        final List<Integer> sims = simCores != null ? simCores : smoke ? List.of(2, 4, 8, 16, 64) : Settings.SIM_CORES;
+        for (final int n : sims) {
+            check(n >= 2 && n <= 1024, "--sim-cores takes core counts from 2 to 1024, not " + n);
+        }
+        return new Settings(smoke, d, p, samples, reps, List.copyOf(cores), ordered,
+            Settings.PARTS.stream().filter(parts::contains).toList(), List.copyOf(sims), seed);
     }
 
     private void check(final boolean ok, final String message) {
@@ -280,6 +304,25 @@ public final class LabCommand implements Callable<Integer> {
                     () -> VirtPart.yieldToPreempted(on, s, sink)));
             }
         }
+        if (s.parts().contains("sim")) {
+            for (final String op : new String[] {"onEachCore", "shootdown"}) {
+                for (final int n : s.simCores()) {
+                    for (final Broadcast shape : SimPart.SHAPES) {
+                        steps.add(new LabRun.Step("simulated " + op + " " + shape + " on " + n + " cores",
+                            () -> op.equals("onEachCore") ? SimPart.calls(n, shape, s) : SimPart.shootdown(n, shape, s)));
+                    }
+                }
+            }
+            for (final int n : s.simCores()) {
+                for (final boolean batched : new boolean[] {false, true}) {
+                    steps.add(new LabRun.Step("simulated unmap storm " + (batched ? "batched" : "page by page") + " on "
+                        + n + " cores", () -> SimPart.storm(n, batched, s)));
+                }
+            }
+            for (final String figure : SimPart.checkFigures()) {
+                steps.add(new LabRun.Step("2 cores, simulated and real: " + figure, () -> SimPart.check(figure, s)));
+            }
+        }
         return steps;
     }
 
@@ -293,7 +336,9 @@ public final class LabCommand implements Callable<Integer> {
         }
         console.println("Parts: roundtrip (every variant above), smp (waited calls: flat, serial, tree(2) per --cores), "
             + "shootdown (one page, per --cores), storm (64-page unmap, page by page and batched), virt (preempted "
-            + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield)");
+            + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield), sim "
+            + "(simulated machines of --sim-cores cores in virtual time, and the check against the real machine at 2 cores; "
+            + "also --simulate)");
     }
 
     private static Recording startJfr() throws IOException, java.text.ParseException {

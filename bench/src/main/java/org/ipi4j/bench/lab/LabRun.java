@@ -106,6 +106,9 @@ final class LabRun {
             case "smp" -> "p50 " + Report.time(r, "call_p50_ns") + ", p99 " + Report.time(r, "call_p99_ns");
             case "shootdown" -> "p50 " + Report.time(r, "revoke_p50_ns") + ", stale after return "
                 + String.format(Locale.ROOT, "%.0f", r.max("stale_after_return"));
+            case "sim" -> Report.us(r.median("virtual_ns")) + " virtual, " + String.format(Locale.ROOT, "%.0f sends, %.0f "
+                + "switches, %.0f ms real", r.median("sends"), r.median("switches"), r.median("real_ms"));
+            case "sim-check" -> "simulated " + Report.us(r.median("sim_ns")) + ", real p50 " + Report.time(r, "real_p50_ns");
             default -> String.format(Locale.ROOT, "%.0f pages/s, %.0f call IPIs", r.median("pages_per_s"),
                 r.median("call_ipis"));
         };

@@ -23,6 +23,11 @@ final class Report {
         + "median of its floor in this same run: raw volatile spin ping-pong for polling variants, raw LockSupport "
         + "park/unpark ping-pong for signalling ones and for the machine-level parts.";
 
+    /** Headings of the simulated latency tables (the HTML page draws a chart after each). */
+    static final String SIM_CALLS = "Simulated: onEachCore from core 0, virtual time, against cores (seeded, "
+        + "deterministic; the cost model is in each result)";
+    static final String SIM_SHOOTDOWNS = "Simulated: one-page shootdown from core 0, virtual time, against cores";
+
     private final Context context;
     private final List<Result> results;
     private final List<String> failures;
@@ -127,6 +132,93 @@ final class Report {
         return t;
     }
 
+    /** One simulated operation against cores: a row per core count, a column per broadcast shape. */
+    Table simulated(final String op) {
+        final List<String> header = new ArrayList<>(List.of("cores"));
+        SimPart.SHAPES.forEach(b -> header.add(b.toString()));
+        header.add("fastest");
+        header.add("sends (fastest)");
+        final Table t = new Table(header.toArray(String[]::new));
+        final Map<Integer, Map<String, Result>> byCores = new java.util.TreeMap<>();
+        for (final Result r : part("sim")) {
+            if (r.error() == null && op.equals(r.info().get("op"))) {
+                byCores.computeIfAbsent(((Number) r.info().get("cores")).intValue(), k -> new LinkedHashMap<>())
+                    .put(String.valueOf(r.info().get("shape")), r);
+            }
+        }
+        byCores.forEach((n, shapes) -> {
+            final List<String> row = new ArrayList<>(List.of(String.valueOf(n)));
+            Result best = null;
+            for (final var b : SimPart.SHAPES) {
+                final Result r = shapes.get(b.toString());
+                row.add(r == null ? "" : us(r.median("virtual_ns")));
+                if (r != null && (best == null || r.median("virtual_ns") < best.median("virtual_ns"))) {
+                    best = r;
+                }
+            }
+            row.add(best == null ? "" : String.valueOf(best.info().get("shape")));
+            row.add(best == null ? "" : count(best, "sends"));
+            t.row(row.toArray(String[]::new));
+        });
+        return t;
+    }
+
+    Table simulatedStorms() {
+        final Table t = new Table("cores", "strategy", "virtual time", "shootdowns", "sends", "full flushes on targets",
+            "batched vs page by page");
+        for (final Result r : part("sim")) {
+            if (r.error() == null && "storm".equals(r.info().get("op"))) {
+                final Object n = r.info().get("cores");
+                final boolean batched = "batched".equals(r.info().get("shape"));
+                String ratio = "";
+                if (batched) {
+                    final Result other = find("sim storm page by page on " + n + " cores");
+                    if (other != null) {
+                        ratio = String.format(Locale.ROOT, "%.1fx faster", other.median("virtual_ns")
+                            / Math.max(1, r.median("virtual_ns")));
+                    }
+                }
+                t.row(String.valueOf(n), String.valueOf(r.info().get("shape")), us(r.median("virtual_ns")),
+                    count(r, "shootdowns"), count(r, "sends"), count(r, "full_flushes"), ratio);
+            }
+        }
+        return t;
+    }
+
+    /** The simulated figures at 2 cores next to the real ones, ranked, and how far the rankings agree. */
+    Table simulatedCheck() {
+        final Table t = new Table("figure at 2 cores", "simulated", "real p50", "simulated rank", "real rank",
+            "real / simulated", "real samples");
+        final List<Result> checks = part("sim-check").stream().filter(r -> r.error() == null).toList();
+        if (checks.isEmpty()) {
+            return t;
+        }
+        final List<Result> bySim = checks.stream().sorted((a, b) -> Double.compare(a.median("sim_ns"), b.median("sim_ns")))
+            .toList();
+        final List<Result> byReal = checks.stream()
+            .sorted((a, b) -> Double.compare(a.median("real_p50_ns"), b.median("real_p50_ns"))).toList();
+        for (final Result r : checks) {
+            t.row(String.valueOf(r.info().get("figure")), us(r.median("sim_ns")), time(r, "real_p50_ns"),
+                String.valueOf(rank(bySim, r, "sim_ns")), String.valueOf(byReal.indexOf(r) + 1),
+                String.format(Locale.ROOT, "%.2f", r.median("real_p50_ns") / Math.max(1, r.median("sim_ns"))),
+                count(r, "samples"));
+        }
+        final int[] a = SimPart.agreement(checks, 1.5);
+        t.row("agreement", "", "", "", "", a[0] + " of " + a[1] + " pairs", "");
+        return t;
+    }
+
+    /** Rank by {@code metric}, ties sharing the better rank (the simulation is exact: equal shapes tie). */
+    private static int rank(final List<Result> sorted, final Result r, final String metric) {
+        int rank = 1;
+        for (final Result o : sorted) {
+            if (o.median(metric) < r.median(metric)) {
+                rank++;
+            }
+        }
+        return rank;
+    }
+
     // ---- renderings -------------------------------------------------------------------------
 
     String markdown() {
@@ -155,6 +247,12 @@ final class Report {
         s.put("Unmap storm: 64 pages, page by page versus one mmu_gather", storms());
         s.put("Virtualization: preempted cores, PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI, "
             + "directed yield", virt());
+        s.put(SIM_CALLS, simulated("onEachCore"));
+        s.put(SIM_SHOOTDOWNS, simulated("shootdown"));
+        s.put("Simulated: unmap storm of " + SimPart.STORM_PAGES + " pages, page by page versus one mmu_gather (flat)",
+            simulatedStorms());
+        s.put("Simulated against real: the same figures at 2 cores (pairs the simulation separates by 1.5x or more "
+            + "must be ordered alike by the real medians)", simulatedCheck());
         return s;
     }
 

@@ -15,12 +15,22 @@ import java.util.Map;
  * @param repeat       repeats of every figure (median and min-max are reported)
  * @param cores        core counts for the cross-core call and shootdown parts
  * @param variants     round-trip variants to run, in report order
- * @param parts        parts to run: roundtrip, smp, shootdown, storm, virt
+ * @param parts        parts to run: roundtrip, smp, shootdown, storm, virt, sim
+ * @param simCores     core counts of the simulated part
+ * @param seed         the simulated part's seed
  */
 public record Settings(boolean smoke, Duration duration, Duration pace, int pacedSamples, int repeat, List<Integer> cores,
-                       List<String> variants, List<String> parts) {
+                       List<String> variants, List<String> parts, List<Integer> simCores, long seed) {
     /** The parts, in the order they run. */
-    public static final List<String> PARTS = List.of("roundtrip", "smp", "shootdown", "storm", "virt");
+    public static final List<String> PARTS = List.of("roundtrip", "smp", "shootdown", "storm", "virt", "sim");
+    /** The simulated part's default core counts. */
+    public static final List<Integer> SIM_CORES = List.of(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024);
+
+    /** Settings without the simulated part's own (its default core counts, seed 1). */
+    public Settings(final boolean smoke, final Duration duration, final Duration pace, final int pacedSamples,
+                    final int repeat, final List<Integer> cores, final List<String> variants, final List<String> parts) {
+        this(smoke, duration, pace, pacedSamples, repeat, cores, variants, parts, SIM_CORES, 1);
+    }
 
     /** {@return warm-up round trips at most, before the first repeat of a variant} */
     public int warmupCount() {
@@ -63,6 +73,10 @@ public record Settings(boolean smoke, Duration duration, Duration pace, int pace
         m.put("cores", cores);
         m.put("variants", variants);
         m.put("parts", parts);
+        if (parts.contains("sim")) {
+            m.put("simulated cores", simCores);
+            m.put("seed", seed);
+        }
         return m;
     }
 }

@@ -43,6 +43,18 @@ class HtmlRenderTest {
     }
 
     @Test
+    void theSimulatedPartDrawsItsTwoCharts(@TempDir final Path dir) throws Exception {
+        final LabCommandTest.Run run = LabCommandTest.lab("--simulate", "--smoke", "--sim-cores", "2,8,32", "--out",
+            dir.toString());
+        assertThat(run.code()).as(run.err()).isZero();
+        final Dom dom = render(dir.resolve("report.html"), dir.resolve("profile"));
+        assertThat(dom.html()).contains("data-rendered=\"2\"");
+        assertThat(errorsElement(dom.html())).as("errors written into the page").isEmpty();
+        assertThat(dom.consoleErrors()).as("browser console").isEmpty();
+        assertThat(dom.html()).contains("simulated onEachCore", "simulated shootdown", "topology", "tree(8)");
+    }
+
+    @Test
     void aScriptErrorWouldBeSeen(@TempDir final Path dir) throws Exception {
         // The check above cannot pass vacuously: break the data and the page reports it.
         final Report report = new Report(Context.of(Map.of("commit", "x")), List.of(CompareTest.roundTrip("only", 1000)),

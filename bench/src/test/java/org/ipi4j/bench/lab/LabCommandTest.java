@@ -56,6 +56,33 @@ class LabCommandTest {
         assertThat(lab("--pace", "fast").err()).contains("'fast' is not a duration");
         assertThat(lab("--cores", "0").err()).contains("--cores");
         assertThat(lab("compare", "only-one.json").code()).isEqualTo(2);
+        assertThat(lab("--simulate", "--sim-cores", "1").err()).contains("--sim-cores takes core counts from 2 to 1024, not 1");
+        assertThat(lab("--simulate", "--sim-cores", "2048").code()).isEqualTo(2);
+    }
+
+    @Test
+    void simulateRunsOnlyTheSimulatedPartAndTheSameSeedGivesTheSameFigures(@TempDir final Path dir) throws Exception {
+        final Run first = lab("--simulate", "--smoke", "--sim-cores", "2,16", "--seed", "5", "--out",
+            dir.resolve("a").toString());
+        assertThat(first.code()).as(first.err()).isZero();
+        final Run again = lab("--simulate", "--smoke", "--sim-cores", "2,16", "--seed", "5", "--out",
+            dir.resolve("b").toString());
+        assertThat(again.code()).as(again.err()).isZero();
+        final Compare.Run a = Compare.read(dir.resolve("a/results.json"));
+        final Compare.Run b = Compare.read(dir.resolve("b/results.json"));
+        // Only the simulated part and its check against the host ran: no round trips, no real machine parts.
+        assertThat(a.results()).extracting(Result::part).containsOnly("sim", "sim-check");
+        final Map<String, Double> va = a.results().stream().filter(r -> r.part().equals("sim"))
+            .collect(Collectors.toMap(Result::name, r -> r.median("virtual_ns")));
+        final Map<String, Double> vb = b.results().stream().filter(r -> r.part().equals("sim"))
+            .collect(Collectors.toMap(Result::name, r -> r.median("virtual_ns")));
+        assertThat(va).hasSize(2 * 2 * SimPart.SHAPES.size() + 2 * 2).isEqualTo(vb);
+        // At 16 cores a tree beats serial by far: the model is not flat.
+        assertThat(va.get("sim onEachCore tree(4) on 16 cores")).isLessThan(va.get("sim onEachCore serial on 16 cores") / 2);
+        final String md = Files.readString(dir.resolve("a/report.md"));
+        assertThat(md).contains(Report.SIM_CALLS, Report.SIM_SHOOTDOWNS, "Simulated against real", "agreement",
+            "| 16 |");
+        assertThat(md).doesNotContain("Round trip: send");
     }
 
     @Test

@@ -1,0 +1,306 @@
+package org.ipi4j.bench.lab;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+
+import org.ipi4j.Machine;
+import org.ipi4j.Pinning;
+import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.mm.AddressSpace;
+import org.ipi4j.mm.MmuGather;
+import org.ipi4j.mm.Mmu;
+import org.ipi4j.mm.Pte;
+import org.ipi4j.sim.CostModel;
+import org.ipi4j.sim.Simulation;
+import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.SmpCall;
+
+/**
+ * The simulated part: the unchanged SmpCall and Mmu code on simulated machines of up to 1024
+ * cores, in virtual time under the default {@link CostModel}: {@code onEachCore} and a one-page
+ * shootdown from core 0 per broadcast shape, an unmap storm with and without batching, and the
+ * check against the real machine: the same figures at 2 cores, measured on the host in this run,
+ * must rank alike. Every figure is deterministic for its seed (no jitter): repeats agree exactly.
+ */
+final class SimPart {
+    /** The shapes compared. */
+    static final List<Broadcast> SHAPES = List.of(Broadcast.flat(), Broadcast.serial(), Broadcast.tree(2),
+        Broadcast.tree(4), Broadcast.tree(8), Broadcast.topology());
+    /** Pages of the storm (above the 33-page ceiling: the batched storm is one full flush per target). */
+    static final int STORM_PAGES = 64;
+    private static final int PAGE = 64;
+
+    private SimPart() {
+    }
+
+    /** A simulated machine of {@code n} cores, idle cores parked (as the simulation models them). */
+    private static Machine machine(final String name, final int n, final Simulation sim, final int pages) {
+        return Machine.builder().name(name).cores(n).simulation(sim).idlePolicy(IdlePolicy.park())
+            .memoryWords(Math.max(4096, pages * PAGE)).build().start();
+    }
+
+    private static Result result(final String op, final int n, final String what, final Simulation sim) {
+        final Result r = new Result("sim", "sim " + op + " " + what + " on " + n + " cores", "simulated", null);
+        r.info().put("op", op);
+        r.info().put("cores", n);
+        r.info().put("shape", what);
+        r.info().put("seed", sim.seed());
+        r.info().put("cost model", sim.costs().toString());
+        return r;
+    }
+
+    /** Virtual nanoseconds of one call of {@code op} on core 0. */
+    private static long onCore0(final Simulation sim, final Machine m, final Callable<Void> op) throws Exception {
+        return sim.run(() -> sim.await(m.core(0).submit(() -> {
+            final long t0 = sim.nanoTime();
+            op.call();
+            return sim.nanoTime() - t0;
+        })));
+    }
+
+    /**
+     * Repeats of {@code op} on core 0: virtual time, IPIs, switches and real time per call;
+     * {@code restore} (unmeasured, may be null) runs on core 0 after each.
+     */
+    private static void measure(final Result r, final Settings s, final Simulation sim, final Machine m, final SmpCall smp,
+                                final Callable<Void> op, final Callable<Void> restore) throws Exception {
+        for (int rep = 0; rep < s.repeat(); rep++) {
+            final long ipis = smp.ipisSent();
+            final long switches = sim.switches();
+            final long real = System.nanoTime();
+            final long virtual = onCore0(sim, m, op);
+            final Map<String, Double> metrics = new LinkedHashMap<>();
+            metrics.put("virtual_ns", (double) virtual);
+            metrics.put("sends", (double) (smp.ipisSent() - ipis)); // IPIs of the call itself, not the harness's
+            metrics.put("switches", (double) (sim.switches() - switches));
+            metrics.put("real_ms", (System.nanoTime() - real) / 1e6);
+            r.addRepeat(metrics);
+            if (restore != null) {
+                onCore0(sim, m, restore);
+            }
+        }
+    }
+
+    /** Puts {@code value} into every repeat of {@code r}. */
+    private static void putAll(final Result r, final String metric, final double value) {
+        r.repeats().forEach(m -> m.put(metric, value));
+    }
+
+    static Result calls(final int n, final Broadcast shape, final Settings s) throws Exception {
+        final Simulation sim = Simulation.builder().seed(s.seed()).build();
+        final Result r = result("onEachCore", n, shape.toString(), sim);
+        r.info().put("rounds", shape.rounds(n - 1));
+        try (Machine m = machine("sim-smp", n, sim, 0)) {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(10), shape);
+            final CpuSet all = CpuSet.firstN(n);
+            measure(r, s, sim, m, smp, () -> {
+                smp.run(all, null, cpu -> { }, shape);
+                return null;
+            }, null);
+        }
+        return r;
+    }
+
+    /** A simulated machine whose cores all run one space with page 0 in their TLBs. */
+    private record Rig(Simulation sim, Machine machine, SmpCall smp, Mmu mmu, AddressSpace as) implements AutoCloseable {
+        static Rig of(final int n, final Broadcast shape, final Settings s, final int pages) throws Exception {
+            final Simulation sim = Simulation.builder().seed(s.seed()).build();
+            final Machine m = SimPart.machine("sim-mm", n, sim, pages);
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(10), shape);
+            final Mmu mmu = Mmu.builder(smp).pageWords(PAGE).broadcast(shape).batchWindow(Duration.ofMinutes(1))
+                .detectStale(true).build();
+            final AddressSpace as = mmu.newAddressSpace(pages);
+            sim.run(() -> {
+                for (int vpn = 0; vpn < pages; vpn++) {
+                    as.map(vpn, vpn, Pte.READ | Pte.WRITE);
+                }
+                final List<CompletableFuture<Void>> warm = new ArrayList<>();
+                for (int c = 0; c < n; c++) {
+                    warm.add(m.core(c).submit(() -> {
+                        mmu.switchTo(as);
+                        mmu.read(as, 0);
+                    }));
+                }
+                for (final CompletableFuture<Void> f : warm) {
+                    sim.await(f);
+                }
+                return null;
+            });
+            return new Rig(sim, m, smp, mmu, as);
+        }
+
+        @Override
+        public void close() {
+            machine.close();
+        }
+    }
+
+    static Result shootdown(final int n, final Broadcast shape, final Settings s) throws Exception {
+        try (Rig rig = Rig.of(n, shape, s, 1)) {
+            final Result r = result("shootdown", n, shape.toString(), rig.sim());
+            measure(r, s, rig.sim(), rig.machine(), rig.smp(), () -> {
+                rig.as().protect(0, 1, Pte.READ);
+                return null;
+            }, () -> {
+                rig.as().protect(0, 1, Pte.READ | Pte.WRITE); // adding a right: no shootdown
+                return null;
+            });
+            putAll(r, "stale_after_return", rig.as().stats().violations());
+            return r;
+        }
+    }
+
+    static Result storm(final int n, final boolean batched, final Settings s) throws Exception {
+        try (Rig rig = Rig.of(n, Broadcast.flat(), s, STORM_PAGES)) {
+            final Result r = result("storm", n, batched ? "batched" : "page by page", rig.sim());
+            r.info().put("pages", STORM_PAGES);
+            final long shootdowns = rig.as().stats().shootdowns();
+            final long full = rig.as().stats().fullFlushes();
+            measure(r, s, rig.sim(), rig.machine(), rig.smp(), () -> {
+                if (batched) {
+                    try (MmuGather g = rig.as().gather()) {
+                        g.protect(0, STORM_PAGES, Pte.READ);
+                    }
+                } else {
+                    for (int vpn = 0; vpn < STORM_PAGES; vpn++) {
+                        rig.as().protect(vpn, 1, Pte.READ);
+                    }
+                }
+                return null;
+            }, () -> {
+                rig.as().protect(0, STORM_PAGES, Pte.READ | Pte.WRITE);
+                return null;
+            });
+            putAll(r, "shootdowns", (double) (rig.as().stats().shootdowns() - shootdowns) / s.repeat());
+            putAll(r, "full_flushes", (double) (rig.as().stats().fullFlushes() - full) / s.repeat());
+            return r;
+        }
+    }
+
+    // =====================================================================================
+    // The check against the host
+    // =====================================================================================
+
+    /** The figures compared at 2 cores: each shape's onEachCore, the shootdown, both storms. */
+    static List<String> checkFigures() {
+        final List<String> f = new ArrayList<>();
+        SHAPES.forEach(b -> f.add("onEachCore " + b));
+        f.add("shootdown flat");
+        f.add("storm page by page");
+        f.add("storm batched");
+        return f;
+    }
+
+    /**
+     * One figure at 2 cores twice: simulated (virtual time) and on the host's real cores (the
+     * median of many calls, from core 0, cores parked when idle, like the simulation).
+     */
+    static Result check(final String figure, final Settings s) throws Exception {
+        final Result r = new Result("sim-check", "2 cores: " + figure, "simulated vs real", null);
+        r.info().put("figure", figure);
+        final double simulated;
+        if (figure.startsWith("onEachCore ")) {
+            simulated = calls(2, shape(figure), s).median("virtual_ns");
+        } else if (figure.equals("shootdown flat")) {
+            simulated = shootdown(2, Broadcast.flat(), s).median("virtual_ns");
+        } else {
+            simulated = storm(2, figure.endsWith("batched"), s).median("virtual_ns");
+        }
+        final int count = figure.startsWith("storm") ? s.stormCount() : s.callCount();
+        for (int rep = 0; rep < s.repeat(); rep++) {
+            final Map<String, Double> m = new LinkedHashMap<>();
+            m.put("sim_ns", simulated);
+            m.put("real_p50_ns", real(figure, count));
+            m.put("samples", (double) count);
+            r.addRepeat(m);
+        }
+        return r;
+    }
+
+    private static Broadcast shape(final String figure) {
+        final String name = figure.substring("onEachCore ".length());
+        return SHAPES.stream().filter(b -> b.toString().equals(name)).findFirst()
+            .orElseThrow(() -> new IllegalArgumentException("no shape " + name));
+    }
+
+    /** The median on the host of {@code count} runs of the figure on core 0 of a real 2-core machine. */
+    private static double real(final String figure, final int count) throws Exception {
+        final int pages = figure.startsWith("storm") ? STORM_PAGES : 1;
+        try (Machine m = Machine.builder().name("sim-check").cores(2).idlePolicy(IdlePolicy.park())
+                .pinning(Pinning.BEST_EFFORT).memoryWords(Math.max(4096, pages * PAGE)).build().start()) {
+            final Broadcast shape = figure.startsWith("onEachCore ") ? shape(figure) : Broadcast.flat();
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(10), shape);
+            final Mmu mmu = Mmu.builder(smp).pageWords(PAGE).broadcast(shape).batchWindow(Duration.ofMinutes(1)).build();
+            final AddressSpace as = mmu.newAddressSpace(pages);
+            for (int vpn = 0; vpn < pages; vpn++) {
+                as.map(vpn, vpn, Pte.READ | Pte.WRITE);
+            }
+            m.core(1).submit(() -> {
+                mmu.switchTo(as);
+                mmu.read(as, 0);
+            }).get();
+            final CpuSet all = CpuSet.firstN(2);
+            return m.core(0).submit(() -> {
+                mmu.switchTo(as);
+                final long[] t = new long[count];
+                for (int i = -count / 5; i < count; i++) { // the first fifth warms up
+                    final long t0 = System.nanoTime();
+                    if (figure.startsWith("onEachCore ")) {
+                        smp.run(all, null, cpu -> { }, shape);
+                    } else if (figure.equals("shootdown flat")) {
+                        as.protect(0, 1, Pte.READ);
+                    } else if (figure.endsWith("batched")) {
+                        try (MmuGather g = as.gather()) {
+                            g.protect(0, pages, Pte.READ);
+                        }
+                    } else {
+                        for (int vpn = 0; vpn < pages; vpn++) {
+                            as.protect(vpn, 1, Pte.READ);
+                        }
+                    }
+                    final long dt = System.nanoTime() - t0;
+                    as.protect(0, pages, Pte.READ | Pte.WRITE); // adding rights: no shootdown
+                    if (i >= 0) {
+                        t[i] = dt;
+                    }
+                }
+                Arrays.sort(t);
+                return (double) t[count / 2];
+            }).get();
+        }
+    }
+
+    /**
+     * How far the real run agrees with the simulation: of the pairs of figures the simulation
+     * separates by at least {@code factor}, how many the real medians order the same way.
+     *
+     * @return {agreeing pairs, separated pairs}
+     */
+    static int[] agreement(final List<Result> checks, final double factor) {
+        int agree = 0;
+        int pairs = 0;
+        for (int i = 0; i < checks.size(); i++) {
+            for (int j = i + 1; j < checks.size(); j++) {
+                final double si = checks.get(i).median("sim_ns");
+                final double sj = checks.get(j).median("sim_ns");
+                if (Math.max(si, sj) < factor * Math.min(si, sj)) {
+                    continue;
+                }
+                pairs++;
+                final double ri = checks.get(i).median("real_p50_ns");
+                final double rj = checks.get(j).median("real_p50_ns");
+                if ((si < sj) == (ri < rj)) {
+                    agree++;
+                }
+            }
+        }
+        return new int[] {agree, pairs};
+    }
+}
