@@ -9,6 +9,7 @@ import org.ipi4j.interrupts.Ipi4jException;
  */
 public final class SimulationException extends Ipi4jException {
     private static final long serialVersionUID = 1L;
+    /** The seed that replays the failure. */
     private final long seed;
 
     /**

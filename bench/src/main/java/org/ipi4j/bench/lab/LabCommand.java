@@ -58,7 +58,8 @@ public final class LabCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME",
         description = "What to run: round-trip variants (see --list) and parts (roundtrip = every variant, smp, "
-            + "shootdown, storm, virt). Default: everything. The floors the chosen figures are compared with are added.")
+            + "shootdown, storm, virt, sim). Default: everything but sim (see --simulate). The floors the chosen figures "
+            + "are compared with are added.")
     private List<String> variants;
 
     @Option(names = "--duration", paramLabel = "TIME", converter = DurationConverter.class,
@@ -184,6 +185,7 @@ public final class LabCommand implements Callable<Integer> {
         } else if (variants == null || variants.isEmpty()) {
             chosen.addAll(all);
             parts.addAll(Settings.PARTS);
+            parts.remove("sim"); // everything measured on this host; --simulate adds the simulated part
         } else {
             for (final String raw : variants) {
                 final String v = raw.trim();
