@@ -116,6 +116,7 @@ public final class Simulation extends Timeline {
     private volatile SimulationException failure;
     private boolean inRun;
     private boolean draining;
+    private Thread watchdog;
     private long trace = 0xcbf29ce484222325L;
     private volatile long switches;
     private volatile long decisions;
@@ -460,38 +461,45 @@ public final class Simulation extends Timeline {
         return me != null && current == me ? me : null;
     }
 
+    /** One real-time watchdog per simulation, started by the first run, ended with the simulation. */
     private void startWatchdog() {
-        if (stallNanos <= 0) {
-            return;
-        }
-        final Thread w = new Thread(() -> {
-            long seen = -1;
-            long since = System.nanoTime();
-            while (!released && inRunVolatile()) {
-                final long s = switches + decisions;
-                if (s != seen) {
-                    seen = s;
-                    since = System.nanoTime();
-                } else if (System.nanoTime() - since > stallNanos) {
-                    final Party p = current;
-                    final StringBuilder sb = new StringBuilder("stall in machine ").append(machineName)
-                        .append(": no scheduling decision for ").append(TimeUnit.NANOSECONDS.toMillis(stallNanos))
-                        .append(" ms of real time; the thread holding the baton waits outside the simulation (a real "
-                            + "lock, sleep or Future.get?)");
-                    if (p != null && p.thread != null) {
-                        sb.append(": ").append(p.thread.getName());
-                        for (final StackTraceElement e : p.thread.getStackTrace()) {
-                            sb.append("\n    at ").append(e);
-                        }
-                    }
-                    fail(sb.toString());
-                    return;
-                }
-                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(100)); // a real-time watchdog, outside the simulation
+        final Thread w;
+        synchronized (this) {
+            if (stallNanos <= 0 || watchdog != null) {
+                return;
             }
-        }, "ipi4j-sim-watchdog-" + machineName);
+            w = new Thread(this::watch, "ipi4j-sim-watchdog-" + machineName);
+            watchdog = w;
+        }
         w.setDaemon(true);
         w.start();
+    }
+
+    private void watch() {
+        long seen = -1;
+        long since = System.nanoTime();
+        while (!released) {
+            final long s = switches + decisions;
+            if (s != seen || !inRunVolatile()) {
+                seen = s;
+                since = System.nanoTime();
+            } else if (System.nanoTime() - since > stallNanos) {
+                final Party p = current;
+                final StringBuilder sb = new StringBuilder("stall in machine ").append(machineName)
+                    .append(": no scheduling decision for ").append(TimeUnit.NANOSECONDS.toMillis(stallNanos))
+                    .append(" ms of real time; the thread holding the baton waits outside the simulation (a real "
+                        + "lock, sleep or Future.get?)");
+                if (p != null && p.thread != null) {
+                    sb.append(": ").append(p.thread.getName());
+                    for (final StackTraceElement e : p.thread.getStackTrace()) {
+                        sb.append("\n    at ").append(e);
+                    }
+                }
+                fail(sb.toString());
+                return;
+            }
+            LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(100)); // real time: it watches the simulation from outside
+        }
     }
 
     private synchronized boolean inRunVolatile() {

@@ -81,4 +81,38 @@ class SimulationTest {
                 .satisfies(e -> assertThat(((SimulationException) e).seed()).isEqualTo(99));
         }
     }
+
+    @Test
+    void aRealWaitInsideARunIsAStallThatNamesTheThreadAndTheSeed() throws Exception {
+        final Simulation sim = Simulation.builder().seed(3).stallTimeout(Duration.ofMillis(300)).build();
+        try (Machine m = Machine.builder().cores(2).simulation(sim).build().start()) {
+            // get() blocks for real while holding the baton: core 0 cannot run until the watchdog ends the simulation.
+            assertThatThrownBy(() -> sim.run(() -> m.core(0).submit(() -> 1).get()))
+                .isInstanceOf(SimulationException.class)
+                .hasMessageContaining("stall")
+                .hasMessageContaining("seed 3");
+        }
+    }
+
+    @Test
+    void misuseIsRefusedWithAMessage() throws Exception {
+        final Simulation unbound = Simulation.builder().build();
+        assertThatThrownBy(() -> unbound.run(() -> null)).isInstanceOf(IllegalStateException.class)
+            .hasMessageContaining("serves no machine");
+        final Simulation sim = Simulation.builder().build();
+        try (Machine m = Machine.builder().cores(2).simulation(sim).build().start()) {
+            assertThatThrownBy(() -> Machine.builder().cores(2).simulation(sim).build())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("one simulation per machine");
+            assertThatThrownBy(() -> sim.run(() -> sim.run(() -> null))).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("one run at a time");
+            assertThat(m.timeline()).isSameAs(sim);
+            assertThat(m.topology()).isSameAs(sim.costs().topology());
+        }
+        assertThatThrownBy(() -> sim.run(() -> null)).isInstanceOf(IllegalStateException.class)
+            .hasMessageContaining("has ended");
+        assertThatThrownBy(() -> Simulation.builder().jitter(2)).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("jitter");
+        assertThatThrownBy(() -> CostModel.builder().send(-1)).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("send");
+    }
 }
