@@ -246,7 +246,9 @@ public final class CpuContext {
         final InterruptHandler handler = controller.handler(v);
         final boolean timed = controller.timeHandlers;
         final long start = timed ? controller.timeline.nanoTime() : 0L;
-        controller.timeline.spend(org.ipi4j.idle.Timeline.Work.INTERRUPT, 1); // a simulation's entry cost
+        if (controller.simulated) {
+            controller.timeline.spend(org.ipi4j.idle.Timeline.Work.INTERRUPT, 1); // the entry's cost
+        }
         try {
             if (faults != null) {
                 faults.inHandler(cpu, v);

@@ -23,14 +23,16 @@ abstract class IdleLoopPadBefore {
 abstract class IdleLoopState extends IdleLoopPadBefore {
     volatile int parked;
     /**
-     * Time, parking and waking: the host's, or a simulation's. On the line every waker reads
-     * anyway, away from the owner-written fields (a waker's read of it next to them cost ~150 ns
-     * per IPI to a spinning core in RoundTripBench).
+     * Time, parking and waking: the host's, or a simulation's. Written once, on the line every
+     * waker reads anyway, away from the fields the owner writes while it runs.
      */
     final Timeline timeline;
+    /** True for a simulation: guards the interleaving hooks (see InterruptController.simulated). */
+    final boolean simulated;
 
     IdleLoopState(final Timeline timeline) {
         this.timeline = java.util.Objects.requireNonNull(timeline, "timeline");
+        this.simulated = timeline.simulated();
     }
 }
 
@@ -185,7 +187,9 @@ public final class IdleLoop extends IdleLoopPadAfter {
                     rounds++;
                     continue;
                 }
-                timeline.interleave(); // a simulation may run a waker between our look and PARKED
+                if (simulated) {
+                    timeline.interleave(); // a simulation may run a waker between our look and PARKED
+                }
                 if (prepareToPark(done)) {
                     final CoreParkedEvent jfr = CoreParkedEvent.startIfEnabled(); // null unless recorded
                     if (deadlineNanos == NO_DEADLINE) {
@@ -223,7 +227,9 @@ public final class IdleLoop extends IdleLoopPadAfter {
      */
     public boolean prepareToPark(final BooleanSupplier done) {
         parked = 1;                  // volatile store: ordered before the loads in done
-        timeline.interleave();       // a simulation may run a waker between the store and the re-check
+        if (simulated) {
+            timeline.interleave();   // a simulation may run a waker between the store and the re-check
+        }
         // Released after the flag: an observer that reads PARKED (acquire) and then wakes us
         // finds parked == 1, so its wake-up is not elided.
         ACTIVITY.setRelease(this, PARKED);
@@ -238,7 +244,9 @@ public final class IdleLoop extends IdleLoopPadAfter {
      * @return true if the core was parked and was unparked
      */
     public boolean wake() {
-        timeline.interleave(); // a simulation may run the core between the waker's publication and this read
+        // No interleaving point between the waker's publication and this read: a simulation runs
+        // sequentially consistent, where the core's split (between its PARKED store and its
+        // re-check) already produces both orders, and this is the hottest line of every send.
         if (parked != 0) { // volatile load, after the caller's volatile publication
             if (faults != null && faults.dropWakeup(cpu)) {
                 return false; // an injected lost wake-up: the core sleeps on a pending bit

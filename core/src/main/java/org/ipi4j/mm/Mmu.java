@@ -49,6 +49,8 @@ public final class Mmu {
     private final Machine machine;
     /** The machine's clock, spin-waits and flush costs (the host's, or a simulation's). */
     final Timeline timeline;
+    /** True for a simulation: guards the flush-cost hooks (see InterruptController.simulated). */
+    private final boolean simulated;
     private final SmpCall smp;
     private final Memory memory;
     private final int pageWords;
@@ -86,6 +88,7 @@ public final class Mmu {
         this.smp = b.smp;
         this.machine = b.smp.machine();
         this.timeline = machine.timeline();
+        this.simulated = timeline.simulated();
         this.memory = machine.memory();
         this.pageWords = b.pageWords;
         this.pageShift = Integer.numberOfTrailingZeros(b.pageWords);
@@ -501,12 +504,16 @@ public final class Mmu {
             // Page by page only if this flush is exactly the one we are missing; otherwise we
             // are further behind (or the range is large): one full flush catches up.
             if (!req.full && req.generation == local + 1 && req.generation == mmGen) {
-                timeline.spend(Timeline.Work.FLUSH_PAGE, req.count); // a simulation's INVLPG cost
+                if (simulated) {
+                    timeline.spend(Timeline.Work.FLUSH_PAGE, req.count); // INVLPG's cost
+                }
                 for (int i = 0; i < req.count; i++) {
                     t.flushPage(asid, req.vpns[i]);
                 }
             } else {
-                timeline.spend(Timeline.Work.FLUSH_ALL, 1);
+                if (simulated) {
+                    timeline.spend(Timeline.Work.FLUSH_ALL, 1);
+                }
                 t.flushAll(asid);
                 as.fullFlushes.increment();
             }

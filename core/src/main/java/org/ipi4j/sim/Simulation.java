@@ -33,8 +33,8 @@ import org.ipi4j.idle.Timeline;
  * inputs), the same interleaving and the same result follow. {@link #trace()} is a hash of every
  * scheduling decision, for checking that. With {@link Builder#jitter} and
  * {@link Builder#interleaving} the scheduler perturbs costs and switches cores at the
- * interleaving points (between a core's publication of PARKED and its re-check, between a
- * waker's publication and its read of PARKED), so different seeds explore different schedules.
+ * interleaving points (before a core publishes PARKED, and between that store and its re-check),
+ * so different seeds explore different schedules.
  *
  * <h2>What is and is not modelled</h2>
  * Every idle core parks at once (a polling policy would only spin in virtual time; the delivery
