@@ -73,6 +73,7 @@ class SimulationTest {
     void aWaitNothingWillEndIsADeadlockThatNamesTheSeed() throws Exception {
         final Simulation sim = Simulation.builder().seed(99).build();
         try (Machine m = Machine.builder().cores(2).simulation(sim).build().start()) {
+            assertThat(m.timeline().simulated()).isTrue();
             final CompletableFuture<Void> never = new CompletableFuture<>();
             assertThatThrownBy(() -> sim.run(() -> sim.await(never)))
                 .isInstanceOf(SimulationException.class)
