@@ -87,6 +87,9 @@ public final class Core {
     private final FaultInjector faults;
     /** Preemption by the host, and the PV flush word. */
     private final Vcpu vcpu;
+    /** The machine's timeline, and whether it is a simulation (guards the boundary's cost hook). */
+    private final Timeline timeline;
+    private final boolean simulated;
     private final Runnable pvFlush = this::runPvFlush;
     /**
      * Tasks submitted to this core; an XADD queue, whose offer is the RMW the idle re-check pairs
@@ -121,6 +124,8 @@ public final class Core {
         this.cpu = controller.context(id);
         this.faults = controller.faults();
         this.vcpu = controller.vcpu(id);
+        this.timeline = machine.timeline();
+        this.simulated = timeline.simulated();
         this.interpreter = new Interpreter(new ProgramCpu(), machine.memory());
     }
 
@@ -374,6 +379,9 @@ public final class Core {
      */
     public void checkpoint() {
         checkOwner("checkpoint()");
+        if (simulated) {
+            timeline.spinWait(); // a boundary lets virtual time pass: a looping task lets the others run
+        }
         boundaryFault();
         final long n = ++checkpoints;
         cpu.epc(n);
@@ -535,7 +543,6 @@ public final class Core {
         final Pinner.Pin pin = pinning == Pinning.BEST_EFFORT ? pin() : null;
         idle.bind(Thread.currentThread());
         vcpu.bind(Thread.currentThread());
-        final Timeline timeline = machine.timeline();
         timeline.attach(id); // a simulation schedules this thread from here on
         onStarted.run();
         try {
@@ -709,6 +716,9 @@ public final class Core {
         @Override
         public void boundary(final long pc) {
             cpu.epc(pc);
+            if (simulated) {
+                timeline.spinWait(); // one instruction's virtual time
+            }
             boundaryFault();
             if (cpu.deliverable()) {
                 cpu.deliverPending(pc); // precise: the instruction at pc has not started

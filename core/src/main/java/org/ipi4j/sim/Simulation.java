@@ -39,9 +39,11 @@ import org.ipi4j.idle.Timeline;
  * <h2>What is and is not modelled</h2>
  * Every idle core parks at once (a polling policy would only spin in virtual time; the delivery
  * latency stands for noticing). A busy core sees a new interrupt at its next boundary, without
- * delivery latency. Fault injection, pinning and real blocking (a {@code Future.get}, a lock, a
- * sleep) are outside the simulation: a thread that blocks for real while holding the baton stops
- * every other, and the stall watchdog ({@link Builder#stallTimeout}) fails the run naming it.
+ * delivery latency. A {@code Core.checkpoint()} and a program instruction cost one spin round,
+ * so a task that loops on checkpoints lets the others run. Fault injection, pinning and real
+ * blocking (a {@code Future.get}, a lock, a sleep) are outside the simulation: a thread that
+ * blocks for real while holding the baton stops every other, and the stall watchdog
+ * ({@link Builder#stallTimeout}) fails the run naming it.
  *
  * <h2>Use</h2>
  * <pre>{@code

@@ -116,4 +116,26 @@ class SimulationTest {
         assertThatThrownBy(() -> CostModel.builder().send(-1)).isInstanceOf(IllegalArgumentException.class)
             .hasMessageContaining("send");
     }
+
+    @Test
+    void aTaskThatLoopsOnCheckpointsLetsTheOtherCoresRun() throws Exception {
+        final Simulation sim = Simulation.builder().seed(11).stallTimeout(Duration.ofSeconds(20)).build();
+        try (Machine m = Machine.builder().cores(3).simulation(sim).build().start()) {
+            final java.util.concurrent.atomic.AtomicBoolean flag = new java.util.concurrent.atomic.AtomicBoolean();
+            final long spins = sim.run(() -> {
+                final CompletableFuture<Long> waiter = m.core(1).submit(() -> {
+                    long n = 0;
+                    while (!flag.get()) {
+                        org.ipi4j.Core.current().checkpoint(); // each boundary costs virtual time
+                        n++;
+                    }
+                    return n;
+                });
+                final CompletableFuture<Void> setter = m.core(2).submit(() -> flag.set(true));
+                sim.await(setter);
+                return sim.await(waiter);
+            });
+            assertThat(spins).isPositive();
+        }
+    }
 }
