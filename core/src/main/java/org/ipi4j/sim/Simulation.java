@@ -116,11 +116,13 @@ public final class Simulation extends Timeline {
     private volatile long now;
     private volatile boolean released;
     private volatile SimulationException failure;
-    private boolean inRun;
+    /** Written under the lock; volatile for the watchdog, which reads it without. */
+    private volatile boolean inRun;
     private boolean draining;
     private Thread watchdog;
     private long trace = 0xcbf29ce484222325L;
     private volatile long switches;
+    /** Scheduling decisions so far (a switch or not): the watchdog's sign of progress. */
     private volatile long decisions;
 
     private Simulation(final Builder b) {
@@ -390,7 +392,8 @@ public final class Simulation extends Timeline {
                 notifyAll();
                 return;
             }
-            failDeadlocked();
+            fail("deadlock in machine " + machineName + ": every core and the caller sleep with no wake-up or "
+                + "deadline scheduled (a lost wake-up)");
             return;
         }
         next.state = RUNNING;
@@ -425,13 +428,6 @@ public final class Simulation extends Timeline {
             }
             return e.party;
         }
-    }
-
-    private void failDeadlocked() {
-        final StringBuilder sb = new StringBuilder("deadlock in machine ").append(machineName)
-            .append(": every core and the caller sleep with no wake-up or deadline scheduled (a lost wake-up)");
-        // Outside the lock: fail() takes it again, and a reentrant monitor allows it.
-        fail(sb.toString());
     }
 
     private void schedule(final Party p, final long at) {
@@ -481,8 +477,8 @@ public final class Simulation extends Timeline {
         long seen = -1;
         long since = System.nanoTime();
         while (!released) {
-            final long s = switches + decisions;
-            if (s != seen || !inRunVolatile()) {
+            final long s = decisions;
+            if (s != seen || !inRun) {
                 seen = s;
                 since = System.nanoTime();
             } else if (System.nanoTime() - since > stallNanos) {
@@ -502,10 +498,6 @@ public final class Simulation extends Timeline {
             }
             LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(100)); // real time: it watches the simulation from outside
         }
-    }
-
-    private synchronized boolean inRunVolatile() {
-        return inRun;
     }
 
     // =====================================================================================
@@ -596,61 +588,51 @@ public final class Simulation extends Timeline {
 
     @Override
     public void spinWait() {
-        advance(costs.spin());
+        final Party me = holder();
+        if (me == null) {
+            Thread.onSpinWait(); // outside a run, or not ours: a real spin
+            return;
+        }
+        advance(me, jittered(costs.spin()));
     }
 
     @Override
     public void yieldCpu() {
-        advance(10 * costs.spin());
+        final Party me = holder();
+        if (me == null) {
+            Thread.yield();
+            return;
+        }
+        advance(me, jittered(10 * costs.spin()));
     }
 
     @Override
     public void spend(final Work work, final int units) {
         Objects.requireNonNull(work, "work");
-        if (units > 0) {
-            advance((long) units * costs.price(work));
+        final Party me = holder();
+        if (me != null && units > 0) {
+            advance(me, jittered((long) units * costs.price(work)));
         }
     }
 
     @Override
     public void interleave() {
-        if (interleaving == 0 || holder() == null) {
+        final Party me = interleaving == 0 ? null : holder();
+        if (me == null || random.nextDouble() >= interleaving) {
             return;
         }
-        final long d;
-        synchronized (this) {
-            if (random.nextDouble() >= interleaving) {
-                return;
-            }
-            d = random.nextLong(2 * costs.price(Work.SEND) + 1);
-        }
-        advanceBy(d);
+        advance(me, random.nextLong(2 * costs.price(Work.SEND) + 1));
     }
 
-    /** The holder spends {@code cost} (jittered) of virtual time; other cores may run meanwhile. */
-    private void advance(final long cost) {
-        final Party me = holder();
-        if (me == null) {
-            if (!released && self.get() == null) {
-                Thread.onSpinWait(); // not ours: a thread outside the simulation
-            }
-            return;
-        }
-        final long d;
-        synchronized (this) {
-            d = jittered(cost);
-        }
-        advanceBy(d);
-    }
-
-    private void advanceBy(final long d) {
-        final Party me = holder();
-        if (me == null) {
-            return;
-        }
+    /**
+     * The holder {@code me} spends {@code d} of virtual time: it is ready again at {@code now + d},
+     * and whoever is due first runs meanwhile. Holder only: the random draws above and every
+     * scheduler field are the holder's alone (the lock orders them for the other paths).
+     */
+    private void advance(final Party me, final long d) {
         synchronized (this) {
             if (current != me) {
-                return;
+                return; // released meanwhile
             }
             schedule(me, now + d);
             handOff(me);
