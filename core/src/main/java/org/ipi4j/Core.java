@@ -268,7 +268,7 @@ public final class Core {
             .append(", interrupts ").append(interruptsEnabled() ? "on" : "off");
         final long since = cpu.interruptsOffSince();
         if (!interruptsEnabled() && since != 0) {
-            sb.append(" for ").append((machine.timeline().nanoTime() - since) / 1000).append("us");
+            sb.append(" for ").append((timeline.nanoTime() - since) / 1000).append("us");
         }
         final int vec = inServiceVector();
         if (vec >= 0) {
@@ -476,7 +476,7 @@ public final class Core {
                     cpu.deliverPending(cpu.epc());
                     continue;
                 }
-                if (deadlineNanos - machine.timeline().nanoTime() <= 0) {
+                if (deadlineNanos - timeline.nanoTime() <= 0) {
                     return condition.getAsBoolean();
                 }
                 idle.idleUntil(waitWork, deadlineNanos);

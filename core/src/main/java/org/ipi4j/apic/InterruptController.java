@@ -510,9 +510,7 @@ public final class InterruptController {
             checkOpen();
             final int v = vector.number();
             stampForJfr(cpu, v);
-            if (simulated) {
-                timeline.spend(Timeline.Work.SEND, 1);
-            }
+            chargeSend();
             apics[cpu].raise(v);
             signal(cpu, v, true, true, self); // wake unconditionally: the bit may be set with nobody left to wake us
         } catch (MachineClosedException e) {
@@ -628,11 +626,16 @@ public final class InterruptController {
         return true;
     }
 
+    /** A simulation's price of the ICR write, charged before the bit is visible; nothing on the host. */
+    private void chargeSend() {
+        if (simulated) {
+            timeline.spend(Timeline.Work.SEND, 1);
+        }
+    }
+
     /** Step 4 and 5: raise the pending bit (releasing everything before it), wake if newly set. */
     private void raise(final int cpu, final int v, final int self) {
-        if (simulated) {
-            timeline.spend(Timeline.Work.SEND, 1); // the ICR write's cost, before the bit is visible
-        }
+        chargeSend();
         stampForJfr(cpu, v);
         final boolean raised = apics[cpu].raise(v);
         signal(cpu, v, raised, notifies(cpu, raised), self);
@@ -640,9 +643,7 @@ public final class InterruptController {
 
     /** {@link #raise} for a payload already in the mailbox: a bit found set is not written again. */
     private void raiseAfterOffer(final int cpu, final int v, final int self) {
-        if (simulated) {
-            timeline.spend(Timeline.Work.SEND, 1);
-        }
+        chargeSend();
         stampForJfr(cpu, v);
         final boolean raised = apics[cpu].raiseAfterOffer(v);
         signal(cpu, v, raised, notifies(cpu, raised), self);
