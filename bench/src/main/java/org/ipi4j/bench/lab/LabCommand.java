@@ -180,12 +180,12 @@ public final class LabCommand implements Callable<Integer> {
         final List<String> all = RoundTrip.variants();
         final Set<String> chosen = new LinkedHashSet<>();
         final Set<String> parts = new LinkedHashSet<>();
-        if (simulate && (variants == null || variants.isEmpty())) {
-            parts.add("sim");
-        } else if (variants == null || variants.isEmpty()) {
-            chosen.addAll(all);
-            parts.addAll(Settings.PARTS);
-            parts.remove("sim"); // everything measured on this host; --simulate adds the simulated part
+        if (variants == null || variants.isEmpty()) {
+            if (!simulate) { // everything measured on this host; --simulate alone runs only the simulated part
+                chosen.addAll(all);
+                parts.addAll(Settings.PARTS);
+                parts.remove("sim");
+            }
         } else {
             for (final String raw : variants) {
                 final String v = raw.trim();

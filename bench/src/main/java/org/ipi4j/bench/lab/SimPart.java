@@ -10,7 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 
 import org.ipi4j.Machine;
-import org.ipi4j.Pinning;
+import org.ipi4j.bench.SpaceRig;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.mm.AddressSpace;
@@ -33,8 +33,8 @@ final class SimPart {
     /** The shapes compared. */
     static final List<Broadcast> SHAPES = List.of(Broadcast.flat(), Broadcast.serial(), Broadcast.tree(2),
         Broadcast.tree(4), Broadcast.tree(8), Broadcast.topology());
-    /** Pages of the storm (above the 33-page ceiling: the batched storm is one full flush per target). */
-    static final int STORM_PAGES = 64;
+    /** Pages of the storm, as the real lab's (above the 33-page ceiling: the batched storm is one full flush per target). */
+    static final int STORM_PAGES = SpaceRig.PAGES;
     private static final int PAGE = 64;
 
     private SimPart() {
@@ -232,41 +232,25 @@ final class SimPart {
 
     /** The median on the host of {@code count} runs of the figure on core 0 of a real 2-core machine. */
     private static double real(final String figure, final int count) throws Exception {
-        final int pages = figure.startsWith("storm") ? STORM_PAGES : 1;
-        try (Machine m = Machine.builder().name("sim-check").cores(2).idlePolicy(IdlePolicy.park())
-                .pinning(Pinning.BEST_EFFORT).memoryWords(Math.max(4096, pages * PAGE)).build().start()) {
-            final Broadcast shape = figure.startsWith("onEachCore ") ? shape(figure) : Broadcast.flat();
-            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(10), shape);
-            final Mmu mmu = Mmu.builder(smp).pageWords(PAGE).broadcast(shape).batchWindow(Duration.ofMinutes(1)).build();
-            final AddressSpace as = mmu.newAddressSpace(pages);
-            for (int vpn = 0; vpn < pages; vpn++) {
-                as.map(vpn, vpn, Pte.READ | Pte.WRITE);
-            }
-            m.core(1).submit(() -> {
-                mmu.switchTo(as);
-                mmu.read(as, 0);
-            }).get();
+        final Broadcast shape = figure.startsWith("onEachCore ") ? shape(figure) : Broadcast.flat();
+        try (SpaceRig rig = new SpaceRig("sim-check", 2, shape)) { // idle cores park, as simulated
             final CpuSet all = CpuSet.firstN(2);
-            return m.core(0).submit(() -> {
-                mmu.switchTo(as);
+            return rig.machine.core(0).submit(() -> {
+                rig.mmu.switchTo(rig.as);
                 final long[] t = new long[count];
                 for (int i = -count / 5; i < count; i++) { // the first fifth warms up
                     final long t0 = System.nanoTime();
                     if (figure.startsWith("onEachCore ")) {
-                        smp.run(all, null, cpu -> { }, shape);
+                        rig.smp.run(all, null, cpu -> { }, shape);
                     } else if (figure.equals("shootdown flat")) {
-                        as.protect(0, 1, Pte.READ);
+                        rig.as.protect(0, 1, Pte.READ);
                     } else if (figure.endsWith("batched")) {
-                        try (MmuGather g = as.gather()) {
-                            g.protect(0, pages, Pte.READ);
-                        }
+                        rig.revokeAllBatched();
                     } else {
-                        for (int vpn = 0; vpn < pages; vpn++) {
-                            as.protect(vpn, 1, Pte.READ);
-                        }
+                        rig.revokeAllPerPage();
                     }
                     final long dt = System.nanoTime() - t0;
-                    as.protect(0, pages, Pte.READ | Pte.WRITE); // adding rights: no shootdown
+                    rig.restore(); // adding rights: no shootdown
                     if (i >= 0) {
                         t[i] = dt;
                     }
