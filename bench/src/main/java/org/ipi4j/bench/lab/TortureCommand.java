@@ -61,6 +61,9 @@ final class TortureCommand implements Callable<Integer> {
     @Option(names = "--no-replay", description = "With --simulate: run each seed once, without the replay check.")
     private boolean noReplay;
 
+    @Option(names = "--verbose", description = "Print each run's result and how its operations ended.")
+    private boolean verbose;
+
     @Override
     public Integer call() throws Exception {
         final PrintWriter out = spec.commandLine().getOut();
@@ -121,6 +124,10 @@ final class TortureCommand implements Callable<Integer> {
                 r.faults().forEach((k, v) -> faults.merge(k, v, Long::sum));
                 r.checks().forEach((k, v) -> checks.merge(k, v, Long::sum));
                 failureCount += r.failureCount();
+                if (verbose) {
+                    out.println("[torture] " + (r.ok() ? r : "") + "\n  outcomes " + r.outcomes() + "\n  operations "
+                        + r.operations());
+                }
                 if (!r.ok()) {
                     failedSeeds.add(s);
                     failures.addAll(r.failures().subList(0, Math.min(5, r.failures().size())));

@@ -305,14 +305,16 @@ public final class Torture {
                 Broadcast.topology()};
             final Broadcast shape = shapes[r.nextInt(shapes.length)];
             final Duration watchdog = simulate ? Duration.ofNanos(200_000 + r.nextInt(800_000))
-                : Duration.ofMillis(100 + r.nextInt(300));
+                : Duration.ofMillis(50 + r.nextInt(150));
             final int initiators = simulate ? 0 : 2 + r.nextInt(2);
             final boolean factory = r.nextBoolean();
             final Stuck stuck;
-            if (simulate || r.nextInt(3) != 0) {
+            if (simulate || r.nextBoolean()) {
                 stuck = Stuck.NONE;
             } else {
-                stuck = Stuck.values()[1 + r.nextInt(Stuck.values().length - 1)];
+                final Stuck s = Stuck.values()[1 + r.nextInt(Stuck.values().length - 1)];
+                // Stuck inside a send needs a send that waits for room: BLOCK.
+                stuck = s == Stuck.HANDLER_IN_SEND && overflow != OverflowPolicy.BLOCK ? Stuck.HANDLER : s;
             }
             final Duration timeout = Duration.ofMillis(300 + r.nextInt(900));
             return new Config(seed, simulate, cores, idle, overflow, capacity, block, mode, pv, faults, faultRate,
@@ -592,6 +594,8 @@ public final class Torture {
     private final CountDownLatch release = new CountDownLatch(1);
     private final AtomicBoolean stuckArmed = new AtomicBoolean();
     private volatile int stuckCpu = -1;
+    /** While the stuck work and its followers are issued: their core (another initiator aiming there too is harmless). */
+    private volatile int stuckTarget = -1;
     private volatile boolean stuckInSend;
     private volatile boolean stop;
     /** The simulated mix is draining: no new preemptions until resumed, so every future can complete. */
@@ -608,7 +612,11 @@ public final class Torture {
     private SmpCall smp;
     private Scheduler scheduler;
     private Mmu mmu;
-    private AddressSpace[] spaces;
+    /** The shared spaces the mix changes and reads; a slot is now and then replaced by a fresh space. */
+    private java.util.concurrent.atomic.AtomicReferenceArray<AddressSpace> spaces;
+    /** Every space the run made, for the final stale-translation check. */
+    private final ConcurrentLinkedQueue<AddressSpace> allSpaces = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger spacesMade = new AtomicInteger();
     private AddressSpace probe;
     private Faults faults;
     private long startNanos;
@@ -848,13 +856,11 @@ public final class Torture {
         machine.onShutdown(this::reenteringShutdownHook);
         machine.start();
         final SplittableRandom r = new SplittableRandom(cfg.seed() ^ 0x5EED);
-        spaces = new AddressSpace[] {mmu.newAddressSpace(SPACE_PAGES), mmu.newAddressSpace(SPACE_PAGES)};
+        spaces = new java.util.concurrent.atomic.AtomicReferenceArray<>(2);
+        spaces.set(0, freshSpace(r));
+        spaces.set(1, freshSpace(r));
         probe = mmu.newAddressSpace(PROBE_PAGES);
-        for (final AddressSpace s : spaces) {
-            for (int p = 0; p < SPACE_PAGES; p++) {
-                s.map(p, r.nextInt(FRAMES), Pte.READ | Pte.WRITE);
-            }
-        }
+        allSpaces.add(probe);
         for (int p = 0; p < PROBE_PAGES; p++) {
             probe.map(p, r.nextInt(FRAMES), Pte.READ | Pte.WRITE);
         }
@@ -1058,7 +1064,8 @@ public final class Torture {
         outcome("report undelivered interrupts " + Math.min(report.undelivered().size(), 1)); // whether any
         closedMachineRefuses();
         judgeLedger();
-        for (final AddressSpace s : new AddressSpace[] {spaces[0], spaces[1], probe}) {
+        outcome("spaces made " + allSpaces.size());
+        for (final AddressSpace s : allSpaces) {
             check(Oracle.NO_STALE_TRANSLATION);
             final ShootdownStats st = s.stats();
             if (st.violations() > 0) {
@@ -1250,14 +1257,28 @@ public final class Torture {
     }
 
     private long blockNanos(final SplittableRandom r) {
-        return tl.simulated() ? 1_000 + r.nextInt(20_000) : 20_000 + r.nextInt(1_500_000);
+        return tl.simulated() ? 1_000 + r.nextInt(20_000) : 10_000 + r.nextInt(r.nextInt(10) == 0 ? 2_000_000 : 200_000);
     }
 
     // ---- sends ----------------------------------------------------------------------------
 
     private void send(final Site site, final int depth, final SplittableRandom r) {
+        if (r.nextInt(12) == 0 && depth < MAX_DEPTH) {
+            // A burst to one core: more than its mailbox holds, so that FAIL refuses and BLOCK backs
+            // off (draining its own mailboxes meanwhile, where handlers send again).
+            final int target = r.nextInt(cores);
+            final int n = cfg.mailboxCapacity() + 1 + r.nextInt(4);
+            for (int i = 0; i < n; i++) {
+                send(site, depth, r, Kind.SEND_UNICAST, target);
+            }
+            return;
+        }
         final int x = r.nextInt(12);
-        final Kind kind = x < 5 ? Kind.SEND_UNICAST : x < 8 ? Kind.SEND_MULTICAST : x < 10 ? Kind.SEND_SHORTHAND : Kind.TRY_SEND;
+        send(site, depth, r, x < 5 ? Kind.SEND_UNICAST : x < 8 ? Kind.SEND_MULTICAST : x < 10 ? Kind.SEND_SHORTHAND
+            : Kind.TRY_SEND, -1);
+    }
+
+    private void send(final Site site, final int depth, final SplittableRandom r, final Kind kind, final int forced) {
         final long base = ledger.allocate(cores, kind);
         if (base < 0) {
             return;
@@ -1283,7 +1304,7 @@ public final class Torture {
                 };
             }
             default -> {
-                target = r.nextInt(cores);
+                target = forced >= 0 ? forced : r.nextInt(cores);
                 mask = bit(target);
             }
         }
@@ -1500,7 +1521,7 @@ public final class Torture {
         }
         op(kind);
         final int self = selfId();
-        final int target = r.nextInt(cores);
+        final int target = stuckTarget >= 0 && machine.currentCore() == null ? stuckTarget : r.nextInt(cores);
         final CallCompletion<?> f;
         try {
             switch (kind) {
@@ -1685,14 +1706,14 @@ public final class Torture {
             return;
         }
         op(Kind.JOB);
-        final int cpu = r.nextInt(cores);
+        final int cpu = stuckTarget >= 0 && machine.currentCore() == null ? stuckTarget : r.nextInt(cores);
         final int behaviour = stuck ? STUCK : behaviour(r, depth);
         ledger.outcome(id, stuck ? Ledger.MAYBE : Ledger.PENDING);
         final Runnable job = () -> jobBody(id, depth + 1, behaviour);
         final CompletableFuture<Void> f;
         try {
             // Least-loaded placement draws from ThreadLocalRandom: not in a simulation, whose runs must replay.
-            f = !tl.simulated() && r.nextBoolean() ? scheduler.submit(job) : scheduler.submit(cpu, job);
+            f = !tl.simulated() && stuckTarget < 0 && r.nextBoolean() ? scheduler.submit(job) : scheduler.submit(cpu, job);
         } catch (MachineClosedException e) {
             ledger.outcome(id, Ledger.REFUSED);
             outcome("job refused");
@@ -1743,7 +1764,7 @@ public final class Torture {
         }
         op(Kind.PROGRAM);
         final int target = r.nextInt(cores);
-        final AddressSpace s = spaces[r.nextInt(spaces.length)];
+        final AddressSpace s = spaces.get(r.nextInt(2));
         final long vaddr = (long) r.nextInt(SPACE_PAGES) * PAGE + r.nextInt(PAGE);
         final Program p = Program.builder().set(1, base + target).sendIpi(target, V1.number(), 1).load(0, vaddr)
             .store(vaddr, 1).compute(8).build();
@@ -1774,12 +1795,30 @@ public final class Torture {
 
     // ---- memory ---------------------------------------------------------------------------
 
+    /** A new shared space with every page mapped (no shootdown: nothing was present). */
+    private AddressSpace freshSpace(final SplittableRandom r) {
+        spacesMade.incrementAndGet();
+        final AddressSpace s = mmu.newAddressSpace(SPACE_PAGES);
+        for (int p = 0; p < SPACE_PAGES; p++) {
+            s.map(p, r.nextInt(FRAMES), Pte.READ | Pte.WRITE);
+        }
+        allSpaces.add(s);
+        return s;
+    }
+
     private static int perms(final SplittableRandom r) {
         return pick(r, Pte.READ, Pte.READ | Pte.WRITE, Pte.READ | Pte.WRITE, Pte.READ | Pte.WRITE | Pte.EXEC, 0);
     }
 
     private void changeMappings(final Site site, final SplittableRandom r) {
-        final AddressSpace s = spaces[r.nextInt(spaces.length)];
+        if (r.nextInt(25) == 0 && spacesMade.get() < 256) {
+            // A fresh space: its first shootdowns, and its move to a global ASID when broadcast
+            // invalidation is on, happen again while both initiators and the readers are at it.
+            op(Kind.MAP);
+            spaces.set(r.nextInt(2), freshSpace(r));
+            return;
+        }
+        final AddressSpace s = spaces.get(r.nextInt(2));
         final int vpn = r.nextInt(SPACE_PAGES);
         final int n = 1 + r.nextInt(Math.min(3, SPACE_PAGES - vpn));
         final Kind kind = pick(r, Kind.MAP, Kind.MAP, Kind.UNMAP, Kind.PROTECT, Kind.PROTECT, Kind.GATHER);
@@ -1821,7 +1860,7 @@ public final class Torture {
     private void access(final Site site, final SplittableRandom r) {
         op(Kind.ACCESS);
         final Core self = Core.current();
-        final AddressSpace s = r.nextInt(4) == 0 ? probe : spaces[r.nextInt(spaces.length)];
+        final AddressSpace s = r.nextInt(4) == 0 ? probe : spaces.get(r.nextInt(2));
         final int pages = s == probe ? PROBE_PAGES : SPACE_PAGES;
         mmu.switchTo(s);
         final int n = site == Site.TASK ? 4 + r.nextInt(40) : 1 + r.nextInt(4);
@@ -1900,6 +1939,12 @@ public final class Torture {
             refusal = e;
         } catch (CallTimeoutException e) {
             outcome("probe change timed out");
+        } catch (SmpCallException e) {
+            // Accepted, then the closing machine gave some targets up: not a refusal of the change.
+            if (!e.failures().values().stream().allMatch(t -> t instanceof MachineClosedException)) {
+                unexpected(Kind.PROBE, Site.OUTSIDE, e);
+            }
+            outcome("probe change: targets closed");
         }
         if (refusal != null) {
             outcome("probe change refused: " + refusal.getClass().getSimpleName());
@@ -1929,10 +1974,10 @@ public final class Torture {
             return;
         }
         op(Kind.PREEMPT);
-        if (r.nextInt(12) == 0 && heldPreempted.compareAndSet(cpu, 0, 1)) {
+        if (r.nextInt(30) == 0 && heldPreempted.compareAndSet(cpu, 0, 1)) {
             c.preemptUntilResumed(); // someone resumes it: a later RESUME, directed yield, the end of the run
         } else {
-            c.preempt(Duration.ofNanos(tl.simulated() ? 1_000 + r.nextInt(50_000) : 10_000 + r.nextInt(2_000_000)));
+            c.preempt(Duration.ofNanos(tl.simulated() ? 1_000 + r.nextInt(50_000) : 10_000 + r.nextInt(500_000)));
         }
     }
 
@@ -1941,7 +1986,7 @@ public final class Torture {
         final boolean real = !tl.simulated();
         switch (r.nextInt(real ? 6 : 2)) {
             case 0 -> {
-                faults.dropWakeups(cpu, 1 + r.nextInt(2));
+                faults.dropWakeups(cpu, r.nextInt(8) == 0 ? 2 : 1); // two lost in a row outlast the watchdog's re-send
                 fault(Fault.DROP_WAKEUPS);
             }
             case 1 -> {
@@ -1950,7 +1995,7 @@ public final class Torture {
             }
             // A freeze and a delay block for real: outside a simulation only.
             case 2 -> {
-                faults.freeze(cpu, Duration.ofNanos(r.nextInt(20) == 0 ? 20_000_000 : 50_000 + r.nextInt(3_000_000)));
+                faults.freeze(cpu, Duration.ofNanos(r.nextInt(20) == 0 ? 20_000_000 : 20_000 + r.nextInt(1_000_000)));
                 fault(Fault.FREEZE);
             }
             case 3 -> {
@@ -1974,8 +2019,26 @@ public final class Torture {
         switch (cfg.stuck()) {
             case HANDLER -> stuckCpu = r.nextInt(cores);
             case HANDLER_IN_SEND -> stuckInSend = true;
-            case CALL -> issueAsync(Site.OUTSIDE, 0, r, Kind.CALL_ASYNC, true);
-            case JOB -> submitJob(0, r, true);
+            case CALL -> {
+                // The stuck call, then calls queued behind it on the same core: they are in the
+                // batch its handler took, or queued after it, and must be failed at shutdown.
+                final int cpu = r.nextInt(cores);
+                stuckTarget = cpu;
+                issueAsync(Site.OUTSIDE, 0, r, Kind.CALL_ASYNC, true);
+                for (int i = 0; i < 4; i++) {
+                    issueAsync(Site.OUTSIDE, 0, r, Kind.RUN_ASYNC, false);
+                }
+                stuckTarget = -1;
+            }
+            case JOB -> {
+                final int cpu = r.nextInt(cores);
+                stuckTarget = cpu;
+                submitJob(0, r, true);
+                for (int i = 0; i < 4; i++) {
+                    submitJob(0, r, false); // queued behind the stuck job (unless stolen)
+                }
+                stuckTarget = -1;
+            }
             case TASK -> submitTask(0, r, true);
             default -> { }
         }
