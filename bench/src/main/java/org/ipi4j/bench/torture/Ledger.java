@@ -30,6 +30,11 @@ final class Ledger {
     static final int MAYBE = 3;
     /** Handed out, outcome not known yet: must be resolved before the final check. */
     static final int PENDING = 4;
+    /**
+     * A call timed out without naming this core among "the cores that did not answer"
+     * ({@code CallTimeoutException.cpus()}): so it answered, and must have run exactly once.
+     */
+    static final int ANSWERED = 5;
 
     private static final int CHUNK_BITS = 16;
     private static final int CHUNK = 1 << CHUNK_BITS;

@@ -691,7 +691,11 @@ public final class Torture {
 
     private static String at(final Throwable e) {
         final StackTraceElement[] st = e.getStackTrace();
-        return st.length == 0 ? "" : " at " + st[0];
+        final StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(4, st.length); i++) {
+            sb.append(i == 0 ? " at " : " < ").append(st[i]);
+        }
+        return sb.toString();
     }
 
     private SplittableRandom rnd() {
@@ -1109,6 +1113,10 @@ public final class Torture {
                     o = Oracle.QUIESCENCE;
                     ok = false;
                 }
+                case Ledger.ANSWERED -> {
+                    o = Oracle.CONTRACT;
+                    ok = seen == 1;
+                }
                 default -> { // UNUSED or REFUSED: never
                     o = Oracle.REFUSED_NEVER_RUNS;
                     ok = seen == 0;
@@ -1135,6 +1143,7 @@ public final class Torture {
             case Ledger.REFUSED -> "refused";
             case Ledger.MAYBE -> "accepted, fate unknowable";
             case Ledger.PENDING -> "outcome never known";
+            case Ledger.ANSWERED -> "its call timed out without naming it among the cores that did not answer";
             default -> "not targeted";
         };
     }
@@ -1599,8 +1608,9 @@ public final class Torture {
         } else if (failure instanceof CallTimeoutException e) {
             for (long m = mask; m != 0; m &= m - 1) {
                 final int cpu = Long.numberOfTrailingZeros(m);
-                // A silent core may still run it later, or never: at most once.
-                ledger.outcome(c.base + cpu, e.cpus().contains(cpu) ? Ledger.MAYBE : Ledger.EXPECTED);
+                // A silent core may still run it later, or never: at most once. One it does not name
+                // answered ("the cores that did not answer"), so it ran.
+                ledger.outcome(c.base + cpu, e.cpus().contains(cpu) ? Ledger.MAYBE : Ledger.ANSWERED);
             }
             outcome("call timed out");
         } else if (failure instanceof MachineClosedException) {
@@ -1815,7 +1825,11 @@ public final class Torture {
             // A fresh space: its first shootdowns, and its move to a global ASID when broadcast
             // invalidation is on, happen again while both initiators and the readers are at it.
             op(Kind.MAP);
-            spaces.set(r.nextInt(2), freshSpace(r));
+            try {
+                spaces.set(r.nextInt(2), freshSpace(r));
+            } catch (MachineClosedException e) {
+                outcome("mapping change refused: closed");
+            }
             return;
         }
         final AddressSpace s = spaces.get(r.nextInt(2));
