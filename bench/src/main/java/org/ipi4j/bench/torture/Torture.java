@@ -779,7 +779,18 @@ public final class Torture {
                 runReal();
             }
         } catch (Throwable t) {
-            fail(Oracle.QUIESCENCE, "the run itself failed: " + t + at(t));
+            final StringBuilder pending = new StringBuilder();
+            for (final Tracked p : futures) {
+                if (!p.future().isDone() && pending.length() < 600) {
+                    pending.append(' ').append(p.kind()).append('#').append(p.id());
+                }
+            }
+            final StringBuilder where = new StringBuilder();
+            for (final Core c : machine.cores()) {
+                where.append("\n    ").append(c.describe());
+            }
+            fail(Oracle.QUIESCENCE, "the run itself failed: " + t + at(t) + "; pending:" + pending + where + "; "
+                + cfg.describe());
             release.countDown();
             stop = true;
             try {
@@ -910,6 +921,7 @@ public final class Torture {
             draining = true;
             for (int round = 0; round < 1000; round++) {
                 resumeAll();
+                recoverWakeups();
                 boolean waited = false;
                 for (final Tracked t : futures) {
                     if (!t.future().isDone()) {
@@ -936,6 +948,24 @@ public final class Torture {
         release.countDown();
         finish(report);
         return virtual;
+    }
+
+    /**
+     * A lost wake-up strands a core with a pending bit, and an injected failure of a call-function
+     * entry strands its call queue (later calls coalesce behind it and send no IPI), until
+     * something rings again: a waited call's watchdog does, nothing does for asynchronous calls.
+     * Disarm the faults and ring every core once, as a watchdog would, so that the drain can
+     * complete every future.
+     */
+    private void recoverWakeups() {
+        for (int c = 0; c < cores; c++) {
+            if (faults != null) {
+                faults.dropWakeups(c, 0);
+                faults.failHandlers(c, 0);
+            }
+            ic.resend(c, Vector.RESCHEDULE);
+            ic.resend(c, Vector.CALL_FUNCTION);
+        }
     }
 
     private void resumeAll() {
