@@ -423,6 +423,9 @@ public final class InterruptController {
      * @param cpus the target cores
      * @param vector the interrupt vector
      * @param payload the payload, or null for a doorbell without one
+     * @throws MachineClosedException if the machine is closed; if it closed in the middle of the
+     *         multicast (a BLOCK wait for room), {@link MachineClosedException#delivered()} names the
+     *         targets that got the payload before the close
      */
     public void send(final CpuSet cpus, final Vector vector, final Object payload) {
         Objects.requireNonNull(cpus, "cpus");
@@ -460,19 +463,47 @@ public final class InterruptController {
         final int self = host.currentCpu();
         final int[] failed = new int[apics.length];
         final int[] nFailed = {0};
-        final int[] n = {0};
-        cpus.forEach(cpu -> {
-            if (cpu != skip) {
-                n[0]++;
+        int n = 0;
+        CpuSet delivered = null; // allocated only when a close interrupts the multicast
+        for (int cpu = cpus.next(0); cpu >= 0; cpu = cpus.next(cpu + 1)) {
+            if (cpu == skip) {
+                continue;
+            }
+            n++;
+            try {
                 if (!deliver(cpu, vector.number(), payload, self, true)) {
                     failed[nFailed[0]++] = cpu;
                 }
+            } catch (MachineClosedException closed) {
+                // The machine closed in the middle (a BLOCK wait for room, say): the targets before
+                // this one have the payload. Say which, instead of "nothing was queued".
+                countExits(n);
+                delivered = CpuSet.empty();
+                for (int c = cpus.next(0); c >= 0 && c < cpu; c = cpus.next(c + 1)) {
+                    if (c != skip && !contains(failed, nFailed[0], c)) {
+                        delivered = delivered.with(c);
+                    }
+                }
+                if (delivered.isEmpty()) {
+                    throw closed;
+                }
+                throw new MachineClosedException("machine " + name + " closed during a multicast of " + vector
+                    + ": cores " + delivered + " got the payload, the others did not", delivered);
             }
-        });
-        countExits(n[0]);
+        }
+        countExits(n);
         if (nFailed[0] > 0) {
             throw full(CpuSet.of(Arrays.copyOf(failed, nFailed[0])), vector);
         }
+    }
+
+    private static boolean contains(final int[] cpus, final int n, final int cpu) {
+        for (int i = 0; i < n; i++) {
+            if (cpus[i] == cpu) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
