@@ -3,11 +3,16 @@ package org.ipi4j.mm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.ipi4j.Core;
+import org.ipi4j.interrupts.Mode;
 import org.ipi4j.interrupts.PageFaultException;
+import org.ipi4j.isa.AddressTranslation;
+import org.ipi4j.isa.Program;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Timeout;
 
@@ -106,6 +111,52 @@ class ReviewMmFindingsTest {
                 .as("the gather was closed again successfully: the write right is gone on every core")
                 .hasCauseInstanceOf(PageFaultException.class);
             assertThat(pendingAfterRefusal[0]).as("a refused flush keeps its batch").isEqualTo(1);
+        }
+    }
+
+    /**
+     * AddressTranslation is a functional interface whose endAccess defaults to nothing, so a
+     * decorator written as a lambda around {@code mmu.translation(as)} (counting, logging) drops
+     * the bracket's close. Mmu.translate then does not notice the odd epoch it finds: it writes
+     * epoch + 1, which is even, so every other access runs with the bracket "closed" (a
+     * broadcast's TLBSYNC does not wait for it) and the others leave it open for ever. Here the
+     * one access leaves core 1's epoch odd, and the next broadcast shootdown spins in tlbSync
+     * until core 1 happens to translate again.
+     */
+    @RepeatedTest(3)
+    void aTranslationDecoratorThatDropsEndAccessHangsTheNextBroadcastShootdown() throws Exception {
+        final ShootdownTest.Rig r = ShootdownTest.rig(2);
+        try {
+            final Mmu mmu = Mmu.builder(r.smp()).pageWords(PAGE).broadcastInvalidation(2).build();
+            final AddressSpace as = mmu.newAddressSpace(8);
+            as.map(0, 1, Pte.READ | Pte.WRITE);
+            as.map(1, 2, Pte.READ | Pte.WRITE);
+            for (int cpu = 0; cpu < 2; cpu++) {
+                r.machine().core(cpu).submit(() -> {
+                    mmu.switchTo(as);
+                    return mmu.read(as, 0);
+                }).get(10, TimeUnit.SECONDS);
+            }
+            as.protect(1, 1, Pte.READ); // the transition round
+            assertThat(as.isGlobal()).isTrue();
+            final AddressTranslation inner = mmu.translation(as);
+            final AddressTranslation counting = (cpu, epc, address, write) -> inner.translate(cpu, epc, address, write);
+            final Program oneLoad = Program.builder().load(0, 0).build();
+            r.machine().core(1).execute(oneLoad, Mode.KERNEL, counting).get(10, TimeUnit.SECONDS);
+            final CompletableFuture<Void> shootdown = CompletableFuture.runAsync(() -> as.protect(0, 1, Pte.READ));
+            boolean returned;
+            try {
+                shootdown.get(5, TimeUnit.SECONDS);
+                returned = true;
+            } catch (TimeoutException e) {
+                returned = false;
+                // Unstick it: one more access flips core 1's epoch (to even: the inversion).
+                r.machine().core(1).execute(oneLoad, Mode.KERNEL, counting).get(10, TimeUnit.SECONDS);
+                shootdown.get(10, TimeUnit.SECONDS);
+            }
+            assertThat(returned).as("a broadcast shootdown with every core idle returns").isTrue();
+        } finally {
+            r.close();
         }
     }
 }
