@@ -105,6 +105,7 @@ public final class MmuGather implements AutoCloseable {
         if (pending.isEmpty()) {
             return;
         }
+        mmu.checkMayChange();
         final Shootdown sd = mmu.beginShootdown(as);
         try {
             pending.forEach(sd::add);
