@@ -26,29 +26,31 @@ class ReviewFindingsTest {
     }
 
     /**
-     * A call function that re-enables interrupts (a nested interrupt entry, which CpuContext
-     * supports) takes CALL_FUNCTION again: the nested {@code onCallFunction} takes a new list and
-     * overwrites the queue's published cursor ({@code hold}) and running node with its own, and
-     * leaves both null when it ends. The outer list's rest (B, batched behind A) is then out of
-     * shutdown's reach while A never returns: B's future never completes, and when A finally
-     * returns, B runs after the shutdown returned.
+     * A call function that re-enables interrupts must not be re-entered by CALL_FUNCTION: a nested
+     * {@code onCallFunction} would take a new list and overwrite the queue's published cursor
+     * ({@code hold}) and running node with its own, leaving the outer list's rest (B, batched
+     * behind A) out of shutdown's reach while A never returns (found by review: B's future never
+     * completed, and B ran after shutdown). A vector is now taken inside a handler only if its
+     * priority class is above the one in service, as a local APIC does, so X waits for A's EOI.
      */
     @RepeatedTest(3)
-    void aNestedCallFunctionEntryHidesTheOuterListFromShutdown() throws Exception {
+    void aCallFunctionThatReenablesInterruptsIsNotReenteredAndShutdownReachesItsList() throws Exception {
         final Machine m = builder(2).build().start();
         final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(30), Broadcast.flat());
         final CountDownLatch aRunning = new CountDownLatch(1);
         final CountDownLatch xQueued = new CountDownLatch(1);
-        final CountDownLatch xRan = new CountDownLatch(1);
+        final CountDownLatch reenabled = new CountDownLatch(1);
         final CountDownLatch releaseA = new CountDownLatch(1);
         final AtomicBoolean bRan = new AtomicBoolean();
+        final AtomicBoolean xRan = new AtomicBoolean();
         // Core 1 deaf, so that A and B are taken by one handler entry as one list [A, B].
         final DeliveryTestSupport.IrqOffHold deaf = DeliveryTestSupport.holdInterruptsOff(m.core(1));
         final CallCompletion<Integer> a = smp.callAsync(1, cpu -> {
             aRunning.countDown();
             await(xQueued);
-            Core.current().enableInterrupts(); // a nested entry runs X here
-            await(xRan);
+            Core.current().enableInterrupts(); // a boundary with interrupts on: X is pending
+            Core.current().checkpoint();
+            reenabled.countDown();
             await(releaseA); // then A "never" returns (until after the shutdown)
             return 1;
         });
@@ -59,24 +61,25 @@ class ReviewFindingsTest {
         deaf.release();
         DeliveryTestSupport.await(aRunning);
         final CallCompletion<Integer> x = smp.callAsync(1, cpu -> {
-            xRan.countDown();
+            xRan.set(true);
             return 3;
         });
         xQueued.countDown();
-        assertThat(x.get(10, TimeUnit.SECONDS)).isEqualTo(3); // ran nested inside A
+        DeliveryTestSupport.await(reenabled);
+        assertThat(xRan).as("X did not run inside A").isFalse();
         final ShutdownReport report = m.shutdown(Duration.ofMillis(200));
         assertThat(report.stuckCores()).as("core 1 is stuck in A").isNotEmpty();
-        final boolean bAnsweredByShutdown = b.isDone();
+        assertThat(b).as("B, batched behind the stuck A, is answered when shutdown returns").isCompletedExceptionally();
+        assertThat(x).as("X, queued behind the stuck A, is answered when shutdown returns").isCompletedExceptionally();
         releaseA.countDown(); // A returns; core 1 goes on with the rest of its list
-        a.get(10, TimeUnit.SECONDS);
-        try {
-            b.get(10, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException ignored) {
-            // answered by shutdown: fine
+        assertThat(a.get(10, TimeUnit.SECONDS)).isEqualTo(1);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (m.core(1).state() != Core.State.HALTED) {
+            assertThat(System.nanoTime() - deadline).as("core 1 halts").isNegative();
+            Thread.onSpinWait();
         }
-        assertThat(bAnsweredByShutdown).as("B, queued behind a stuck call, is answered by the time shutdown returns")
-            .isTrue();
         assertThat(bRan).as("B must not run after shutdown gave it up").isFalse();
+        assertThat(xRan).as("X must not run after shutdown gave it up").isFalse();
     }
 
     /**
