@@ -536,7 +536,7 @@ public final class SmpCall {
             }
             final CallDescriptor d = call.descriptors[i];
             d.level = 1;
-            if (queues[call.targets[i]].push(d)) {
+            if (mustRing(call.targets[i], queues[call.targets[i]].push(d))) {
                 call.ring[n++] = call.targets[i];
             } else {
                 ipisCoalesced.increment();
@@ -562,7 +562,7 @@ public final class SmpCall {
         }
         final CallDescriptor d = call.descriptors[index];
         d.level = level;
-        if (queues[cpu].push(d)) {
+        if (mustRing(cpu, queues[cpu].push(d))) {
             try {
                 machine.interrupts().send(cpu, Vector.CALL_FUNCTION, null);
                 ipisSent.increment();
@@ -572,6 +572,19 @@ public final class SmpCall {
         } else {
             ipisCoalesced.increment();
         }
+    }
+
+    /**
+     * Whether a push must send the call-function IPI: when it found the queue empty (the queue's
+     * rule), and also when it did not but the target's CALL_FUNCTION bit is no longer pending.
+     * Then the entry that covers the queue has begun: either its handler is about to take the
+     * list (ours too, and the extra IPI finds it empty) or the entry failed before the handler
+     * ran (an injected handler failure): nothing would take the queue again, and every call in
+     * it would wait for the watchdog, or, async, forever. Partner: the handler's accept clears
+     * the bit before it takes the list; we push (a CAS), then read the bit (acquire).
+     */
+    private boolean mustRing(final int cpu, final boolean wasEmpty) {
+        return wasEmpty || !machine.interrupts().apic(cpu).pending(Vector.CALL_FUNCTION.number());
     }
 
     /**
