@@ -839,20 +839,20 @@ public final class SmpCall {
         final StringBuilder sb = new StringBuilder("cross-core call not acknowledged after ")
             .append(TimeUnit.NANOSECONDS.toMillis(2 * watchdogNanos)).append(" ms (IPI re-sent once); silent cores:");
         CpuSet silent = CpuSet.empty();
-        int unreached = 0;
+        CpuSet unreached = CpuSet.empty();
         for (int i = 0; i < call.count; i++) {
             final CallDescriptor d = call.descriptors[i];
             if (d.acked()) {
                 continue;
             }
             final int cpu = call.targets[i];
+            silent = silent.with(cpu); // every target that did not answer, reached or not
             if (i < call.remoteCount && d.level == 0 && !d.running()) {
                 // Never queued: the core that passes the call on (serial, tree, topology) has
-                // not done so. That core is the one to name; this one did nothing wrong.
-                unreached++;
+                // not done so. That core is the one to describe; this one did nothing wrong.
+                unreached = unreached.with(cpu);
                 continue;
             }
-            silent = silent.with(cpu);
             final Core core = machine.core(cpu);
             sb.append("\n  ").append(d.running() ? "running the function: " : "call queued, not taken: ")
                 .append(core.describe());
@@ -861,9 +861,9 @@ public final class SmpCall {
                 sb.append("\n      at ").append(stack[j]);
             }
         }
-        if (unreached > 0) {
-            sb.append("\n  ").append(unreached).append(" more target(s) not reached yet: the ").append(call.shape)
-                .append(" broadcast passes the call on only from the cores above");
+        if (!unreached.isEmpty()) {
+            sb.append("\n  not reached yet: ").append(unreached).append(" (").append(unreached.size())
+                .append(" target(s); the ").append(call.shape).append(" broadcast passes the call on only from the cores above)");
         }
         return new CallTimeoutException(silent, sb.toString());
     }
