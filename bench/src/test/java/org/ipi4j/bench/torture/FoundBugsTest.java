@@ -26,29 +26,29 @@ import org.ipi4j.mm.Pte;
 import org.ipi4j.smp.Broadcast;
 import org.ipi4j.smp.CallTimeoutException;
 import org.ipi4j.smp.SmpCall;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * Bugs the torture found that were not on the list being fixed on main, each reduced to a small
  * deterministic reproduction (no sleeps: latches and the machine's own states). A test marked
- * {@code @Disabled} fails on main at the time it was written; remove the annotation with the fix.
+ * {@code @Disabled("reproduces bug: ...")} fails on main; its annotation goes with the fix. Every
+ * one below has been fixed on main since, and stays as a regression test.
  */
 @Timeout(60)
 class FoundBugsTest {
     private static final Vector V = Vector.of(0x40);
 
     /**
-     * A multicast that a closing machine refuses with {@link MachineClosedException} ("nothing was
-     * sent or queued") has already queued its payload on the targets before the one that waited
-     * for room: those targets handle it (or the report hands it back). Found by the torture's
-     * payload ledger (seed 29: a SEND_MULTICAST slot refused, yet handled once).
+     * A multicast that a closing machine refuses with {@link MachineClosedException} has already
+     * queued its payload on the targets before the one that waited for room: those targets handle
+     * it (or the report hands it back). Found by the torture's payload ledger (seed 29: a
+     * SEND_MULTICAST slot refused, yet handled once), when the exception said "nothing was sent or
+     * queued". Fixed on main: the exception names them ({@link MachineClosedException#delivered()}),
+     * and exactly they see the payload.
      */
     @Test
-    @Disabled("reproduces bug: a multicast refused with MachineClosedException by a closing machine has already "
-        + "queued its payload on the targets before the one it waited for (InterruptController.sendMany)")
-    void aMulticastRefusedByTheClosingMachineQueuedNothing() throws Exception {
+    void aMulticastRefusedByTheClosingMachineNamesTheTargetsThatGotIt() throws Exception {
         final Machine m = Machine.builder().cores(2).pinning(Pinning.NONE).idlePolicy(IdlePolicy.park())
             .mailboxCapacity(2).overflowPolicy(OverflowPolicy.BLOCK).blockTimeout(Duration.ofSeconds(30)).build().start();
         final AtomicInteger multicastHandled = new AtomicInteger();
@@ -98,19 +98,19 @@ class FoundBugsTest {
             inReport += u.payloads().stream().filter("multicast"::equals).count();
         }
         assertThat(thrown.get()).isInstanceOf(MachineClosedException.class);
-        // "A closing machine gives MachineClosedException (nothing was queued)": then nobody may see it.
-        assertThat(multicastHandled.get() + inReport).as("the refused multicast's payload, handled or reported").isZero();
+        final CpuSet delivered = ((MachineClosedException) thrown.get()).delivered();
+        assertThat(delivered).as("the targets the exception says got it").isEqualTo(CpuSet.of(0));
+        assertThat(multicastHandled.get() + inReport).as("the multicast's payload, handled or reported")
+            .isEqualTo(delivered.size());
     }
 
     /**
      * A PV flush hook ({@link Machine#onPvFlush}) that throws escapes the core's run loop and ends
      * the core's thread: the core is dead (HALTED) while the machine runs, and work submitted to it
      * afterwards never runs (shutdown then fails it). A shutdown hook or an oops listener that
-     * throws is recorded as an oops instead.
+     * throws is recorded as an oops instead. Fixed on main: it is an oops too.
      */
     @Test
-    @Disabled("reproduces bug: a PV flush hook that throws escapes Vcpu.stopIfRequested and the run loop, and ends "
-        + "the core's thread while the machine runs")
     void aThrowingPvFlushHookDoesNotKillTheCore() throws Exception {
         final Machine m = Machine.builder().cores(2).pinning(Pinning.NONE).idlePolicy(IdlePolicy.park())
             .paravirt(Paravirt.TLB_FLUSH).build().start();
@@ -167,11 +167,9 @@ class FoundBugsTest {
      * behind that core: they did not answer either (they never got the call; they may still get it
      * and run the function later). A caller that trusts {@code cpus()} takes them for done. Found
      * by the torture's ledger after merging main's watchdog-naming change: a waited call that timed
-     * out without naming a core whose function never ran.
+     * out without naming a core whose function never ran. Fixed on main.
      */
     @Test
-    @Disabled("reproduces bug: CallTimeoutException.cpus() leaves out the targets a serial/tree/topology call "
-        + "never reached, though they did not answer (SmpCall.timeout skips them as 'unreached')")
     void aTimedOutSerialCallNamesEveryCoreThatDidNotAnswer() throws Exception {
         final Machine m = Machine.builder().cores(3).pinning(Pinning.NONE).idlePolicy(IdlePolicy.park()).build().start();
         final CountDownLatch hold = new CountDownLatch(1);
