@@ -248,11 +248,13 @@ public final class Torture {
      * @param threadFactory      true to make the cores' threads with a thread factory
      * @param stuck              the work made to never return, if any (never in a simulation)
      * @param shutdownTimeout    the deadline given to {@code Machine.shutdown}
+     * @param pinner             true to pin best-effort with a {@link org.ipi4j.Pinner} that fails for some cores
      */
     public record Config(long seed, boolean simulate, int cores, String idle, OverflowPolicy overflow,
                          int mailboxCapacity, Duration blockTimeout, DeliveryMode deliveryMode, Set<Paravirt> paravirt,
                          boolean faults, int faultRate, int broadcastThreshold, Broadcast shape, Duration watchdog,
-                         int initiators, boolean threadFactory, Stuck stuck, Duration shutdownTimeout) {
+                         int initiators, boolean threadFactory, Stuck stuck, Duration shutdownTimeout,
+                         boolean pinner) {
         /** Validates and freezes. */
         public Config {
             Objects.requireNonNull(idle, "idle");
@@ -317,19 +319,21 @@ public final class Torture {
                 stuck = s == Stuck.HANDLER_IN_SEND && overflow != OverflowPolicy.BLOCK ? Stuck.HANDLER : s;
             }
             final Duration timeout = Duration.ofMillis(300 + r.nextInt(900));
+            final boolean pinner = !simulate && r.nextInt(3) == 0;
             return new Config(seed, simulate, cores, idle, overflow, capacity, block, mode, pv, faults, faultRate,
-                threshold, shape, watchdog, initiators, factory, stuck, timeout);
+                threshold, shape, watchdog, initiators, factory, stuck, timeout, pinner);
         }
 
         /** {@return one line saying what this configuration is} */
         public String describe() {
             return String.format(Locale.ROOT, "seed %d%s: %d cores, %s idle, %s mailbox %d (block %s), %s, PV %s, "
                     + "faults %s, broadcast invalidation %s, %s, watchdog %s, %d outside initiators%s, stuck %s, "
-                    + "shutdown(%s)", seed, simulate ? " (simulated)" : "", cores, idle, overflow, mailboxCapacity,
+                    + "shutdown(%s)%s", seed, simulate ? " (simulated)" : "", cores, idle, overflow, mailboxCapacity,
                 blockTimeout, deliveryMode, paravirt, faults ? faultRate + "/1000" : "off",
                 broadcastThreshold == 0 ? "off" : broadcastThreshold <= cores ? "at " + broadcastThreshold + " (crossable)"
                     : "at " + broadcastThreshold + " (never crossed)",
-                shape, watchdog, initiators, threadFactory ? ", thread factory" : "", stuck, shutdownTimeout);
+                shape, watchdog, initiators, threadFactory ? ", thread factory" : "", stuck, shutdownTimeout,
+                pinner ? ", failing pinner" : "");
         }
     }
 
@@ -833,6 +837,31 @@ public final class Torture {
         if (cfg.faults() || cfg.stuck() != Stuck.NONE) {
             faults = new Faults(cores);
             b.faults(new Injector(faults));
+        }
+        if (cfg.pinner()) {
+            // A pinner that fails for some cores (they must run unpinned) and pins the others in name.
+            final AtomicInteger asked = new AtomicInteger();
+            b.pinning(Pinning.BEST_EFFORT).pinner(() -> {
+                op(Kind.HOOK);
+                final int n = asked.getAndIncrement();
+                if (n % 3 == 0) {
+                    throw new TortureException("pinner told to throw");
+                }
+                if (n % 3 == 1) {
+                    return null;
+                }
+                return new org.ipi4j.Pinner.Pin() {
+                    @Override
+                    public int hostCpu() {
+                        return n % Math.max(1, Machine.hostCpus());
+                    }
+
+                    @Override
+                    public void release() {
+                        op(Kind.HOOK);
+                    }
+                };
+            });
         }
         if (cfg.threadFactory()) {
             b.threadFactory(r -> {
