@@ -577,6 +577,7 @@ public final class InterruptController {
         enter(self);
         try {
             checkOpen();
+            timeline.interleave(); // past the closed check, not yet raised: close() must wait for us
             if (payload == null) {
                 raise(cpu, v, self);
             } else if (enqueue(cpu, v, payload, self, mayBlock)) {
@@ -617,6 +618,7 @@ public final class InterruptController {
             if (own != null) {
                 own.deliverPending(own.epc()); // keep draining our own mailboxes: no mutual deadlock
             }
+            timeline.interleave(); // our handlers ran inside our send (a nested send may have ended our mark); the offer is next
             if (++spins < 100) {
                 timeline.spinWait();
             } else {
@@ -728,6 +730,7 @@ public final class InterruptController {
         closed = true;
         int spins = 0;
         for (final CpuContext c : contexts) {
+            timeline.interleave(); // closed is published; a sender that passed its check before it may still be in flight
             while (c.isSending()) {
                 spins = backOff(spins);
             }

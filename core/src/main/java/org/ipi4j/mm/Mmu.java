@@ -275,6 +275,7 @@ public final class Mmu {
 
     long translate(final int cpu, final AddressSpace as, final long epc, final long vaddr, final boolean write) {
         if (!as.global) {
+            timeline.interleave(); // read global == false: a transition may flip it before this unbracketed walk and fill
             return translate(cpu, as, epc, vaddr, write, false);
         }
         // A global space's entries may be cleared by other threads (broadcast invalidation):
@@ -317,6 +318,7 @@ public final class Mmu {
         }
         final long version = as.pageTable().version(vpn);
         final long raw = as.pageTable().raw(vpn);
+        timeline.interleave(); // the walk read the PTE: a shootdown may change it and return before we fill
         if (!Pte.allows(raw, write)) {
             throw new PageFaultException(cpu, epc, vaddr, write, Pte.present(raw) ? "no " + (write ? "write" : "read")
                 + " right" : "page not present");
@@ -393,6 +395,7 @@ public final class Mmu {
                 // after the flip. A core inside a translation finishes it before it takes the IPI,
                 // so once the round is acknowledged every core translates this space bracketed.
                 as.global = true;
+                timeline.interleave(); // global is published; the transition round that makes it safe is not done
                 sd.transition = true;
             }
         }
@@ -415,6 +418,7 @@ public final class Mmu {
 
     /** Bumps the generation (a volatile RMW after the PTE stores, which were releases) and decides on a full flush. */
     private void publish(final Shootdown sd) {
+        timeline.interleave(); // the PTEs are stored, the generation not yet bumped: a core may walk the new PTE under the old one
         sd.generation = sd.as.generation.incrementAndGet();
         sd.full = sd.count > fullFlushCeiling;
     }
@@ -457,6 +461,7 @@ public final class Mmu {
         for (int cpu = 0; cpu < tlbs.length; cpu++) {
             invalidate(tlbs[cpu], as.asid(), sd);
         }
+        timeline.interleave(); // cleared once: a translation in flight may fill the old PTE before TLBSYNC
         tlbSync(as.asid(), sd);
         final long done = timeline.nanoTime();
         as.broadcasts.increment();

@@ -625,6 +625,7 @@ public final class SmpCall {
     private void onCallFunction(final Interrupt irq) {
         final int cpu = irq.cpu();
         CallQueue.Node next = queues[cpu].takeAll();
+        timeline.interleave(); // the calls are taken off the queue, not yet run: a caller may queue more, or re-send
         while (next != null) {
             final CallDescriptor d = (CallDescriptor) next;
             next = d.next(); // before the acknowledgement: after it the caller may push d again
