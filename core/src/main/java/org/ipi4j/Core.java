@@ -1,5 +1,7 @@
 package org.ipi4j;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -57,6 +59,16 @@ import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
  * task did happens-before the returned future completes.
  */
 public final class Core {
+    private static final VarHandle PREEMPT_DEPTH;
+
+    static {
+        try {
+            PREEMPT_DEPTH = MethodHandles.lookup().findVarHandle(Core.class, "preemptDepth", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     /** What a core is doing, as seen from outside. */
     public enum State {
         /** The machine has not started. */
@@ -100,6 +112,7 @@ public final class Core {
     private volatile boolean stopRequested;
 
     // ---- owned by the core thread ---------------------------------------------------------
+    /** Written by the owner with opaque stores, read by other threads with opaque loads (preemptionDisabled). */
     private int preemptDepth;
     private long checkpoints;
     private final Counter exceptions = new Counter();
@@ -191,7 +204,7 @@ public final class Core {
         if (duration.isNegative() || duration.isZero()) {
             throw new IllegalArgumentException("duration must be positive, not " + duration);
         }
-        vcpu.preempt(Math.min(duration.toNanos(), Long.MAX_VALUE / 4));
+        vcpu.preempt(Math.min(Machine.saturatedNanos(duration), Long.MAX_VALUE / 4)); // any length: no overflow
     }
 
     /** Deschedules this core until {@link #resume()}; see {@link #preempt(Duration)}. */
@@ -226,7 +239,8 @@ public final class Core {
 
     /** {@return true while preemption is disabled on this core (a recent value from other threads)} */
     public boolean preemptionDisabled() {
-        return preemptDepth > 0;
+        // Opaque: a coherent, recent value from any thread; no order with anything else is implied.
+        return (int) PREEMPT_DEPTH.getOpaque(this) > 0;
     }
 
     /**
@@ -436,7 +450,7 @@ public final class Core {
      */
     public void disablePreemption() {
         checkOwner("disablePreemption()");
-        preemptDepth++;
+        PREEMPT_DEPTH.setOpaque(this, preemptDepth + 1);
     }
 
     /** Undoes one {@link #disablePreemption()}. */
@@ -445,7 +459,7 @@ public final class Core {
         if (preemptDepth == 0) {
             throw new IllegalStateException("enablePreemption() without disablePreemption() on core " + id);
         }
-        preemptDepth--;
+        PREEMPT_DEPTH.setOpaque(this, preemptDepth - 1);
     }
 
     /**
@@ -457,7 +471,8 @@ public final class Core {
      * true with a volatile write. Owner thread only; the condition must be cheap, side-effect free
      * and read what it waits for with volatile loads (it is the re-check of the idle handshake).
      *
-     * @param condition evaluated here for each target before sending; only cores for which it is true are called (null: all)
+     * @param condition what to wait for: true ends the wait; evaluated on this core, after every
+     *                  wake-up and interrupt, with no lock held
      * @param deadlineNanos the deadline on the machine's clock
      * @return true if the condition held, false at the deadline
      */
@@ -604,7 +619,7 @@ public final class Core {
         }
         if (preemptDepth != 0) {
             oops("task returned with preemption disabled; re-enabled");
-            preemptDepth = 0;
+            PREEMPT_DEPTH.setOpaque(this, 0);
         }
         if (cpu.mode() != Mode.KERNEL) {
             cpu.mode(Mode.KERNEL);

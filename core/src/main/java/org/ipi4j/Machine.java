@@ -370,10 +370,14 @@ public final class Machine implements AutoCloseable {
         if (report != null) {
             return report;
         }
+        // One deadline for every wait below, taken first: the closing protocol's wait too.
+        final long deadline = System.nanoTime() + saturatedNanos(timeout);
         if (simulation != null) {
             simulation.end(); // the cores stop in real time
         }
-        interrupts.close(); // from here on, nothing new is queued anywhere
+        // From here on nothing new is queued anywhere; a sender still inside a send at the
+        // deadline (a core stuck in a handler its BLOCK back-off took) is reported, not waited for.
+        final List<String> inFlight = interrupts.close(deadline);
         final boolean started = lifecycle == STARTED;
         lifecycle = CLOSED;
         final List<String> stuck = new ArrayList<>();
@@ -382,7 +386,6 @@ public final class Machine implements AutoCloseable {
             for (final Core core : cores) {
                 core.requestStop();
             }
-            final long deadline = System.nanoTime() + timeout.toNanos();
             for (final Core core : cores) {
                 try {
                     stopped[core.id()] = core.join(TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
@@ -405,7 +408,7 @@ public final class Machine implements AutoCloseable {
             }
             rejected += core.rejectQueued(why); // a stuck core's queued tasks too: it may never take them
         }
-        report = new ShutdownReport(List.copyOf(undelivered), rejected, List.copyOf(stuck));
+        report = new ShutdownReport(List.copyOf(undelivered), rejected, List.copyOf(stuck), List.copyOf(inFlight));
         for (final Runnable hook : shutdownHooks) {
             try {
                 hook.run();
@@ -426,6 +429,15 @@ public final class Machine implements AutoCloseable {
         final ShutdownReport r = shutdown(Duration.ofSeconds(10));
         if (!r.isClean()) {
             throw new UncleanShutdownException(name, r);
+        }
+    }
+
+    /** {@code d} in nanoseconds, or Long.MAX_VALUE / 2 if it is longer (about 146 years): a deadline never overflows. */
+    static long saturatedNanos(final Duration d) {
+        try {
+            return Math.min(Math.max(0, d.toNanos()), Long.MAX_VALUE / 2);
+        } catch (ArithmeticException e) {
+            return d.isNegative() ? 0 : Long.MAX_VALUE / 2;
         }
     }
 

@@ -75,8 +75,10 @@ public final class CpuContext {
     /** Interrupt entries now running on this core (more than one only if a handler re-enabled interrupts). */
     private int depth;
     /**
-     * 1 while this core is inside a send or post (between its closed check and its raise). Written
-     * by the owner, read by the closing thread: see {@link InterruptController#close()}.
+     * How many sends or posts this core is inside (between a closed check and its raise): a depth,
+     * not a flag, because a BLOCK send that backs off runs this core's own handlers, and a
+     * handler may send. Written by the owner, read by the closing thread: see
+     * {@link InterruptController#close}.
      */
     @SuppressWarnings("unused")
     private int sending;
@@ -275,17 +277,17 @@ public final class CpuContext {
         entry.buffer.clear();
     }
 
-    /** Marks this core as inside a send: a volatile store, ordered before the closed check that follows. */
+    /** Enters a send: a volatile store of depth + 1, ordered before the closed check that follows. */
     void beginSend() {
-        SENDING.setVolatile(this, 1);
+        SENDING.setVolatile(this, (int) SENDING.getOpaque(this) + 1); // owner-only writer
     }
 
-    /** Leaves the send: a release store, so the closing thread that sees 0 sees the raise. */
+    /** Leaves a send: a release store of depth - 1, so the closing thread that sees 0 sees every raise. */
     void endSend() {
-        SENDING.setRelease(this, 0);
+        SENDING.setRelease(this, (int) SENDING.getOpaque(this) - 1);
     }
 
-    /** True while this core is inside a send (closing thread). */
+    /** True while this core is inside a send, at any depth (closing thread). */
     boolean isSending() {
         return (int) SENDING.getVolatile(this) != 0;
     }

@@ -1,5 +1,6 @@
 package org.ipi4j.apic;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -48,13 +49,15 @@ import org.jctools.queues.MessagePassingQueue;
  * handler sees every write its sender made before sending, payload or not.
  *
  * <h2>Closing protocol</h2>
- * {@link #close()} must not return while a sender is between its closed check and its raise, or
+ * {@link #close} must not return while a sender is between its closed check and its raise, or
  * that sender's payload could land after the machine collected what was left. A sending core marks
- * itself with a volatile store in its own {@link CpuContext} (no contended write); other threads
+ * itself with a volatile store of its send depth in its own {@link CpuContext} (no contended
+ * write; a depth, because a handler taken during a BLOCK back-off may send again); other threads
  * count themselves in and out on a pair of counters in a stripe chosen by their thread id, each
  * stripe on cache lines of its own, so two outside senders rarely write the same line. The closer sets {@code closed} (volatile)
  * and then waits until no core is marked and as many threads left as entered: store-then-load on
- * both sides, so either the sender sees {@code closed} or the closer sees the sender.
+ * both sides, so either the sender sees {@code closed} or the closer sees the sender. The wait
+ * has a deadline: a sender that never leaves is named in the result instead of hanging the close.
  *
  * <h2>Bad input</h2>
  * A core id outside the machine, an exception vector (0–31) or a vector with no handler gives
@@ -610,21 +613,24 @@ public final class InterruptController {
         final CpuContext own = self >= 0 ? contexts[self] : null;
         final long deadline = timeline.nanoTime() + blockTimeoutNanos;
         int spins = 0;
-        while (!target.offer(v, payload)) {
-            checkOpen(); // a closing machine refuses us at once: nothing was queued
-            if (timeline.nanoTime() - deadline > 0) {
-                return false;
-            }
+        do {
             if (own != null) {
                 own.deliverPending(own.epc()); // keep draining our own mailboxes: no mutual deadlock
             }
-            timeline.interleave(); // our handlers ran inside our send (a nested send may have ended our mark); the offer is next
             if (++spins < 100) {
                 timeline.spinWait();
             } else {
                 timeline.yieldCpu();
             }
-        }
+            // Right before every offer, after whatever the handlers above ran (for as long as they
+            // took): a machine that closed meanwhile refuses us, and nothing was queued. The closer
+            // waits for our send depth only for the instant between this check and the offer.
+            checkOpen();
+            if (timeline.nanoTime() - deadline > 0) {
+                return false;
+            }
+            timeline.interleave(); // past the closed check after our own handlers ran: close() must still wait for us
+        } while (!target.offer(v, payload));
         return true;
     }
 
@@ -723,15 +729,27 @@ public final class InterruptController {
     }
 
     /**
-     * Refuses new sends, then waits until no sender is between its closed check and its raise.
-     * The wait is short: a sender blocked on a full mailbox sees {@code closed} and leaves.
+     * Refuses new sends, then waits until no sender is between its closed check and its raise, or
+     * until {@code deadlineNanos} ({@link System#nanoTime()}: shutdown runs in real time, even for
+     * a simulation) has passed. The wait is short unless a sender is stuck: a sender blocked on a
+     * full mailbox sees {@code closed} and leaves, but a core whose BLOCK back-off took a handler
+     * that never returns stays inside its send.
+     *
+     * @param deadlineNanos when to stop waiting, on {@link System#nanoTime()}'s clock
+     * @return the senders still inside a send at the deadline, described (empty when none): their
+     *         payloads may still land after this returns, so a shutdown reports them
      */
-    public void close() {
+    public List<String> close(final long deadlineNanos) {
         closed = true;
+        final List<String> inFlight = new ArrayList<>();
         int spins = 0;
-        for (final CpuContext c : contexts) {
+        for (int cpu = 0; cpu < contexts.length; cpu++) {
             timeline.interleave(); // closed is published; a sender that passed its check before it may still be in flight
-            while (c.isSending()) {
+            while (contexts[cpu].isSending()) {
+                if (System.nanoTime() - deadlineNanos >= 0) {
+                    inFlight.add("core " + cpu + " is still inside a send");
+                    break;
+                }
                 spins = backOff(spins);
             }
         }
@@ -740,9 +758,14 @@ public final class InterruptController {
         // stripe after we looked at it reads closed == true and refuses.
         for (int i = 0; i <= stripeMask; i++) {
             while (external.get(i * STRIDE + 1) != external.get(i * STRIDE)) {
+                if (System.nanoTime() - deadlineNanos >= 0) {
+                    inFlight.add("an outside thread (stripe " + i + ") is still inside a send");
+                    break;
+                }
                 spins = backOff(spins);
             }
         }
+        return inFlight;
     }
 
     /** Refuses new sends without waiting (a core cannot wait for itself). */

@@ -121,9 +121,13 @@ public final class Vcpu {
         }
     }
 
-    /** {@return true while a preemption is asked for or under way (read at boundaries)} */
+    /**
+     * {@return true while a preemption is asked for or under way (read at boundaries)} A volatile
+     * load: it is also the re-check of the idle handshake (Core's work-available test after the
+     * core published PARKED; partner: preempt's volatile store, then its wake of the core).
+     */
     public boolean requested() {
-        return (long) REQUEST.getOpaque(this) != 0;
+        return (long) REQUEST.getVolatile(this) != 0;
     }
 
     // ---- the initiator of a shootdown ----------------------------------------------------------

@@ -18,4 +18,16 @@ public interface AddressTranslation {
      * @throws org.ipi4j.interrupts.CpuException (a page fault) if the access is not allowed
      */
     long translate(int cpu, long epc, long address, boolean write);
+
+    /**
+     * The access that the last {@link #translate} on core {@code cpu} was for is done (it may have
+     * failed). The interpreter calls it after every translated access, in a finally block: an
+     * implementation that brackets translations against invalidation from other threads (the MMU's
+     * broadcast invalidation) closes the bracket here, so that the load or store itself is inside
+     * it. Nothing by default.
+     *
+     * @param cpu the core's id
+     */
+    default void endAccess(final int cpu) {
+    }
 }

@@ -93,10 +93,7 @@ public final class Interpreter {
                 }
                 sink = x;
             }
-            case LOAD -> r[ins.a()] = memory.load(physical(translation, pc, ins.imm(), false));
-            case STORE -> memory.store(physical(translation, pc, ins.imm(), true), r[ins.a()]);
-            case LOAD_ACQUIRE -> r[ins.a()] = memory.loadAcquire(physical(translation, pc, ins.imm(), false));
-            case STORE_RELEASE -> memory.storeRelease(physical(translation, pc, ins.imm(), true), r[ins.a()]);
+            case LOAD, STORE, LOAD_ACQUIRE, STORE_RELEASE -> access(ins, pc, r, translation);
             case FENCE -> VarHandle.fullFence();
             case BNEZ -> {
                 if (r[ins.a()] != 0) {
@@ -110,6 +107,24 @@ public final class Interpreter {
             default -> throw new IllegalStateException("unknown opcode " + ins.op());
         }
         return pc + 1;
+    }
+
+    /** A load or store: translated, done, and then the translation told the access is over. */
+    private void access(final Instruction ins, final int pc, final long[] r, final AddressTranslation translation) {
+        final boolean write = ins.op() == Opcode.STORE || ins.op() == Opcode.STORE_RELEASE;
+        try {
+            final long p = physical(translation, pc, ins.imm(), write);
+            switch (ins.op()) {
+                case LOAD -> r[ins.a()] = memory.load(p);
+                case STORE -> memory.store(p, r[ins.a()]);
+                case LOAD_ACQUIRE -> r[ins.a()] = memory.loadAcquire(p);
+                default -> memory.storeRelease(p, r[ins.a()]);
+            }
+        } finally {
+            if (translation != null) {
+                translation.endAccess(cpu.id());
+            }
+        }
     }
 
     /**

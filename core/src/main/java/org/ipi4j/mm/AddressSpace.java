@@ -23,12 +23,33 @@ import org.ipi4j.observability.Percentiles;
  * <p>Thread-safe: changes are serialised per address space; translations never lock.
  */
 public final class AddressSpace {
+    private static final java.lang.invoke.VarHandle SCOPE;
+
+    static {
+        try {
+            SCOPE = java.lang.invoke.MethodHandles.lookup().findVarHandle(AddressSpace.class, "scope", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final Mmu mmu;
-    private final int asid;
+    private final long asid;
     private final PageTable table;
     private final AtomicLongArray cpumask;
     /** True once the space has a global ASID (broadcast invalidation); written once, by a shootdown. */
-    volatile boolean global;
+    /** Translated without a bracket, shot down with IPIs: every space starts here. */
+    static final int LOCAL = 0;
+    /**
+     * Going global: translations are bracketed already, but shootdowns still use IPIs, since a
+     * core may still be inside a translation it began unbracketed. Left for GLOBAL only once an
+     * IPI round has reached every core after this state was published (Mmu.run).
+     */
+    static final int TRANSITION = 1;
+    /** Global ASID: translations bracketed, shootdowns by broadcast invalidation (no IPI). */
+    static final int GLOBAL = 2;
+    /** LOCAL, TRANSITION or GLOBAL; volatile: read by every translation, written by initiators. */
+    volatile int scope;
     final LongAdder broadcasts = new LongAdder();
     final AtomicLong generation = new AtomicLong();
     /**
@@ -52,7 +73,7 @@ public final class AddressSpace {
     final ConcurrentHistogram handler = new ConcurrentHistogram(3);
     final ConcurrentLinkedQueue<StaleAccess> staleLog = new ConcurrentLinkedQueue<>();
 
-    AddressSpace(final Mmu mmu, final int asid, final int pages, final int cores) {
+    AddressSpace(final Mmu mmu, final long asid, final int pages, final int cores) {
         this.mmu = mmu;
         this.createdAt = mmu.timeline.nanoTime();
         this.asid = asid;
@@ -62,7 +83,7 @@ public final class AddressSpace {
     }
 
     /** {@return address-space id: the tag of this space's TLB entries} */
-    public int asid() {
+    public long asid() {
         return asid;
     }
 
@@ -100,7 +121,12 @@ public final class AddressSpace {
 
     /** {@return true once this space has a global ASID: its shootdowns are broadcast, without IPIs} */
     public boolean isGlobal() {
-        return global;
+        return scope == GLOBAL;
+    }
+
+    /** LOCAL to TRANSITION, once: {@return true for the initiator that won} */
+    boolean beginTransition() {
+        return SCOPE.compareAndSet(this, LOCAL, TRANSITION);
     }
 
     /** {@return shootdowns of this space made by broadcast invalidation (no IPI)} */
@@ -128,10 +154,14 @@ public final class AddressSpace {
      * @param perms the access rights, a combination of {@link Pte} flags
      * @param vpn the virtual page number
      * @throws IllegalArgumentException if the page or frame is out of range
+     * @throws IllegalStateException if called on a core inside a handler or with interrupts disabled
+     *                               (its shootdown would wait where that is a deadlock hazard); nothing changed
+     * @throws org.ipi4j.interrupts.MachineClosedException if the machine is closed; nothing changed
      */
     public void map(final int vpn, final long frame, final int perms) {
         checkRange(vpn, 1);
         mmu.checkFrame(frame);
+        mmu.checkMayChange(); // before the page table changes: a refused map changed nothing
         final Shootdown sd = mmu.beginShootdown(this);
         try {
             final long version = remap(vpn, frame, perms);
@@ -148,6 +178,9 @@ public final class AddressSpace {
      *
      * @param vpn the first virtual page
      * @param count how many pages
+     * @throws IllegalStateException if called on a core inside a handler or with interrupts disabled
+     *                               (its shootdown would wait where that is a deadlock hazard); nothing changed
+     * @throws org.ipi4j.interrupts.MachineClosedException if the machine is closed; nothing changed
      */
     public void unmap(final int vpn, final int count) {
         rewrite(vpn, count, true, 0);
@@ -160,6 +193,9 @@ public final class AddressSpace {
      * @param perms the access rights, a combination of {@link Pte} flags
      * @param vpn the first virtual page
      * @param count how many pages
+     * @throws IllegalStateException if called on a core inside a handler or with interrupts disabled
+     *                               (its shootdown would wait where that is a deadlock hazard); nothing changed
+     * @throws org.ipi4j.interrupts.MachineClosedException if the machine is closed; nothing changed
      */
     public void protect(final int vpn, final int count, final int perms) {
         rewrite(vpn, count, false, perms);
@@ -168,6 +204,7 @@ public final class AddressSpace {
     /** Unmaps or re-protects a range, then runs one shootdown (the caller's reusable one) for it. */
     private void rewrite(final int vpn, final int count, final boolean unmap, final int perms) {
         checkRange(vpn, count);
+        mmu.checkMayChange(); // before the page table changes: a refused change changed nothing
         final Shootdown sd = mmu.beginShootdown(this);
         try {
             for (int p = vpn; p < vpn + count; p++) {

@@ -4,7 +4,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
@@ -62,7 +61,8 @@ public final class Mmu {
     private final boolean detectStale;
     private final Tlb[] tlbs;
     private final AtomicReferenceArray<AddressSpace> running;
-    private final AtomicInteger nextAsid = new AtomicInteger();
+    /** Never reused: a 64-bit count does not wrap in the life of a machine (2^63 spaces). */
+    private final AtomicLong nextAsid = new AtomicLong();
     private final AtomicLong shootdownsTotal = new AtomicLong();
     /** PV TLB flush on ({@link Paravirt#TLB_FLUSH}): preempted targets are flagged, not interrupted. */
     final boolean pvFlush;
@@ -147,6 +147,11 @@ public final class Mmu {
         return new AddressSpace(this, nextAsid.getAndIncrement(), pages, machine.coreCount());
     }
 
+    /** Tests only: the id the next space gets (to show that ids far apart never meet in a TLB). */
+    void nextAsid(final long asid) {
+        nextAsid.set(asid);
+    }
+
     /** {@return words per page} */
     public int pageWords() {
         return pageWords;
@@ -186,6 +191,16 @@ public final class Mmu {
     /** {@return shootdowns run on this MMU, all spaces together} */
     public long shootdowns() {
         return shootdownsTotal.get();
+    }
+
+    /**
+     * Refuses a change of mappings before it touches the page table: its shootdown would have to
+     * wait for other cores where that is a deadlock hazard (inside a handler, interrupts off), or
+     * the machine is closed. A change refused here changed nothing.
+     */
+    void checkMayChange() {
+        smp.checkMayWait();
+        machine.interrupts().checkOpen();
     }
 
     void checkFrame(final long frame) {
@@ -247,7 +262,12 @@ public final class Mmu {
     public long read(final AddressSpace as, final long vaddr) {
         Objects.requireNonNull(as, "as");
         final Core c = self();
-        return memory.load(translate(c.id(), as, c.epc(), vaddr, false));
+        final long p = translate(c.id(), as, c.epc(), vaddr, false);
+        try {
+            return memory.load(p);
+        } finally {
+            endAccess(c.id()); // the load is inside the bracket, not only the translation
+        }
     }
 
     /**
@@ -260,7 +280,12 @@ public final class Mmu {
     public void write(final AddressSpace as, final long vaddr, final long value) {
         Objects.requireNonNull(as, "as");
         final Core c = self();
-        memory.store(translate(c.id(), as, c.epc(), vaddr, true), value);
+        final long p = translate(c.id(), as, c.epc(), vaddr, true);
+        try {
+            memory.store(p, value);
+        } finally {
+            endAccess(c.id()); // the store is inside the bracket: TLBSYNC waits for it too
+        }
     }
 
     /**
@@ -270,26 +295,62 @@ public final class Mmu {
      */
     public AddressTranslation translation(final AddressSpace as) {
         Objects.requireNonNull(as, "as");
-        return (cpu, epc, address, write) -> translate(cpu, as, epc, address, write);
+        return new AddressTranslation() {
+            @Override
+            public long translate(final int cpu, final long epc, final long address, final boolean write) {
+                return Mmu.this.translate(cpu, as, epc, address, write);
+            }
+
+            @Override
+            public void endAccess(final int cpu) {
+                Mmu.this.endAccess(cpu);
+            }
+        };
     }
 
+    /**
+     * Translates on core {@code cpu}. For a space that is global or going global, the translation
+     * opens a bracket (an odd epoch) that the caller closes with {@link #endAccess} once the access
+     * itself is done; on a fault the bracket is closed here.
+     */
     long translate(final int cpu, final AddressSpace as, final long epc, final long vaddr, final boolean write) {
-        if (!as.global) {
-            timeline.interleave(); // read global == false: a transition may flip it before this unbracketed walk and fill
+        if (as.scope == AddressSpace.LOCAL) {
+            // Unbracketed: only IPIs invalidate this TLB's entries of the space, and they are
+            // taken at an instruction boundary, after this access. A space that leaves LOCAL
+            // while we are here is shot down with IPIs until every core took one (Mmu.run).
+            timeline.interleave(); // read scope == LOCAL: a transition may begin before this unbracketed walk and fill
             return translate(cpu, as, epc, vaddr, write, false);
         }
-        // A global space's entries may be cleared by other threads (broadcast invalidation):
-        // translate inside an odd epoch. Partner: the initiator's volatile stores to the TLB's
-        // valid flags, then its volatile read of this epoch in tlbSync. Either it sees us odd and
-        // waits, or we see its stores; the generation read orders our walk after its PTE stores.
+        // Entries may be cleared by other threads (broadcast invalidation): translate and access
+        // inside an odd epoch. Partner: the initiator's volatile stores to the TLB's valid flags,
+        // then its volatile read of this epoch in tlbSync. Either it sees us odd and waits, or we
+        // see its stores; the generation read orders our walk after its PTE stores.
         final int e = (cpu + 1) * EPOCH_PAD;
         final long epoch = (long) EPOCH.get(epochs, e); // owner-only writer
         EPOCH.setVolatile(epochs, e, epoch + 1);
         as.generation.get();
+        boolean translated = false;
         try {
-            return translate(cpu, as, epc, vaddr, write, true);
+            final long physical = translate(cpu, as, epc, vaddr, write, true);
+            translated = true;
+            return physical;
         } finally {
-            EPOCH.setRelease(epochs, e, epoch + 2);
+            if (!translated) {
+                EPOCH.setRelease(epochs, e, epoch + 2); // a fault: no access follows
+            }
+        }
+    }
+
+    /**
+     * The access after {@link #translate} on core {@code cpu} is done: closes the bracket it
+     * opened, if any, with a release store (partner: tlbSync's volatile read; the access is
+     * ordered before it, so an initiator that sees the even epoch sees the access done).
+     */
+    void endAccess(final int cpu) {
+        final int e = (cpu + 1) * EPOCH_PAD;
+        final long epoch = (long) EPOCH.get(epochs, e); // owner-only writer
+        if ((epoch & 1) != 0) {
+            EPOCH.setRelease(epochs, e, epoch + 1);
         }
     }
 
@@ -386,16 +447,20 @@ public final class Mmu {
         sd.initiator = c != null ? c.id() : -1;
         sd.transition = false;
         if (broadcastThreshold > 0) {
-            if (as.global) {
+            final int scope = as.scope;
+            if (scope == AddressSpace.GLOBAL) {
                 broadcast(sd);
                 return;
             }
-            if (as.activeCores() >= broadcastThreshold) {
-                // The transition to a global ASID: this shootdown is an IPI round to every core,
-                // after the flip. A core inside a translation finishes it before it takes the IPI,
-                // so once the round is acknowledged every core translates this space bracketed.
-                as.global = true;
-                timeline.interleave(); // global is published; the transition round that makes it safe is not done
+            // The transition to a global ASID: TRANSITION is published first (translations from
+            // then on are bracketed), and this shootdown is an IPI round to every core. A core
+            // inside an unbracketed translation finishes it, access included, before it takes the
+            // IPI; so once the round is acknowledged no unbracketed translation is left, and only
+            // then is GLOBAL published (below). Until then every initiator, this one's rivals
+            // included, shoots down with IPIs: broadcast invalidation cannot see an unbracketed
+            // translation in flight.
+            if (scope == AddressSpace.LOCAL && as.activeCores() >= broadcastThreshold && as.beginTransition()) {
+                timeline.interleave(); // TRANSITION is published; the round that makes GLOBAL safe is not done
                 sd.transition = true;
             }
         }
@@ -409,7 +474,17 @@ public final class Mmu {
         sd.sentAt = timeline.nanoTime(); // published to the targets by the call
         // (3)-(6): targets are the cores running the space (sd.test); IPIs, the local share
         // while the others work, and the wait for every ack (watchdog).
-        smp.run(allCores, sd, sd, broadcast);
+        try {
+            smp.run(allCores, sd, sd, broadcast);
+        } catch (RuntimeException | Error e) {
+            if (sd.transition) {
+                as.scope = AddressSpace.LOCAL; // the round did not reach every core: not global (IPIs stay safe)
+            }
+            throw e;
+        }
+        if (sd.transition) {
+            as.scope = AddressSpace.GLOBAL; // every core took the round after TRANSITION: safe to broadcast
+        }
         final long done = timeline.nanoTime();
         as.remoteTargets.add(sd.remote);
         final long last = Math.max(sd.lastInvalidation.get(), sd.sentAt);
@@ -469,7 +544,7 @@ public final class Mmu {
     }
 
     /** TLBSYNC: per core, wait out a translation in flight (odd epoch), then clear again. */
-    private void tlbSync(final int asid, final Shootdown sd) {
+    private void tlbSync(final long asid, final Shootdown sd) {
         for (int cpu = 0; cpu < tlbs.length; cpu++) {
             final int e = (cpu + 1) * EPOCH_PAD;
             final long epoch = (long) EPOCH.getVolatile(epochs, e); // after our volatile stores to valid
@@ -487,7 +562,7 @@ public final class Mmu {
         }
     }
 
-    private void invalidate(final Tlb t, final int asid, final Shootdown sd) {
+    private void invalidate(final Tlb t, final long asid, final Shootdown sd) {
         if (sd.full) {
             t.invalidateRemoteAll(asid);
         } else {
@@ -502,7 +577,7 @@ public final class Mmu {
         final long entry = timeline.nanoTime();
         final AddressSpace as = req.as;
         final Tlb t = tlbs[cpu];
-        final int asid = as.asid();
+        final long asid = as.asid();
         final long local = as.syncedGeneration[cpu];
         final long mmGen = as.generation.get();
         if (local < mmGen) {

@@ -37,6 +37,7 @@ public final class MmuGather implements AutoCloseable {
     public MmuGather map(final int vpn, final long frame, final int perms) {
         as.checkRange(vpn, 1);
         mmu.checkFrame(frame);
+        mmu.checkMayChange(); // its flush may come at once: refuse before the PTE changes
         final long version = as.remap(vpn, frame, perms);
         if (version >= 0) {
             queue(vpn, version);
@@ -69,6 +70,7 @@ public final class MmuGather implements AutoCloseable {
 
     private MmuGather change(final int vpn, final int count, final boolean unmap, final int perms) {
         as.checkRange(vpn, count);
+        mmu.checkMayChange(); // its flush may come at once: refuse before the PTE changes
         for (int p = vpn; p < vpn + count; p++) {
             final long version = as.change(p, unmap, perms);
             if (version >= 0) {

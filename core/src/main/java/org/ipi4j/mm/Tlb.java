@@ -21,7 +21,7 @@ public final class Tlb {
     private final int cpu;
     private final int mask;
     private final boolean[] valid;
-    private final int[] asid;
+    private final long[] asid;
     private final int[] vpn;
     private final long[] pte;
     private final long[] version;
@@ -40,18 +40,18 @@ public final class Tlb {
         this.cpu = cpu;
         this.mask = entries - 1;
         this.valid = new boolean[entries];
-        this.asid = new int[entries];
+        this.asid = new long[entries];
         this.vpn = new int[entries];
         this.pte = new long[entries];
         this.version = new long[entries];
     }
 
-    private int slot(final int as, final int page) {
-        return (page ^ (as * 0x9E3779B1)) & mask;
+    private int slot(final long as, final int page) {
+        return (page ^ (int) ((as * 0x9E3779B97F4A7C15L) >>> 32)) & mask;
     }
 
     /** Slot holding {@code (as, page)}, or -1. Counts a hit or a miss. */
-    int lookup(final int as, final int page) {
+    int lookup(final long as, final int page) {
         final int s = slot(as, page);
         if (valid[s] && asid[s] == as && vpn[s] == page) {
             hits.increment();
@@ -66,7 +66,7 @@ public final class Tlb {
      * of {@code valid} (partner: the initiator's volatile store in {@link #invalidateRemote},
      * followed by its read of the owner's translation epoch).
      */
-    int lookupSynchronized(final int as, final int page) {
+    int lookupSynchronized(final long as, final int page) {
         final int s = slot(as, page);
         if ((boolean) VALID.getVolatile(valid, s) && asid[s] == as && vpn[s] == page) {
             hits.increment();
@@ -84,9 +84,15 @@ public final class Tlb {
         return version[slot];
     }
 
-    void fill(final int as, final int page, final long raw, final long ver) {
+    void fill(final long as, final int page, final long raw, final long ver) {
         final int s = slot(as, page);
-        VALID.setOpaque(valid, s, false); // a remote invalidator never sees the new tag with the old PTE
+        // Cleared first, published last. A remote invalidator that reads the final release sees the
+        // whole new entry; one that still read the old "true" may see any mix of old and new tag
+        // fields (nothing orders these plain stores against it). It then either clears the slot
+        // (harmless: the owner walks again) or skips it because the tag is not the one it revokes,
+        // and then the slot no longer holds that translation once this fill is done. A racing fill
+        // of the revoked translation itself is caught by TLBSYNC's second pass (Mmu.tlbSync).
+        VALID.setOpaque(valid, s, false);
         asid[s] = as;
         vpn[s] = page;
         pte[s] = raw;
@@ -99,7 +105,7 @@ public final class Tlb {
      * this TLB holds it. A volatile store; a racing fill of the same slot may be cleared too
      * (harmless: the owner walks again).
      */
-    void invalidateRemote(final int as, final int page) {
+    void invalidateRemote(final long as, final int page) {
         final int s = slot(as, page);
         if ((boolean) VALID.getAcquire(valid, s) && asid[s] == as && vpn[s] == page) {
             VALID.setVolatile(valid, s, false);
@@ -108,7 +114,7 @@ public final class Tlb {
     }
 
     /** Broadcast invalidation of every entry of {@code as} from another thread (a full flush). */
-    void invalidateRemoteAll(final int as) {
+    void invalidateRemoteAll(final long as) {
         for (int s = 0; s <= mask; s++) {
             if ((boolean) VALID.getAcquire(valid, s) && asid[s] == as) {
                 VALID.setVolatile(valid, s, false);
@@ -117,7 +123,7 @@ public final class Tlb {
         remoteInvalidations.increment();
     }
 
-    void flushPage(final int as, final int page) {
+    void flushPage(final long as, final int page) {
         final int s = slot(as, page);
         if (valid[s] && asid[s] == as && vpn[s] == page) {
             valid[s] = false;
@@ -125,7 +131,7 @@ public final class Tlb {
         pageFlushes.increment();
     }
 
-    void flushAll(final int as) {
+    void flushAll(final long as) {
         for (int s = 0; s <= mask; s++) {
             if (asid[s] == as) {
                 valid[s] = false;
@@ -141,7 +147,7 @@ public final class Tlb {
     }
 
     /** Valid entries for {@code as} (owner thread, or after the core stopped). */
-    int entriesFor(final int as) {
+    int entriesFor(final long as) {
         int n = 0;
         for (int s = 0; s <= mask; s++) {
             if (valid[s] && asid[s] == as) {

@@ -30,7 +30,7 @@ public final class ShootdownEvent extends Event {
 
     @Label("ASID")
     @Description("The address-space id")
-    int asid;
+    long asid;
 
     @Label("Pages")
     int pages;
@@ -76,7 +76,7 @@ public final class ShootdownEvent extends Event {
      * @param fullFlush true if they flushed the whole space
      * @param window nanoseconds from the first change to the last invalidation
      */
-    public void finish(final int asid, final int pages, final int targets, final boolean fullFlush, final long window) {
+    public void finish(final long asid, final int pages, final int targets, final boolean fullFlush, final long window) {
         end();
         if (shouldCommit()) {
             this.asid = asid;

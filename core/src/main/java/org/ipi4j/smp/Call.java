@@ -143,13 +143,16 @@ final class Call extends CallDescriptor {
         }
     }
 
-    /** The acknowledgement of a claimed target (by its descriptor); {@code failure} may be null. Any thread. */
+    /**
+     * The acknowledgement of a target by the party that claimed its descriptor (the target that
+     * ran it, or whoever gave it up); {@code failure} may be null. Any thread, once per descriptor.
+     */
     void acknowledge(final CallDescriptor d, final Throwable failure) {
         if (failure != null) {
             d.failure = failure;
             failed = true;
         }
-        d.ack();
+        d.ack(); // a no-op store of ANSWERED for a share given up (claimForGiveUp set it)
         if ((int) REMAINING.getAndAdd(this, -1) == 1) {
             final CrossCallEvent e = event;
             if (e != null) {
@@ -172,11 +175,6 @@ final class Call extends CallDescriptor {
                 timeline.unpark(thread);
             }
         }
-    }
-
-    /** Gives target index {@code i} up with {@code why}: its descriptor was never taken by a target. */
-    void giveUp(final int i, final Throwable why) {
-        acknowledge(descriptors[i], why);
     }
 
     /** Publishes who waits (a volatile store, before the waiter's last look at {@code remaining}). */

@@ -5,44 +5,71 @@ import java.lang.invoke.VarHandle;
 
 /**
  * One target's share of a call, as queued on that target: a node of its {@link CallQueue}.
- * Exactly one party acknowledges it: the target that took it from its queue, or the caller
- * that could not reach the target (it never queued it, or took it back, see SmpCall).
+ *
+ * <h2>One owner</h2>
+ * A descriptor is {@code PENDING} from {@link #reset} until one party claims it with one CAS:
+ * the target that is about to run the function ({@link #start}: {@code PENDING -> RUNNING}), or
+ * a party that answers for it without running it ({@link #claimForGiveUp}: {@code PENDING ->
+ * ANSWERED}): the caller that could not reach the target, or shutdown failing what a stuck core
+ * holds. The loser of that race neither runs nor answers it, so the function runs at most once,
+ * a given-up share never runs, and exactly one acknowledgement counts for each target. The
+ * target that ran the function answers with {@link #ack} ({@code RUNNING -> ANSWERED}, a release
+ * store: partner of {@link #acked}'s acquire load on the watchdog's side).
  */
 abstract class CallDescriptor extends CallQueue.Node {
-    private static final VarHandle ACKED;
+    private static final VarHandle STATE;
+
+    static final int PENDING = 0;
+    static final int RUNNING = 1;
+    static final int ANSWERED = 2;
 
     static {
         try {
-            ACKED = MethodHandles.lookup().findVarHandle(CallDescriptor.class, "acked", int.class);
+            STATE = MethodHandles.lookup().findVarHandle(CallDescriptor.class, "state", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    /** IPI rounds it took to get here; written by whoever queues it, before the push publishes it. */
+    /** IPI rounds it took to get here; written by whoever queues it, before the push publishes it. 0: never queued. */
     int level;
     Throwable failure;
     @SuppressWarnings("unused")
-    private int acked;
+    private int state;
 
     abstract Call call();
 
     abstract int index();
 
     void reset() {
-        if ((int) ACKED.getOpaque(this) != 0) {
-            ACKED.setOpaque(this, 0); // published to the target by the push
+        if ((int) STATE.getOpaque(this) != PENDING) {
+            STATE.setOpaque(this, PENDING); // published to the target by the push
         }
         level = 0;
     }
 
-    void ack() {
-        ACKED.setRelease(this, 1);
+    /** The target claims this share to run it. {@return false if someone answered for it first: do not run it} */
+    boolean start() {
+        return STATE.compareAndSet(this, PENDING, RUNNING);
     }
 
-    /** True once acknowledged (acquire: the watchdog reads it from the caller's thread). */
+    /** Claims this share to answer it without running it. {@return false if it is running or answered already} */
+    boolean claimForGiveUp() {
+        return STATE.compareAndSet(this, PENDING, ANSWERED);
+    }
+
+    /** The target that ran it answers (release: the caller that sees it sees the function's writes). */
+    void ack() {
+        STATE.setRelease(this, ANSWERED);
+    }
+
+    /** True once answered (acquire: the watchdog reads it from the caller's thread). */
     boolean acked() {
-        return (int) ACKED.getAcquire(this) != 0;
+        return (int) STATE.getAcquire(this) == ANSWERED;
+    }
+
+    /** True while the target runs the function (a recent value, for reports). */
+    boolean running() {
+        return (int) STATE.getAcquire(this) == RUNNING;
     }
 }
-

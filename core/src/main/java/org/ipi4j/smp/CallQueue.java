@@ -21,6 +21,13 @@ import java.lang.invoke.VarHandle;
  * A node's fields written before {@link #push} are visible to the handler after {@link #takeAll}
  * (the push's CAS releases, the exchange acquires).
  *
+ * <h2>What the consumer holds</h2>
+ * The consumer {@link #hold publishes} the part of a taken list it has not started yet, and the
+ * node it {@link #running runs}, so that a third party (shutdown) can still reach every queued
+ * descriptor when the consumer is stuck inside one of them: a whole list in the consumer's hands
+ * would otherwise be out of everyone else's reach. Who may run or answer a node reached that way
+ * is decided by the node's own claim (see {@code CallDescriptor}), not by this queue.
+ *
  * <p>Any number of producers, one consumer (the owning core). Nodes are the caller's reusable
  * descriptors, so pushing allocates nothing. A node may be pushed again only after the consumer
  * has taken it and is done with it.
@@ -37,10 +44,15 @@ public final class CallQueue {
     }
 
     private static final VarHandle HEAD;
+    private static final VarHandle HELD;
+    private static final VarHandle RUNNING;
 
     static {
         try {
-            HEAD = MethodHandles.lookup().findVarHandle(CallQueue.class, "head", Node.class);
+            final MethodHandles.Lookup l = MethodHandles.lookup();
+            HEAD = l.findVarHandle(CallQueue.class, "head", Node.class);
+            HELD = l.findVarHandle(CallQueue.class, "held", Node.class);
+            RUNNING = l.findVarHandle(CallQueue.class, "running", Node.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -48,6 +60,12 @@ public final class CallQueue {
 
     @SuppressWarnings("unused")
     private volatile Node head;
+    /** The consumer's taken nodes not started yet (its cursor); written by the consumer only. */
+    @SuppressWarnings("unused")
+    private Node held;
+    /** The node the consumer runs now, or null; written by the consumer only. */
+    @SuppressWarnings("unused")
+    private Node running;
 
     /**
      * Queues {@code node}. Any thread.
@@ -81,6 +99,37 @@ public final class CallQueue {
             n = next;
         }
         return reversed;
+    }
+
+    /**
+     * Publishes {@code rest}, the nodes of a taken list the consumer has not started yet. Consumer
+     * only, before it claims the node it takes next (partner: {@link #held()} after a lost claim).
+     *
+     * @param rest the first node not yet started, or null
+     */
+    public void hold(final Node rest) {
+        // A release store: program order puts it before the claim's CAS, so a party whose claim
+        // of that node fails (it saw the CAS) then reads this cursor or a later one.
+        HELD.setRelease(this, rest);
+    }
+
+    /** {@return the first taken node the consumer has not started yet, or null} Any thread. */
+    public Node held() {
+        return (Node) HELD.getAcquire(this);
+    }
+
+    /**
+     * Publishes the node the consumer runs now (null when it runs none). Consumer only.
+     *
+     * @param node the node, or null
+     */
+    public void running(final Node node) {
+        RUNNING.setRelease(this, node);
+    }
+
+    /** {@return the node the consumer runs now, or null (a recent value)} Any thread. */
+    public Node running() {
+        return (Node) RUNNING.getAcquire(this);
     }
 
     /** {@return true if nothing is queued (a recent value)} */

@@ -64,7 +64,9 @@ public final class Scheduler {
      * @param machine the machine
      */
     public static Scheduler on(final Machine machine) {
-        return new Scheduler(Objects.requireNonNull(machine, "machine"));
+        final Scheduler s = new Scheduler(Objects.requireNonNull(machine, "machine"));
+        machine.onShutdown(s::failAllQueued);
+        return s;
     }
 
     /**
@@ -210,6 +212,18 @@ public final class Scheduler {
     }
 
     /** Fails every job still waiting in {@code cpu}'s queue. */
+    /**
+     * At shutdown: jobs still queued behind a job that never returns (its worker is stuck) will
+     * never run. Fail each; the job's own claim keeps a worker that comes back from running it.
+     */
+    private void failAllQueued() {
+        final MachineClosedException why = new MachineClosedException("machine " + machine.name()
+            + " shut down before the job ran");
+        for (int cpu = 0; cpu < cores; cpu++) {
+            failQueued(cpu, why);
+        }
+    }
+
     private void failQueued(final int cpu, final Throwable why) {
         Job job;
         while ((job = ready[cpu].poll()) != null) {

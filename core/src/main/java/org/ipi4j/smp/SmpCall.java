@@ -412,14 +412,19 @@ public final class SmpCall {
         final Core self = machine.currentCore();
         boolean local = false;
         int n = 0;
-        for (int cpu = cpus.next(0); cpu >= 0; cpu = cpus.next(cpu + 1)) {
-            if (condition == null || condition.test(cpu)) {
-                if (self != null && self.id() == cpu) {
-                    local = true;
-                } else {
-                    call.targets[n++] = cpu;
+        try {
+            for (int cpu = cpus.next(0); cpu >= 0; cpu = cpus.next(cpu + 1)) {
+                if (condition == null || condition.test(cpu)) {
+                    if (self != null && self.id() == cpu) {
+                        local = true;
+                    } else {
+                        call.targets[n++] = cpu;
+                    }
                 }
             }
+        } catch (RuntimeException | Error e) {
+            release(call); // the condition threw before anything was queued: the call is free again
+            throw e;
         }
         call.remoteCount = n;
         if (local) {
@@ -585,25 +590,68 @@ public final class SmpCall {
     }
 
     /**
-     * At shutdown: calls still queued on a core (one that is stuck; a core that stopped took its
-     * whole queue) will never run there. Take them back and answer them "closed", so that every
-     * future completes and every waiting caller returns.
+     * At shutdown: calls still queued on a core, or taken by a core that is stuck inside an
+     * earlier call of the same list, will never run there. Answer each "closed", so that every
+     * future completes and every waiting caller returns; the claim in each descriptor makes sure
+     * a core that comes back later skips them instead of running them. A serial call stuck on a
+     * core never reaches the targets after it: they are answered too.
      */
     private void failUnanswered() {
         final MachineClosedException why = new MachineClosedException("machine " + machine.name()
             + " shut down before the core ran the call");
         for (int cpu = 0; cpu < cores; cpu++) {
             takeBack(cpu, why);
+            failHeld(queues[cpu], why);
+            final CallDescriptor stuck = (CallDescriptor) queues[cpu].running();
+            if (stuck != null && stuck.running()) {
+                final Call call = stuck.call(); // not reusable while this share is unanswered
+                final int next = stuck.index() + 1;
+                if (call.shape.kind() == Broadcast.Kind.SERIAL && next < call.remoteCount) {
+                    giveUpFrom(call, next, why);
+                }
+            }
         }
     }
 
-    /** Gives up target {@code index} and, for serial and tree shapes, every target it would have reached. */
+    /**
+     * Answers every descriptor the consumer of {@code q} took but has not started. A node is ours
+     * once our claim wins; then, and only then, its link is stable until we answer it. A lost
+     * claim means the core started that node, after it published a later cursor: read it again.
+     */
+    private void failHeld(final CallQueue q, final RuntimeException why) {
+        CallQueue.Node n = q.held();
+        for (int guard = 0; n != null && guard < 1 << 20; guard++) {
+            final CallDescriptor d = (CallDescriptor) n;
+            if (d.claimForGiveUp()) {
+                n = d.next(); // before the answer: after it the caller may push d again
+                answered(d.call(), d.index(), why);
+            } else {
+                final CallQueue.Node again = q.held();
+                n = again == d ? null : again;
+            }
+        }
+    }
+
+    /** Gives up target {@code index} (if no one claimed it first) and every target it would have reached. */
     private void giveUpFrom(final Call call, final int index, final RuntimeException why) {
-        call.giveUp(index, why);
+        if (call.descriptors[index].claimForGiveUp()) {
+            answered(call, index, why);
+        }
+    }
+
+    /**
+     * Answers target {@code index}, which the caller claimed, with {@code why}, and gives up first
+     * the targets it would have passed the call to (it never will): they are answered before it,
+     * since after the last answer the call may be reused.
+     */
+    private void answered(final Call call, final int index, final RuntimeException why) {
         switch (call.shape.kind()) {
             case SERIAL -> {
                 for (int j = index + 1; j < call.remoteCount; j++) {
-                    call.giveUp(j, why);
+                    final CallDescriptor d = call.descriptors[j];
+                    if (d.claimForGiveUp()) {
+                        call.acknowledge(d, why);
+                    }
                 }
             }
             case TREE -> {
@@ -616,6 +664,7 @@ public final class SmpCall {
             case TOPOLOGY -> fanOutByTopology(call, index, 0, why);
             default -> { }
         }
+        call.acknowledge(call.descriptors[index], why);
     }
 
     // =====================================================================================
@@ -624,11 +673,17 @@ public final class SmpCall {
 
     private void onCallFunction(final Interrupt irq) {
         final int cpu = irq.cpu();
-        CallQueue.Node next = queues[cpu].takeAll();
+        final CallQueue q = queues[cpu];
+        CallQueue.Node next = q.takeAll();
         timeline.interleave(); // the calls are taken off the queue, not yet run: a caller may queue more, or re-send
         while (next != null) {
             final CallDescriptor d = (CallDescriptor) next;
-            next = d.next(); // before the acknowledgement: after it the caller may push d again
+            next = d.next(); // before the claim: once d is answered, its caller may push it again
+            q.hold(next); // the rest stays reachable by shutdown while we run d (partner: failHeld)
+            if (!d.start()) {
+                continue; // answered already (shutdown gave it up): it must never run
+            }
+            q.running(d);
             final Call call = d.call();
             final int index = d.index();
             final int level = d.level;
@@ -646,6 +701,7 @@ public final class SmpCall {
             if (call.shape.kind() == Broadcast.Kind.SERIAL && index + 1 < call.remoteCount) {
                 enqueue(call, index + 1, level + 1); // before our acknowledgement: after it the call may be reused
             }
+            q.running(null);
             call.acknowledge(d, failure);
         }
     }
@@ -654,6 +710,7 @@ public final class SmpCall {
         localRuns.increment();
         final int cpu = call.targets[index];
         final CallDescriptor d = call.descriptors[index];
+        d.start(); // never queued: nobody else can claim it
         final boolean flags = self.disableInterrupts();
         final Throwable failure;
         try {
@@ -784,22 +841,49 @@ public final class SmpCall {
         final StringBuilder sb = new StringBuilder("cross-core call not acknowledged after ")
             .append(TimeUnit.NANOSECONDS.toMillis(2 * watchdogNanos)).append(" ms (IPI re-sent once); silent cores:");
         CpuSet silent = CpuSet.empty();
+        int unreached = 0;
         for (int i = 0; i < call.count; i++) {
-            final int cpu = call.targets[i];
-            if (!call.descriptors[i].acked()) {
-                silent = silent.with(cpu);
-                final Core core = machine.core(cpu);
-                sb.append("\n  ").append(core.describe());
-                final StackTraceElement[] stack = core.stackTrace();
-                for (int j = 0; j < Math.min(12, stack.length); j++) {
-                    sb.append("\n      at ").append(stack[j]);
-                }
+            final CallDescriptor d = call.descriptors[i];
+            if (d.acked()) {
+                continue;
             }
+            final int cpu = call.targets[i];
+            if (i < call.remoteCount && d.level == 0 && !d.running()) {
+                // Never queued: the core that passes the call on (serial, tree, topology) has
+                // not done so. That core is the one to name; this one did nothing wrong.
+                unreached++;
+                continue;
+            }
+            silent = silent.with(cpu);
+            final Core core = machine.core(cpu);
+            sb.append("\n  ").append(d.running() ? "running the function: " : "call queued, not taken: ")
+                .append(core.describe());
+            final StackTraceElement[] stack = core.stackTrace();
+            for (int j = 0; j < Math.min(12, stack.length); j++) {
+                sb.append("\n      at ").append(stack[j]);
+            }
+        }
+        if (unreached > 0) {
+            sb.append("\n  ").append(unreached).append(" more target(s) not reached yet: the ").append(call.shape)
+                .append(" broadcast passes the call on only from the cores above");
         }
         return new CallTimeoutException(silent, sb.toString());
     }
 
     // =====================================================================================
+
+    /**
+     * Refuses, before anything happens, what would have to wait for other cores where waiting is
+     * a deadlock hazard: on one of this machine's cores inside an interrupt handler or with
+     * interrupts disabled (a target may be waiting for this core). Layers that must wait for a
+     * cross-core call after a side effect (the MMU's shootdowns) call it before that side effect.
+     * Any thread; an outside thread may always wait.
+     *
+     * @throws IllegalStateException if the calling core may not wait here
+     */
+    public void checkMayWait() {
+        checkMayWait(machine.currentCore());
+    }
 
     private static void checkMayWait(final Core self) {
         if (self == null) {

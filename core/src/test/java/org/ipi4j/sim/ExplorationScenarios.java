@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
 
 import org.ipi4j.Core;
@@ -197,7 +198,11 @@ final class ExplorationScenarios {
                 t.spend(Timeline.Work.SEND, beforeKick);
                 send(ic, 1, TO_SENDER, "kick", accepted, collected, broken);
                 t.spend(Timeline.Work.SEND, beforeClose);
-                ic.close();
+                // The deadline is real time (shutdown's clock): 10 s is a sender stuck for good.
+                final List<String> inFlight = ic.close(System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
+                if (!inFlight.isEmpty()) {
+                    broken.add("close() gave up waiting for " + inFlight);
+                }
                 // What shutdown collects once the senders are out: every mailbox, now.
                 for (int cpu = 0; cpu < 3; cpu++) {
                     for (final UndeliveredInterrupt u : ic.apic(cpu).takeAll()) {
