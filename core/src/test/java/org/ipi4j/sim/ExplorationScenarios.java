@@ -38,21 +38,28 @@ import org.ipi4j.smp.SmpCall;
  */
 final class ExplorationScenarios {
     static final int PAGE = 16;
+    /** Rounds of core 0's two writes: long enough for a rival's broadcast to meet them. */
+    private static final int WRITES = 8;
 
     /** One scenario: runs once on the given simulation and says what broke. */
     interface Scenario {
         Verdict run(Simulation sim) throws Exception;
     }
 
-    /** What one run found: its schedule's hash and steps, and each broken property (empty: safe). */
-    record Verdict(long seed, long trace, long steps, List<String> broken) {
+    /**
+     * What one run found: its schedule's hash and steps, whether it reached the state where the
+     * two protocols meet (so that a clean exploration is not a vacuous one), and each broken
+     * property (empty: safe).
+     */
+    record Verdict(long seed, long trace, long steps, boolean reached, List<String> broken) {
         boolean safe() {
             return broken.isEmpty();
         }
 
         @Override
         public String toString() {
-            return "seed " + seed + " (" + steps + " steps): " + (broken.isEmpty() ? "safe" : String.join("; ", broken));
+            return "seed " + seed + " (" + steps + " steps" + (reached ? ", reached" : "") + "): "
+                + (broken.isEmpty() ? "safe" : String.join("; ", broken));
         }
     }
 
@@ -74,17 +81,21 @@ final class ExplorationScenarios {
     /**
      * A space running on three cores (set up first) with broadcast invalidation from three cores on. Core 0 writes
      * page 0 twice in a row (a miss, then a hit, with no instruction boundary between, so no IPI
-     * comes between), three times over; core 1 revokes WRITE on page 1 (its shootdown is the first,
-     * so it is the transition to global, an IPI round); core 2 revokes WRITE on page 0 (by
-     * broadcast if it sees the space global, by IPIs otherwise). Property: once core 2's
+     * comes between), {@value #WRITES} times over; core 1 revokes WRITE on page 1 (its shootdown is
+     * the first, so it is the transition to global, an IPI round); core 2, after a seeded number of
+     * instruction boundaries, revokes WRITE on page 0 (by broadcast if it finds the space global,
+     * by IPIs otherwise). Property: once core 2's
      * {@code protect} has returned, no write through page 0 succeeds, and the stale detector counts
      * no violation.
      */
     static Verdict globalTransition(final Simulation sim) throws Exception {
+        final SplittableRandom r = new SplittableRandom(sim.seed() ^ 0x5DEECE66DL);
+        final int rivalDelay = r.nextInt(40); // boundaries before core 2 protects: before, during or after the round
         final List<String> broken = Collections.synchronizedList(new ArrayList<>());
         final Machine m = Machine.builder().name("explore-global-" + sim.seed()).cores(3).simulation(sim)
             .memoryWords(8 * PAGE).build().start();
         final AddressSpace as;
+        boolean reached = false;
         try {
             // 1 ms of virtual time: the run takes microseconds, a time-out is a hang.
             final SmpCall smp = SmpCall.install(m, Duration.ofMillis(1), Broadcast.flat());
@@ -99,7 +110,7 @@ final class ExplorationScenarios {
                     sim.await(m.core(cpu).submit(() -> mmu.switchTo(as)));
                 }
                 final CompletableFuture<?> writer = m.core(0).submit(() -> {
-                    for (int i = 0; i < 3; i++) {
+                    for (int i = 0; i < WRITES; i++) {
                         try {
                             mmu.write(as, 0, i); // a miss: page walk, then fill
                             boolean late = revoked[0]; // the write's translation ended after the protect returned
@@ -117,6 +128,9 @@ final class ExplorationScenarios {
                 });
                 final CompletableFuture<?> first = m.core(1).submit(() -> as.protect(1, 1, Pte.READ));
                 final CompletableFuture<?> second = m.core(2).submit(() -> {
+                    for (int i = 0; i < rivalDelay; i++) {
+                        Core.current().checkpoint();
+                    }
                     as.protect(0, 1, Pte.READ);
                     revoked[0] = true;
                 });
@@ -125,6 +139,7 @@ final class ExplorationScenarios {
                 sim.await(second);
                 return null;
             });
+            reached = as.broadcastShootdowns() > 0; // a rival went by broadcast once the space was global
             if (as.stats().violations() > 0) {
                 broken.add(as.stats().violations() + " translations through a revoked entry after its shootdown returned: "
                     + as.staleAccessLog());
@@ -134,7 +149,7 @@ final class ExplorationScenarios {
         } finally {
             m.shutdown(Duration.ofSeconds(5));
         }
-        return new Verdict(sim.seed(), sim.trace(), sim.steps(), List.copyOf(broken));
+        return new Verdict(sim.seed(), sim.trace(), sim.steps(), reached, List.copyOf(broken));
     }
 
     // =====================================================================================
@@ -165,6 +180,8 @@ final class ExplorationScenarios {
         final List<Object> accepted = new ArrayList<>();
         final Map<Object, Integer> seen = new HashMap<>();
         final boolean[] collected = new boolean[1];
+        final boolean[] inOuterSend = new boolean[1];
+        final boolean[] reached = new boolean[1];
         final Machine m = Machine.builder().name("explore-close-" + sim.seed()).cores(3).simulation(sim)
             .mailboxCapacity(2).overflowPolicy(OverflowPolicy.BLOCK).blockTimeout(Duration.ofMillis(1)).build().start();
         try {
@@ -181,6 +198,7 @@ final class ExplorationScenarios {
             ic.register(NESTED, record);
             ic.register(TO_SENDER, irq -> {
                 record.handle(irq);
+                reached[0] |= inOuterSend[0]; // taken in the BLOCK back-off of core 1's third send
                 send(ic, 2, NESTED, "nested", accepted, collected, broken); // ends inside core 1's outer send
             });
             sim.run(() -> {
@@ -192,8 +210,10 @@ final class ExplorationScenarios {
                 });
                 final CompletableFuture<?> sender = m.core(1).submit(() -> {
                     for (int i = 1; i <= 3; i++) {
+                        inOuterSend[0] = i == 3;
                         send(ic, 0, TO_TARGET, "payload-" + i, accepted, collected, broken);
                     }
+                    inOuterSend[0] = false;
                 });
                 t.spend(Timeline.Work.SEND, beforeKick);
                 send(ic, 1, TO_SENDER, "kick", accepted, collected, broken);
@@ -227,7 +247,7 @@ final class ExplorationScenarios {
         } finally {
             m.shutdown(Duration.ofSeconds(5));
         }
-        return new Verdict(sim.seed(), sim.trace(), sim.steps(), List.copyOf(broken));
+        return new Verdict(sim.seed(), sim.trace(), sim.steps(), reached[0], List.copyOf(broken));
     }
 
     /** A send that notes what it got in: refused (closed) is fine, accepted after the collection is not. */
