@@ -49,15 +49,17 @@ import org.ipi4j.idle.Timeline;
  * is, in no queue and with its virtual time standing, and stays stopped until, at some later
  * hand-over, no runnable party outranks it; it then goes on at that hand-over's virtual time (as a
  * descheduled thread would). Runnable means: stopped the same way, or ready in virtual time
- * (after a wake-up or a {@link #spend}) and not spinning: a party that spun or yielded twice
- * since its last spend or park is waiting for someone, maybe for the stopped one, so it holds no
- * one back, and a spin loop cannot starve what it waits for (one round alone is an instruction
- * boundary's time, not a wait). Parked parties (an idle core, a waiting
- * caller, a timed wait) stay parked: priorities decide only between parties that could run.
- * Everything else is as without PCT: the hand-overs at a park, a spend, a spin or a yield run
- * whoever is due first in virtual time. The priorities and change points come from the seed, so
- * the same seed gives the same trace. A bug needing {@code d} ordering constraints is found by one
- * seed with probability at least {@code 1 / (n k^(d-1))}; {@link #steps()} gives a run's k.
+ * (after a wake-up or a {@link #spend}) and not spinning. A party that spun or yielded twice since
+ * its last spend or park is waiting for someone, maybe for the stopped one, so it holds no one
+ * back, and a spin loop cannot starve what it waits for (one round alone is an instruction
+ * boundary's time, not a wait). Parked parties (an idle core, a waiting caller, a timed wait) stay
+ * parked: priorities decide only between parties that could run. Everything else is as without
+ * PCT: the hand-overs at a park, a spend, a spin or a yield run whoever is due first in virtual
+ * time. The priorities and change points come from the seed, so the same seed gives the same
+ * trace. In the paper's model a bug needing {@code d} ordering constraints is found by one seed
+ * with probability at least {@code 1 / (n k^(d-1))} for {@code n} parties; here virtual time and
+ * the spinning rule bend that model, so take the bound as a guide to choosing {@code d} and
+ * {@code k}, not as a guarantee; {@link #steps()} gives a run's k.
  *
  * <h2>What is and is not modelled</h2>
  * Every idle core parks at once (a polling policy would only spin in virtual time; the delivery
@@ -96,8 +98,9 @@ public final class Simulation extends Timeline {
     private static final int PREEMPTED = 4;
     private static final long NONE = Long.MIN_VALUE;
     /**
-     * PCT: a party is waiting (spinning) after this many spin rounds in a row; one round alone is
-     * an instruction boundary's time ({@code Core.checkpoint()}), not a wait.
+     * PCT: a party is waiting (spinning) after this many spin or yield rounds since its last spend
+     * or park; one round alone is an instruction boundary's time ({@code Core.checkpoint()}), not a
+     * wait.
      */
     private static final int SPINNING = 2;
 
@@ -918,10 +921,10 @@ public final class Simulation extends Timeline {
          * interleaving points, instead of {@link #interleaving}'s coin: each party gets a random
          * distinct priority, the highest runnable party runs past each interleaving point, and at
          * {@code depth - 1} random steps (of {@code steps} expected) the holder's priority drops
-         * below every other. A bug that needs {@code depth} ordering constraints is then found by
-         * one seed with probability at least {@code 1 / (n * steps^(depth - 1))} for n parties.
-         * See the class comment for how it meets virtual time; {@link Simulation#steps()} counts a
-         * run's steps.
+         * below every other. In the paper's model, a bug that needs {@code depth} ordering
+         * constraints is then found by one seed with probability at least
+         * {@code 1 / (n * steps^(depth - 1))} for n parties; see the class comment for how it meets
+         * virtual time here; {@link Simulation#steps()} counts a run's steps.
          *
          * @param depth the bug depth d, at least 1 (1: fixed random priorities, no change point)
          * @param steps k, the expected number of interleaving points of a run, at least {@code depth - 1}
