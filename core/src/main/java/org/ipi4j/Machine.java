@@ -331,7 +331,8 @@ public final class Machine implements AutoCloseable {
 
     /**
      * Registers what a core runs when it resumes from a preemption with a PV TLB flush pending,
-     * before it runs anything else (the MMU registers its full TLB flush). Runs on that core.
+     * before it runs anything else (the MMU registers its full TLB flush). Runs on that core. A
+     * hook that throws is recorded as an {@link Oops}; the core goes on.
      *
      * @param flush given the core's id
      */
@@ -342,7 +343,13 @@ public final class Machine implements AutoCloseable {
     /** Runs the PV flush hooks on core {@code cpu} (its own thread). */
     void pvFlush(final int cpu) {
         for (final IntConsumer hook : pvFlushHooks) {
-            hook.accept(cpu);
+            try {
+                hook.accept(cpu);
+            } catch (RuntimeException | Error e) {
+                // A hook's failure must not end the core's run loop (the core would be dead while
+                // the machine runs): it is an oops, like a failing handler, and the next hook runs.
+                recordOops(cpu, null, "PV flush hook threw", e, List.of());
+            }
         }
     }
 

@@ -330,6 +330,84 @@ class CompositionTest {
         }
     }
 
+    /**
+     * A BLOCK multicast that the machine closes in the middle of: the targets before the one it
+     * waited for got the payload. The refusal says so (before the fix it said "nothing was sent or
+     * queued" while core 0 handled the payload). Found by the torture's payload ledger.
+     */
+    @Test
+    void aMulticastTheMachineClosesInTheMiddleOfNamesTheTargetsThatGotIt() throws Exception {
+        final Machine m = builder(2).mailboxCapacity(2).overflowPolicy(OverflowPolicy.BLOCK)
+            .blockTimeout(Duration.ofSeconds(30)).build().start();
+        final Set<Object> handled = ConcurrentHashMap.newKeySet();
+        final CountDownLatch onCore0 = new CountDownLatch(1);
+        m.interrupts().register(V, irq -> {
+            handled.addAll(irq.payloads());
+            if (irq.payloads().contains("multicast")) {
+                onCore0.countDown();
+            }
+        });
+        final var deaf = DeliveryTestSupport.holdInterruptsOff(m.core(1));
+        m.interrupts().send(1, V, "fill-1");
+        m.interrupts().send(1, V, "fill-2");
+        final CompletableFuture<Throwable> sender = CompletableFuture.supplyAsync(() -> {
+            try {
+                m.interrupts().send(CpuSet.of(0, 1), V, "multicast"); // core 0 at once, then waits for core 1
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+        DeliveryTestSupport.await(onCore0);
+        final CompletableFuture<ShutdownReport> shutdown =
+            CompletableFuture.supplyAsync(() -> m.shutdown(Duration.ofSeconds(5)));
+        final Throwable thrown = sender.get(10, TimeUnit.SECONDS);
+        deaf.close();
+        final ShutdownReport report = shutdown.get(10, TimeUnit.SECONDS);
+        assertThat(thrown).isInstanceOfSatisfying(MachineClosedException.class, e -> {
+            assertThat(e.delivered()).isEqualTo(CpuSet.of(0));
+            assertThat(e.getMessage()).contains("got the payload");
+        });
+        long reported = 0;
+        for (final UndeliveredInterrupt u : report.undelivered()) {
+            reported += u.payloads().stream().filter("multicast"::equals).count();
+        }
+        assertThat(reported).as("core 1 never got it: nothing to hand back").isZero();
+        assertThat(handled).contains("multicast");
+    }
+
+    /**
+     * A PV flush hook that throws is an oops; the core goes on (before the fix the exception left
+     * the core's run loop and the core was dead while the machine ran). Found by the torture.
+     */
+    @Test
+    void aThrowingPvFlushHookIsAnOopsAndTheCoreGoesOn() throws Exception {
+        try (Machine m = builder(2).paravirt(Paravirt.TLB_FLUSH).build().start()) {
+            final SmpCall smp = SmpCall.install(m);
+            final org.ipi4j.mm.Mmu mmu = org.ipi4j.mm.Mmu.builder(smp).build();
+            m.onPvFlush(cpu -> {
+                throw new IllegalStateException("PV flush hook fails");
+            });
+            final org.ipi4j.mm.AddressSpace as = mmu.newAddressSpace(1);
+            as.map(0, 1, org.ipi4j.mm.Pte.READ | org.ipi4j.mm.Pte.WRITE);
+            m.core(1).submit(() -> {
+                mmu.switchTo(as);
+                return mmu.read(as, 0);
+            }).get(10, TimeUnit.SECONDS);
+            m.core(1).preemptUntilResumed();
+            final long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!m.core(1).isPreempted()) {
+                assertThat(System.nanoTime()).as("core 1 stops").isLessThan(until);
+                Thread.onSpinWait();
+            }
+            as.protect(0, 1, org.ipi4j.mm.Pte.READ); // flagged for a flush on resume, no IPI
+            assertThat(mmu.pvFlushes()).isEqualTo(1);
+            m.core(1).resume(); // the MMU's flush, then ours, which throws
+            assertThat(m.core(1).submit(() -> "ran").get(10, TimeUnit.SECONDS)).isEqualTo("ran");
+            assertThat(m.oopses()).anySatisfy(o -> assertThat(o.what()).contains("PV flush hook"));
+        }
+    }
+
     // ---------------------------------------------------------------------------------------
 
     private static void await(final CountDownLatch latch) {

@@ -42,7 +42,6 @@ public final class CpuContext {
     private static final VarHandle IN_SERVICE;
     private static final VarHandle IRQ_OFF_SINCE;
     private static final VarHandle IRQ_ON_AT;
-    private static final VarHandle SENDING;
 
     static {
         try {
@@ -53,7 +52,6 @@ public final class CpuContext {
             IN_SERVICE = l.findVarHandle(CpuContext.class, "inService", int.class);
             IRQ_OFF_SINCE = l.findVarHandle(CpuContext.class, "irqOffSince", long.class);
             IRQ_ON_AT = l.findVarHandle(CpuContext.class, "irqOnAt", long.class);
-            SENDING = l.findVarHandle(CpuContext.class, "sending", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -74,14 +72,6 @@ public final class CpuContext {
     private long irqOnAt;
     /** Interrupt entries now running on this core (more than one only if a handler re-enabled interrupts). */
     private int depth;
-    /**
-     * How many sends or posts this core is inside (between a closed check and its raise): a depth,
-     * not a flag, because a BLOCK send that backs off runs this core's own handlers, and a
-     * handler may send. Written by the owner, read by the closing thread: see
-     * {@link InterruptController#close}.
-     */
-    @SuppressWarnings("unused")
-    private int sending;
 
     /** The view handed to the outermost handler, reused for every entry. */
     private final View view;
@@ -275,21 +265,6 @@ public final class CpuContext {
         MODE.setOpaque(this, entry.previousMode);
         IF.setOpaque(this, entry.previousIf);
         entry.buffer.clear();
-    }
-
-    /** Enters a send: a volatile store of depth + 1, ordered before the closed check that follows. */
-    void beginSend() {
-        SENDING.setVolatile(this, (int) SENDING.getOpaque(this) + 1); // owner-only writer
-    }
-
-    /** Leaves a send: a release store of depth - 1, so the closing thread that sees 0 sees every raise. */
-    void endSend() {
-        SENDING.setRelease(this, (int) SENDING.getOpaque(this) - 1);
-    }
-
-    /** True while this core is inside a send, at any depth (closing thread). */
-    boolean isSending() {
-        return (int) SENDING.getVolatile(this) != 0;
     }
 
     /**

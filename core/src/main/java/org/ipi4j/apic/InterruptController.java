@@ -1,10 +1,8 @@
 package org.ipi4j.apic;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntConsumer;
@@ -50,14 +48,9 @@ import org.jctools.queues.MessagePassingQueue;
  *
  * <h2>Closing protocol</h2>
  * {@link #close} must not return while a sender is between its closed check and its raise, or
- * that sender's payload could land after the machine collected what was left. A sending core marks
- * itself with a volatile store of its send depth in its own {@link CpuContext} (no contended
- * write; a depth, because a handler taken during a BLOCK back-off may send again); other threads
- * count themselves in and out on a pair of counters in a stripe chosen by their thread id, each
- * stripe on cache lines of its own, so two outside senders rarely write the same line. The closer sets {@code closed} (volatile)
- * and then waits until no core is marked and as many threads left as entered: store-then-load on
- * both sides, so either the sender sees {@code closed} or the closer sees the sender. The wait
- * has a deadline: a sender that never leaves is named in the result instead of hanging the close.
+ * that sender's payload could land after the machine collected what was left: every send goes
+ * through the machine's {@link SendGate}, which says how (a per-core send depth, striped counters
+ * for other threads, a Dekker pair with the closer, and a deadline for senders that never leave).
  *
  * <h2>Bad input</h2>
  * A core id outside the machine, an exception vector (0–31) or a vector with no handler gives
@@ -104,16 +97,8 @@ public final class InterruptController {
     private final AtomicReferenceArray<InterruptHandler> idt = new AtomicReferenceArray<>(Vector.COUNT);
     private final AtomicReferenceArray<ExceptionHandler> exceptionHandlers =
         new AtomicReferenceArray<>(Vector.FIRST_IPI);
-    /** Longs per stripe: entered at 0, left at 1, then padding to 128 bytes. */
-    private static final int STRIDE = 16;
-    /**
-     * Threads that are not cores, counted into and out of a send (see the closing protocol), in
-     * stripes: {@code [stripe * STRIDE]} entered, {@code [stripe * STRIDE + 1]} left.
-     */
-    private final AtomicLongArray external;
-    private final int stripeMask;
-    private final LongAdder externalRefused = new LongAdder();
-    private volatile boolean closed;
+    /** The closing protocol: every send enters it, checks it is open, and leaves it after its raise. */
+    private final SendGate gate;
     /** Per core: preemption by the host and the PV flush word. */
     private final Vcpu[] vcpus;
     private final boolean pvSendIpi;
@@ -163,8 +148,7 @@ public final class InterruptController {
         this.idles = new IdleLoop[cores];
         this.contexts = new CpuContext[cores];
         final int stripes = Math.min(256, Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors()) * 8));
-        this.stripeMask = stripes - 1;
-        this.external = new AtomicLongArray(stripes * STRIDE);
+        this.gate = new SendGate(name, cores, stripes, timeline);
         for (int i = 0; i < cores; i++) {
             apics[i] = new LocalApic(i, deliveryMode);
             idles[i] = new IdleLoop(idlePolicy, i, faults, timeline);
@@ -354,11 +338,7 @@ public final class InterruptController {
 
     /** {@return total interrupts sent by threads that are not cores of this machine} */
     public long externalSent() {
-        long left = 0;
-        for (int i = 0; i <= stripeMask; i++) {
-            left += external.get(i * STRIDE + 1);
-        }
-        return left - externalRefused.sum();
+        return gate.outsideSends();
     }
 
     /**
@@ -443,6 +423,9 @@ public final class InterruptController {
      * @param cpus the target cores
      * @param vector the interrupt vector
      * @param payload the payload, or null for a doorbell without one
+     * @throws MachineClosedException if the machine is closed; if it closed in the middle of the
+     *         multicast (a BLOCK wait for room), {@link MachineClosedException#delivered()} names the
+     *         targets that got the payload before the close
      */
     public void send(final CpuSet cpus, final Vector vector, final Object payload) {
         Objects.requireNonNull(cpus, "cpus");
@@ -480,19 +463,47 @@ public final class InterruptController {
         final int self = host.currentCpu();
         final int[] failed = new int[apics.length];
         final int[] nFailed = {0};
-        final int[] n = {0};
-        cpus.forEach(cpu -> {
-            if (cpu != skip) {
-                n[0]++;
+        int n = 0;
+        CpuSet delivered = null; // allocated only when a close interrupts the multicast
+        for (int cpu = cpus.next(0); cpu >= 0; cpu = cpus.next(cpu + 1)) {
+            if (cpu == skip) {
+                continue;
+            }
+            n++;
+            try {
                 if (!deliver(cpu, vector.number(), payload, self, true)) {
                     failed[nFailed[0]++] = cpu;
                 }
+            } catch (MachineClosedException closed) {
+                // The machine closed in the middle (a BLOCK wait for room, say): the targets before
+                // this one have the payload. Say which, instead of "nothing was queued".
+                countExits(n);
+                delivered = CpuSet.empty();
+                for (int c = cpus.next(0); c >= 0 && c < cpu; c = cpus.next(c + 1)) {
+                    if (c != skip && !contains(failed, nFailed[0], c)) {
+                        delivered = delivered.with(c);
+                    }
+                }
+                if (delivered.isEmpty()) {
+                    throw closed;
+                }
+                throw new MachineClosedException("machine " + name + " closed during a multicast of " + vector
+                    + ": cores " + delivered + " got the payload, the others did not", delivered);
             }
-        });
-        countExits(n[0]);
+        }
+        countExits(n);
         if (nFailed[0] > 0) {
             throw full(CpuSet.of(Arrays.copyOf(failed, nFailed[0])), vector);
         }
+    }
+
+    private static boolean contains(final int[] cpus, final int n, final int cpu) {
+        for (int i = 0; i < n; i++) {
+            if (cpus[i] == cpu) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -689,96 +700,42 @@ public final class InterruptController {
     // ---- lifecycle --------------------------------------------------------------------------
 
     private void enter(final int self) {
-        if (self >= 0) {
-            contexts[self].beginSend(); // volatile store, then the volatile read of closed
-        } else {
-            external.getAndIncrement(stripe());
-        }
+        gate.enter(self); // then the closed check: see SendGate
     }
 
     private void exit(final int self) {
-        if (self >= 0) {
-            contexts[self].endSend();
-        } else {
-            external.getAndIncrement(stripe() + 1);
-        }
-    }
-
-    /** The calling thread's stripe (index of its entered counter): a Fibonacci hash of its id. */
-    private int stripe() {
-        final long h = Thread.currentThread().getId() * 0x9E3779B97F4A7C15L;
-        return ((int) (h >>> 40) & stripeMask) * STRIDE;
+        gate.exit(self);
     }
 
     private void refused(final int self) {
-        if (self < 0) {
-            externalRefused.increment();
-        }
+        gate.refused(self);
     }
 
     /** @throws MachineClosedException if the machine is closing */
     public void checkOpen() {
-        if (closed) { // partner: the closer's store in close(), then its reads of the senders
-            throw new MachineClosedException("machine " + name + " is closed: nothing was sent or queued");
-        }
+        gate.checkOpen();
     }
 
     /** {@return true once the machine refuses sends} */
     public boolean isClosed() {
-        return closed;
+        return gate.isClosed();
     }
 
     /**
      * Refuses new sends, then waits until no sender is between its closed check and its raise, or
-     * until {@code deadlineNanos} ({@link System#nanoTime()}: shutdown runs in real time, even for
-     * a simulation) has passed. The wait is short unless a sender is stuck: a sender blocked on a
-     * full mailbox sees {@code closed} and leaves, but a core whose BLOCK back-off took a handler
-     * that never returns stays inside its send.
+     * until {@code deadlineNanos} ({@link System#nanoTime()}) has passed: {@link SendGate#close}.
+     * A sender blocked on a full mailbox sees the close and leaves; a core whose BLOCK back-off took
+     * a handler that never returns stays inside its send and is named in the result.
      *
      * @param deadlineNanos when to stop waiting, on {@link System#nanoTime()}'s clock
-     * @return the senders still inside a send at the deadline, described (empty when none): their
-     *         payloads may still land after this returns, so a shutdown reports them
+     * @return the senders still inside a send at the deadline (empty when none)
      */
     public List<String> close(final long deadlineNanos) {
-        closed = true;
-        final List<String> inFlight = new ArrayList<>();
-        int spins = 0;
-        for (int cpu = 0; cpu < contexts.length; cpu++) {
-            timeline.interleave(); // closed is published; a sender that passed its check before it may still be in flight
-            while (contexts[cpu].isSending()) {
-                if (System.nanoTime() - deadlineNanos >= 0) {
-                    inFlight.add("core " + cpu + " is still inside a send");
-                    break;
-                }
-                spins = backOff(spins);
-            }
-        }
-        // Per stripe, left first, then entered: equal means every thread of the stripe that
-        // entered before the second read had left before the first. Any thread that enters a
-        // stripe after we looked at it reads closed == true and refuses.
-        for (int i = 0; i <= stripeMask; i++) {
-            while (external.get(i * STRIDE + 1) != external.get(i * STRIDE)) {
-                if (System.nanoTime() - deadlineNanos >= 0) {
-                    inFlight.add("an outside thread (stripe " + i + ") is still inside a send");
-                    break;
-                }
-                spins = backOff(spins);
-            }
-        }
-        return inFlight;
+        return gate.close(deadlineNanos);
     }
 
     /** Refuses new sends without waiting (a core cannot wait for itself). */
     public void closeFromCore() {
-        closed = true;
-    }
-
-    private int backOff(final int spins) {
-        if (spins < 1000) {
-            timeline.spinWait();
-        } else {
-            timeline.yieldCpu();
-        }
-        return spins + 1;
+        gate.closeFromCore();
     }
 }

@@ -68,6 +68,36 @@ abstract class CallDescriptor extends CallQueue.Node {
         return (int) STATE.getAcquire(this) == ANSWERED;
     }
 
+    /**
+     * Claims, to answer them without running them, every descriptor the consumer of {@code q} took
+     * from it and has not started (its published cursor, {@link CallQueue#held()}), and hands each
+     * to {@code answer}. A node is ours once our claim wins; then, and only then, its link is
+     * stable until {@code answer} answers it, so the link is read first. A lost claim means the
+     * consumer started that node after publishing a later cursor (partner: the consumer's
+     * {@code hold(next)} before its {@link #start}; our failed CAS saw that start, so it sees the
+     * cursor stored before it): read the cursor again. jcstress {@code HeldCallsReachable}.
+     *
+     * @param q the consumer's queue
+     * @param answer answers one claimed descriptor (and may make it reusable)
+     * @return how many descriptors were claimed
+     */
+    static int claimHeld(final CallQueue q, final java.util.function.Consumer<CallDescriptor> answer) {
+        int claimed = 0;
+        CallQueue.Node n = q.held();
+        for (int guard = 0; n != null && guard < 1 << 20; guard++) { // bounded: a reused node cannot loop us
+            final CallDescriptor d = (CallDescriptor) n;
+            if (d.claimForGiveUp()) {
+                n = d.next(); // before the answer: after it the caller may push d again
+                answer.accept(d);
+                claimed++;
+            } else {
+                final CallQueue.Node again = q.held();
+                n = again == d ? null : again;
+            }
+        }
+        return claimed;
+    }
+
     /** True while the target runs the function (a recent value, for reports). */
     boolean running() {
         return (int) STATE.getAcquire(this) == RUNNING;

@@ -613,23 +613,9 @@ public final class SmpCall {
         }
     }
 
-    /**
-     * Answers every descriptor the consumer of {@code q} took but has not started. A node is ours
-     * once our claim wins; then, and only then, its link is stable until we answer it. A lost
-     * claim means the core started that node, after it published a later cursor: read it again.
-     */
+    /** Answers every descriptor the consumer of {@code q} took but has not started (see CallDescriptor.claimHeld). */
     private void failHeld(final CallQueue q, final RuntimeException why) {
-        CallQueue.Node n = q.held();
-        for (int guard = 0; n != null && guard < 1 << 20; guard++) {
-            final CallDescriptor d = (CallDescriptor) n;
-            if (d.claimForGiveUp()) {
-                n = d.next(); // before the answer: after it the caller may push d again
-                answered(d.call(), d.index(), why);
-            } else {
-                final CallQueue.Node again = q.held();
-                n = again == d ? null : again;
-            }
-        }
+        CallDescriptor.claimHeld(q, d -> answered(d.call(), d.index(), why));
     }
 
     /** Gives up target {@code index} (if no one claimed it first) and every target it would have reached. */
