@@ -306,8 +306,9 @@ class CompositionTest {
                     await(release);
                 }
             }, Broadcast.serial())).isInstanceOfSatisfying(CallTimeoutException.class, e -> {
-                assertThat(e.cpus()).isEqualTo(CpuSet.of(0));
-                assertThat(e.getMessage()).contains("running the function: core 0").contains("2 more target(s) not reached");
+                assertThat(e.cpus()).as("every target that did not answer").isEqualTo(CpuSet.of(0, 1, 2));
+                assertThat(e.getMessage()).contains("running the function: core 0").contains("not reached yet: ")
+                    .contains("(2 target(s)").doesNotContain("core 1 [").doesNotContain("core 2 [");
             });
         } finally {
             release.countDown();

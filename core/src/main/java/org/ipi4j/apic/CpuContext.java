@@ -184,7 +184,20 @@ public final class CpuContext {
 
     /** {@return true if an interrupt would be taken at a boundary now} Owner only. */
     public boolean deliverable() {
-        return interruptsEnabled && apic.anyPending();
+        // anyPending first, always: in posted mode it is also the look that clears ON (the idle
+        // handshake's re-check); the priority test comes after it.
+        return interruptsEnabled && apic.anyPending() && (inService < 0 || outranksInService(apic.highestPending()));
+    }
+
+    /**
+     * As a local APIC's processor priority: inside a handler, only a vector of a higher priority
+     * class than the one in service is taken (after the handler re-enabled interrupts); the others
+     * wait for its EOI. So a vector never nests inside itself: a handler that re-enables
+     * interrupts is not re-entered by its own vector, whose per-core state (SmpCall's published
+     * list, say) it still owns.
+     */
+    private boolean outranksInService(final int v) {
+        return v >= 0 && (inService < 0 || (v >>> 4) > (inService >>> 4));
     }
 
     /** Clears the interrupt flag, noting since when (for the watchdog and the irq-off maximum). Owner only. */
@@ -208,13 +221,14 @@ public final class CpuContext {
 
     /**
      * An instruction boundary: while interrupts are enabled and a vector is pending, takes it,
-     * highest first. {@code resumeAt} is the EPC saved in the frames. Owner only.
+     * highest first; inside a handler, only vectors of a higher priority class than the one in
+     * service (see {@link #outranksInService}). {@code resumeAt} is the EPC saved in the frames. Owner only.
      *
      * @param resumeAt the EPC the interrupted code resumes at
      */
     public void deliverPending(final long resumeAt) {
         int v;
-        while (interruptsEnabled && (v = apic.highestPending()) >= 0) {
+        while (interruptsEnabled && (v = apic.highestPending()) >= 0 && outranksInService(v)) {
             take(v, resumeAt);
         }
     }

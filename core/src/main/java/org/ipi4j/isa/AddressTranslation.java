@@ -5,7 +5,6 @@ package org.ipi4j.isa;
  * access. Implemented by the mm layer (page tables and per-core TLBs); without one a program's
  * addresses are physical.
  */
-@FunctionalInterface
 public interface AddressTranslation {
     /**
      * The physical address for {@code address} on core {@code cpu}.
@@ -24,10 +23,32 @@ public interface AddressTranslation {
      * failed). The interpreter calls it after every translated access, in a finally block: an
      * implementation that brackets translations against invalidation from other threads (the MMU's
      * broadcast invalidation) closes the bracket here, so that the load or store itself is inside
-     * it. Nothing by default.
+     * it. Abstract, not a default, so that a wrapper around another translation (to count or log
+     * accesses) cannot drop the inner one's close by accident: delegate it.
      *
      * @param cpu the core's id
      */
-    default void endAccess(final int cpu) {
+    void endAccess(int cpu);
+
+    /** {@return the identity: a program's addresses are physical} */
+    static AddressTranslation physical() {
+        return Physical.INSTANCE;
+    }
+
+    /** The identity translation. */
+    final class Physical implements AddressTranslation {
+        private static final Physical INSTANCE = new Physical();
+
+        private Physical() {
+        }
+
+        @Override
+        public long translate(final int cpu, final long epc, final long address, final boolean write) {
+            return address;
+        }
+
+        @Override
+        public void endAccess(final int cpu) {
+        }
     }
 }

@@ -51,6 +51,15 @@ public final class AddressSpace {
     /** LOCAL, TRANSITION or GLOBAL; volatile: read by every translation, written by initiators. */
     volatile int scope;
     final LongAdder broadcasts = new LongAdder();
+    /**
+     * Gathers holding changes of this space they have not shot down yet (Linux's
+     * {@code mm_tlb_flush_pending}). While it is not 0 a core's TLB may hold a translation the
+     * page table no longer shows, so a change that looks as if it needs no shootdown (an absent
+     * page mapped, a right added) shoots the page down anyway. A gather raises it before its first
+     * page-table write and lowers it after its shootdown returned; the page-table lock orders the
+     * raise before a rival's read (partner: {@link #flushPending()} after the rival's write).
+     */
+    private final java.util.concurrent.atomic.AtomicInteger pendingGathers = new java.util.concurrent.atomic.AtomicInteger();
     final AtomicLong generation = new AtomicLong();
     /**
      * Per core: the generation that core's TLB is in sync with for this space. Element i is
@@ -167,6 +176,8 @@ public final class AddressSpace {
             final long version = remap(vpn, frame, perms);
             if (version >= 0) {
                 sd.add(vpn, version);
+            } else if (flushPending()) {
+                sd.add(vpn, table.version(vpn)); // a gather's unflushed change may still be cached somewhere
             }
         } finally {
             mmu.shootdown(sd);
@@ -207,10 +218,13 @@ public final class AddressSpace {
         mmu.checkMayChange(); // before the page table changes: a refused change changed nothing
         final Shootdown sd = mmu.beginShootdown(this);
         try {
+            final boolean gathering = flushPending();
             for (int p = vpn; p < vpn + count; p++) {
                 final long version = change(p, unmap, perms);
                 if (version >= 0) {
                     sd.add(p, version);
+                } else if (gathering || flushPending()) {
+                    sd.add(p, table.version(p)); // a gather's unflushed change may still be cached somewhere
                 }
             }
         } finally {
@@ -237,6 +251,21 @@ public final class AddressSpace {
             version = table.write(vpn, Pte.encode(frame, perms));
         }
         return Pte.present(old) && (Pte.frame(old) != frame || (Pte.perms(old) & ~perms) != 0) ? version : -1;
+    }
+
+    /** A gather is about to change this space's page table without shooting down yet. */
+    void beginPendingFlush() {
+        pendingGathers.incrementAndGet();
+    }
+
+    /** A gather's changes are shot down (or it holds none any more). */
+    void endPendingFlush() {
+        pendingGathers.decrementAndGet();
+    }
+
+    /** {@return true while some gather holds changes it has not shot down} Read after one's own page-table write. */
+    boolean flushPending() {
+        return pendingGathers.get() != 0;
     }
 
     /**

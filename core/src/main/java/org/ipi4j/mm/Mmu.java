@@ -327,7 +327,14 @@ public final class Mmu {
         // see its stores; the generation read orders our walk after its PTE stores.
         final int e = (cpu + 1) * EPOCH_PAD;
         final long epoch = (long) EPOCH.get(epochs, e); // owner-only writer
-        EPOCH.setVolatile(epochs, e, epoch + 1);
+        if ((epoch & 1) == 0) {
+            EPOCH.setVolatile(epochs, e, epoch + 1);
+        } else {
+            // Still open: the caller of an earlier translation did not end its access. Stay open
+            // (never invert it: an odd epoch read as closed would let TLBSYNC skip an access) and
+            // keep the store-then-load order a fresh open would give.
+            VarHandle.fullFence();
+        }
         as.generation.get();
         boolean translated = false;
         try {
@@ -336,7 +343,7 @@ public final class Mmu {
             return physical;
         } finally {
             if (!translated) {
-                EPOCH.setRelease(epochs, e, epoch + 2); // a fault: no access follows
+                EPOCH.setRelease(epochs, e, (epoch | 1) + 1); // a fault: no access follows
             }
         }
     }

@@ -19,6 +19,8 @@ public final class MmuGather implements AutoCloseable {
     /** vpn -> version our change produced, for pages that need invalidation. */
     private final Int2ObjectHashMap<Long> pending = new Int2ObjectHashMap<>();
     private long firstChangeAt;
+    /** True while this gather counts in its space's pending gathers (from its first change to its flush). */
+    private boolean counted;
     private int flushes;
 
     MmuGather(final Mmu mmu, final AddressSpace as) {
@@ -38,6 +40,7 @@ public final class MmuGather implements AutoCloseable {
         as.checkRange(vpn, 1);
         mmu.checkFrame(frame);
         mmu.checkMayChange(); // its flush may come at once: refuse before the PTE changes
+        countIn();
         final long version = as.remap(vpn, frame, perms);
         if (version >= 0) {
             queue(vpn, version);
@@ -71,6 +74,7 @@ public final class MmuGather implements AutoCloseable {
     private MmuGather change(final int vpn, final int count, final boolean unmap, final int perms) {
         as.checkRange(vpn, count);
         mmu.checkMayChange(); // its flush may come at once: refuse before the PTE changes
+        countIn();
         for (int p = vpn; p < vpn + count; p++) {
             final long version = as.change(p, unmap, perms);
             if (version >= 0) {
@@ -78,6 +82,21 @@ public final class MmuGather implements AutoCloseable {
             }
         }
         return this;
+    }
+
+    /** Before the first page-table write of a batch: rivals must not skip a shootdown meanwhile. */
+    private void countIn() {
+        if (!counted) {
+            as.beginPendingFlush();
+            counted = true;
+        }
+    }
+
+    private void countOut() {
+        if (counted) {
+            counted = false;
+            as.endPendingFlush();
+        }
     }
 
     private void queue(final int vpn, final long version) {
@@ -103,17 +122,19 @@ public final class MmuGather implements AutoCloseable {
     /** Shoots down everything queued; returns when no core can use the old translations. */
     public void flush() {
         if (pending.isEmpty()) {
+            countOut(); // changes that needed no shootdown: nothing of ours can be cached
             return;
         }
+        mmu.checkMayChange();
         final Shootdown sd = mmu.beginShootdown(as);
-        try {
-            pending.forEach(sd::add);
-            sd.firstChangeAt = firstChangeAt;
-            pending.clear();
-            flushes++;
-        } finally {
-            mmu.shootdown(sd);
-        }
+        pending.forEach(sd::add);
+        sd.firstChangeAt = firstChangeAt;
+        // A shootdown that throws (a timeout, a closing machine) keeps the batch: a retry, or
+        // close(), shoots it down again; the space stays marked as having a flush pending.
+        mmu.shootdown(sd);
+        pending.clear();
+        flushes++;
+        countOut();
     }
 
     /** {@link #flush()}: the batch's changes are complete when this returns. */

@@ -5,9 +5,12 @@ import org.ipi4j.interrupts.Ipi4jException;
 
 /**
  * A cross-core call with wait was not acknowledged by every target within the watchdog timeout,
- * even after the IPI was sent once more. The message names each non-responsive core and what it
- * was doing (mode, interrupt flag and for how long, the handler or program it was in, its stack).
- * The call stays queued on those cores: if they recover, they will still run it.
+ * even after the IPI was sent once more. {@link #cpus()} holds every target that did not answer.
+ * The message describes each one that has the call (running the function, or queued and not
+ * taken: mode, interrupt flag and for how long, the handler or program it was in, its stack), and
+ * lists apart the targets a serial, tree or topology broadcast has not passed the call to yet
+ * (the core to look at is the one above them). The call stays queued on those cores: if they
+ * recover, they will still run it.
  */
 public final class CallTimeoutException extends Ipi4jException {
     private static final long serialVersionUID = 1L;
@@ -19,7 +22,7 @@ public final class CallTimeoutException extends Ipi4jException {
         this.cpus = cpus;
     }
 
-    /** {@return the cores that did not answer} */
+    /** {@return every target that did not answer, whether the call reached it or not} */
     public CpuSet cpus() {
         return cpus;
     }

@@ -120,6 +120,17 @@ public final class Scheduler {
                 throw e;
             }
         }
+        if (machine.isClosed()) {
+            // Closed while we queued: shutdown's hook may already have failed the queue before our
+            // offer, and a stuck worker (active stays 1) raises nothing above. Withdraw the job
+            // unless a worker claimed it first, as above.
+            final MachineClosedException closed = new MachineClosedException("machine " + machine.name()
+                + " is closed: the job was not queued");
+            if (job.reject(closed)) {
+                load.decrementAndGet(cpu);
+                throw closed;
+            }
+        }
         return job;
     }
 

@@ -536,7 +536,7 @@ public final class SmpCall {
             }
             final CallDescriptor d = call.descriptors[i];
             d.level = 1;
-            if (queues[call.targets[i]].push(d)) {
+            if (mustRing(call.targets[i], queues[call.targets[i]].push(d))) {
                 call.ring[n++] = call.targets[i];
             } else {
                 ipisCoalesced.increment();
@@ -562,7 +562,7 @@ public final class SmpCall {
         }
         final CallDescriptor d = call.descriptors[index];
         d.level = level;
-        if (queues[cpu].push(d)) {
+        if (mustRing(cpu, queues[cpu].push(d))) {
             try {
                 machine.interrupts().send(cpu, Vector.CALL_FUNCTION, null);
                 ipisSent.increment();
@@ -572,6 +572,19 @@ public final class SmpCall {
         } else {
             ipisCoalesced.increment();
         }
+    }
+
+    /**
+     * Whether a push must send the call-function IPI: when it found the queue empty (the queue's
+     * rule), and also when it did not but the target's CALL_FUNCTION bit is no longer pending.
+     * Then the entry that covers the queue has begun: either its handler is about to take the
+     * list (ours too, and the extra IPI finds it empty) or the entry failed before the handler
+     * ran (an injected handler failure): nothing would take the queue again, and every call in
+     * it would wait for the watchdog, or, async, forever. Partner: the handler's accept clears
+     * the bit before it takes the list; we push (a CAS), then read the bit (acquire).
+     */
+    private boolean mustRing(final int cpu, final boolean wasEmpty) {
+        return wasEmpty || !machine.interrupts().apic(cpu).pending(Vector.CALL_FUNCTION.number());
     }
 
     /**
@@ -827,20 +840,20 @@ public final class SmpCall {
         final StringBuilder sb = new StringBuilder("cross-core call not acknowledged after ")
             .append(TimeUnit.NANOSECONDS.toMillis(2 * watchdogNanos)).append(" ms (IPI re-sent once); silent cores:");
         CpuSet silent = CpuSet.empty();
-        int unreached = 0;
+        CpuSet unreached = CpuSet.empty();
         for (int i = 0; i < call.count; i++) {
             final CallDescriptor d = call.descriptors[i];
             if (d.acked()) {
                 continue;
             }
             final int cpu = call.targets[i];
+            silent = silent.with(cpu); // every target that did not answer, reached or not
             if (i < call.remoteCount && d.level == 0 && !d.running()) {
                 // Never queued: the core that passes the call on (serial, tree, topology) has
-                // not done so. That core is the one to name; this one did nothing wrong.
-                unreached++;
+                // not done so. That core is the one to describe; this one did nothing wrong.
+                unreached = unreached.with(cpu);
                 continue;
             }
-            silent = silent.with(cpu);
             final Core core = machine.core(cpu);
             sb.append("\n  ").append(d.running() ? "running the function: " : "call queued, not taken: ")
                 .append(core.describe());
@@ -849,9 +862,9 @@ public final class SmpCall {
                 sb.append("\n      at ").append(stack[j]);
             }
         }
-        if (unreached > 0) {
-            sb.append("\n  ").append(unreached).append(" more target(s) not reached yet: the ").append(call.shape)
-                .append(" broadcast passes the call on only from the cores above");
+        if (!unreached.isEmpty()) {
+            sb.append("\n  not reached yet: ").append(unreached).append(" (").append(unreached.size())
+                .append(" target(s); the ").append(call.shape).append(" broadcast passes the call on only from the cores above)");
         }
         return new CallTimeoutException(silent, sb.toString());
     }
