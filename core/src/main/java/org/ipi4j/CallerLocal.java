@@ -1,5 +1,6 @@
 package org.ipi4j;
 
+import java.lang.ref.WeakReference;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -10,6 +11,13 @@ import java.util.function.Supplier;
  * cannot be sure nobody else still holds its object (a call that timed out stays queued on its
  * target) {@link #abandon}s it and gets a fresh one next time.
  *
+ * <p>An outside thread's object is held through a weak reference: it usually reaches the layer
+ * that owns this {@code CallerLocal} (the MMU's shootdown reaches the MMU), and so the
+ * {@code ThreadLocal} itself, which would keep the thread's entry, and the whole machine with it,
+ * alive for the thread's life after the machine shut down. So the object may be collected between
+ * two calls of the thread; the next call makes a new one (steady state allocates nothing between
+ * collections). A core's object lives as long as the machine.
+ *
  * <p>Thread-safety: each object is handed only to its own caller; {@link #get()} and
  * {@link #abandon} act on the calling core's or thread's slot, so no two threads share a slot.
  */
@@ -17,7 +25,7 @@ public final class CallerLocal<T> {
     private final Machine machine;
     private final Supplier<? extends T> factory;
     private final Object[] perCore;
-    private final ThreadLocal<T> perThread;
+    private final ThreadLocal<WeakReference<T>> perThread = new ThreadLocal<>();
 
     /**
      * Objects made by {@code factory}: one per core of {@code machine} now, one per outside thread when it first asks.
@@ -32,14 +40,25 @@ public final class CallerLocal<T> {
         for (int i = 0; i < perCore.length; i++) {
             perCore[i] = factory.get();
         }
-        this.perThread = ThreadLocal.withInitial(factory);
     }
 
     /** {@return the calling core's object, or the calling outside thread's} */
     @SuppressWarnings("unchecked")
     public T get() {
         final Core self = machine.currentCore();
-        return self != null ? (T) perCore[self.id()] : perThread.get();
+        return self != null ? (T) perCore[self.id()] : threadsObject();
+    }
+
+    private T threadsObject() {
+        final WeakReference<T> ref = perThread.get();
+        final T t = ref == null ? null : ref.get();
+        return t != null ? t : fresh();
+    }
+
+    private T fresh() {
+        final T t = factory.get();
+        perThread.set(new WeakReference<>(t));
+        return t;
     }
 
     /**
@@ -53,8 +72,11 @@ public final class CallerLocal<T> {
             if (perCore[self.id()] == used) {
                 perCore[self.id()] = factory.get();
             }
-        } else if (perThread.get() == used) {
-            perThread.set(factory.get());
+        } else {
+            final WeakReference<T> ref = perThread.get();
+            if (ref != null && ref.get() == used) {
+                fresh();
+            }
         }
     }
 }

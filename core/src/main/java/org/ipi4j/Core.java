@@ -205,11 +205,25 @@ public final class Core {
             throw new IllegalArgumentException("duration must be positive, not " + duration);
         }
         vcpu.preempt(Math.min(Machine.saturatedNanos(duration), Long.MAX_VALUE / 4)); // any length: no overflow
+        endIfStopping();
+    }
+
+    /**
+     * A shutdown that already asked this core to stop ends every preemption, those asked for after
+     * it too: otherwise the draining core would stop at its next boundary for good. Dekker with
+     * {@link #requestStop}: we store the request (volatile), then read stopRequested; it stores
+     * stopRequested, then clears the request. One of us sees the other.
+     */
+    private void endIfStopping() {
+        if (stopRequested) {
+            vcpu.resume();
+        }
     }
 
     /** Deschedules this core until {@link #resume()}; see {@link #preempt(Duration)}. */
     public void preemptUntilResumed() {
         vcpu.preempt(Vcpu.UNTIL_RESUMED);
+        endIfStopping();
     }
 
     /** Ends a preemption of this core (or one asked for and not yet taken). */
@@ -669,7 +683,7 @@ public final class Core {
 
     /** Asks the core to stop once it has drained its work, and wakes it whatever it is doing. */
     void requestStop() {
-        stopRequested = true;
+        stopRequested = true; // partner: endIfStopping's read, after a preemption request's store
         vcpu.resume(); // a preempted core must run to drain and stop
         idle.wakeUnconditionally();
     }

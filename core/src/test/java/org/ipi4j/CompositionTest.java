@@ -409,7 +409,59 @@ class CompositionTest {
         }
     }
 
+    /**
+     * "Shutdown ends every preemption" ({@link org.ipi4j.Core#preempt}), but only those asked for
+     * before it asked the cores to stop: a preemption asked for while shutdown waits for a core to
+     * drain (here from an outside thread; in the torture from a handler the draining core ran)
+     * stops that core at its next boundary, nobody resumes it, and shutdown reports it stuck; with
+     * {@code preemptUntilResumed} its thread never ends. Found by the torture (seed 4: "core 0
+     * never halted after the release: core 0 [PREEMPTED, ...]"). Fixed: a core asked to stop ends
+     * every preemption, one asked for later too.
+     */
+    @RepeatedTest(3)
+    void aPreemptionAskedForDuringShutdownDoesNotStrandTheCore() throws Exception {
+        final Machine m = builder(2).build().start();
+        final CountDownLatch hold = new CountDownLatch(1);
+        final CountDownLatch busy = new CountDownLatch(1);
+        m.core(1).submit(() -> { // still running when shutdown asks the cores to stop
+            busy.countDown();
+            try {
+                hold.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertThat(busy.await(10, TimeUnit.SECONDS)).isTrue();
+        final java.util.concurrent.atomic.AtomicReference<ShutdownReport> report = new java.util.concurrent.atomic.AtomicReference<>();
+        final Thread closer = new Thread(() -> report.set(m.shutdown(Duration.ofSeconds(2))), "closer");
+        closer.start();
+        // Shutdown asked every core to stop before it joins them: wait until it joins core 1.
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!joiningACore(closer)) {
+            assertThat(System.nanoTime()).as("shutdown reached its joins").isLessThan(deadline);
+            Thread.onSpinWait();
+        }
+        m.core(1).preemptUntilResumed();
+        hold.countDown(); // the task ends; the core drains and stops... or stops at its next boundary for good
+        closer.join(10_000);
+        try {
+            assertThat(report.get().stuckCores()).as("cores shutdown reported stuck").isEmpty();
+        } finally {
+            m.core(1).resume(); // let the thread end, whatever the outcome
+        }
+    }
+
     // ---------------------------------------------------------------------------------------
+
+    private static boolean joiningACore(final Thread t) {
+        for (final StackTraceElement e : t.getStackTrace()) {
+            if (e.getClassName().equals("org.ipi4j.Core") && e.getMethodName().equals("join")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
 
     private static void await(final CountDownLatch latch) {
         try {

@@ -255,6 +255,7 @@ public final class CpuContext {
         if (controller.simulated) {
             controller.timeline.spend(org.ipi4j.idle.Timeline.Work.INTERRUPT, 1); // the entry's cost
         }
+        controller.timeline.interleave(); // the payloads are taken, not yet handled: a close or a send may come between
         try {
             if (faults != null) {
                 faults.inHandler(cpu, v);

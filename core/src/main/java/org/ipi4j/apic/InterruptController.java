@@ -591,6 +591,7 @@ public final class InterruptController {
         enter(self);
         try {
             checkOpen();
+            timeline.interleave(); // past the closed check, not yet raised: close() must wait for us
             if (payload == null) {
                 raise(cpu, v, self);
             } else if (enqueue(cpu, v, payload, self, mayBlock)) {
@@ -639,6 +640,7 @@ public final class InterruptController {
             if (timeline.nanoTime() - deadline > 0) {
                 return false;
             }
+            timeline.interleave(); // past the closed check after our own handlers ran: close() must still wait for us
         } while (!target.offer(v, payload));
         return true;
     }

@@ -156,6 +156,7 @@ public final class SendGate {
         final List<String> inFlight = new ArrayList<>();
         int spins = 0;
         for (int cpu = 0; cpu < cores; cpu++) {
+            timeline.interleave(); // closed is published; a sender that passed its check before it may still be in flight
             final int i = (cpu + 1) * STRIDE;
             while ((long) DEPTH.getVolatile(depths, i) != 0) {
                 if (System.nanoTime() - deadlineNanos >= 0) {

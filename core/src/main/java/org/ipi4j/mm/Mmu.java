@@ -318,6 +318,7 @@ public final class Mmu {
             // Unbracketed: only IPIs invalidate this TLB's entries of the space, and they are
             // taken at an instruction boundary, after this access. A space that leaves LOCAL
             // while we are here is shot down with IPIs until every core took one (Mmu.run).
+            timeline.interleave(); // read scope == LOCAL: a transition may begin before this unbracketed walk and fill
             return translate(cpu, as, epc, vaddr, write, false);
         }
         // Entries may be cleared by other threads (broadcast invalidation): translate and access
@@ -385,6 +386,7 @@ public final class Mmu {
         }
         final long version = as.pageTable().version(vpn);
         final long raw = as.pageTable().raw(vpn);
+        timeline.interleave(); // the walk read the PTE: a shootdown may change it and return before we fill
         if (!Pte.allows(raw, write)) {
             throw new PageFaultException(cpu, epc, vaddr, write, Pte.present(raw) ? "no " + (write ? "write" : "read")
                 + " right" : "page not present");
@@ -465,6 +467,7 @@ public final class Mmu {
             // included, shoots down with IPIs: broadcast invalidation cannot see an unbracketed
             // translation in flight.
             if (scope == AddressSpace.LOCAL && as.activeCores() >= broadcastThreshold && as.beginTransition()) {
+                timeline.interleave(); // TRANSITION is published; the round that makes GLOBAL safe is not done
                 sd.transition = true;
             }
         }
@@ -497,6 +500,7 @@ public final class Mmu {
 
     /** Bumps the generation (a volatile RMW after the PTE stores, which were releases) and decides on a full flush. */
     private void publish(final Shootdown sd) {
+        timeline.interleave(); // the PTEs are stored, the generation not yet bumped: a core may walk the new PTE under the old one
         sd.generation = sd.as.generation.incrementAndGet();
         sd.full = sd.count > fullFlushCeiling;
     }
@@ -539,6 +543,7 @@ public final class Mmu {
         for (int cpu = 0; cpu < tlbs.length; cpu++) {
             invalidate(tlbs[cpu], as.asid(), sd);
         }
+        timeline.interleave(); // cleared once: a translation in flight may fill the old PTE before TLBSYNC
         tlbSync(as.asid(), sd);
         final long done = timeline.nanoTime();
         as.broadcasts.increment();

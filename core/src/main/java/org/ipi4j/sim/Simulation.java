@@ -1,6 +1,8 @@
 package org.ipi4j.sim;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
@@ -32,9 +34,32 @@ import org.ipi4j.idle.Timeline;
  * holder, the whole run is one sequential execution: given the seed (and the same code and
  * inputs), the same interleaving and the same result follow. {@link #trace()} is a hash of every
  * scheduling decision, for checking that. With {@link Builder#jitter} and
- * {@link Builder#interleaving} the scheduler perturbs costs and switches cores at the
- * interleaving points (before a core publishes PARKED, and between that store and its re-check),
- * so different seeds explore different schedules.
+ * {@link Builder#interleaving} (or {@link Builder#pct}, below) the scheduler perturbs costs and
+ * switches cores at the interleaving points (the idle loop's handshake, a page walk and its TLB
+ * fill, a shootdown's published flags, the closing protocol's steps, an interrupt taken and its
+ * handler), so different seeds explore different schedules.
+ *
+ * <h2>Exploring schedules: PCT</h2>
+ * {@link Builder#pct(int, long) pct(d, k)} turns the interleaving points into the steps of
+ * probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010). Each party (every core and
+ * the outside caller) gets a random distinct priority {@code d .. d + n - 1}, and {@code d - 1}
+ * step numbers are drawn from {@code 1 .. k}. At every {@link #interleave()} of the baton's holder
+ * the step count goes up; at the i-th change point the holder's priority drops to {@code i}, below
+ * every initial one. Then, if a runnable party has a higher priority, the holder stops where it
+ * is, in no queue and with its virtual time standing, and stays stopped until, at some later
+ * hand-over, no runnable party outranks it; it then goes on at that hand-over's virtual time (as a
+ * descheduled thread would). Runnable means: stopped the same way, or ready in virtual time
+ * (after a wake-up or a {@link #spend}) and not spinning. A party that spun or yielded twice since
+ * its last spend or park is waiting for someone, maybe for the stopped one, so it holds no one
+ * back, and a spin loop cannot starve what it waits for (one round alone is an instruction
+ * boundary's time, not a wait). Parked parties (an idle core, a waiting caller, a timed wait) stay
+ * parked: priorities decide only between parties that could run. Everything else is as without
+ * PCT: the hand-overs at a park, a spend, a spin or a yield run whoever is due first in virtual
+ * time. The priorities and change points come from the seed, so the same seed gives the same
+ * trace. In the paper's model a bug needing {@code d} ordering constraints is found by one seed
+ * with probability at least {@code 1 / (n k^(d-1))} for {@code n} parties; here virtual time and
+ * the spinning rule bend that model, so take the bound as a guide to choosing {@code d} and
+ * {@code k}, not as a guarantee; {@link #steps()} gives a run's k.
  *
  * <h2>What is and is not modelled</h2>
  * Every idle core parks at once (a polling policy would only spin in virtual time; the delivery
@@ -69,7 +94,15 @@ public final class Simulation extends Timeline {
     private static final int RUNNING = 1;
     private static final int READY = 2;
     private static final int PARKED = 3;
+    /** PCT: stopped at an interleaving point until no runnable party outranks it; in no queue. */
+    private static final int PREEMPTED = 4;
     private static final long NONE = Long.MIN_VALUE;
+    /**
+     * PCT: a party is waiting (spinning) after this many spin or yield rounds since its last spend
+     * or park; one round alone is an instruction boundary's time ({@code Core.checkpoint()}), not a
+     * wait.
+     */
+    private static final int SPINNING = 2;
 
     /** One scheduled thread: a core, or the outside caller of a run. State guarded by the simulation's lock. */
     private static final class Party {
@@ -81,6 +114,14 @@ public final class Simulation extends Timeline {
         boolean permit;
         /** Bumped at every state change: a queued event with an older stamp is stale. */
         int stamp;
+        /** PCT: the higher runs first at an interleaving point. */
+        int priority;
+        /**
+         * PCT: spin or yield rounds since its last spend or park (interleaving points between do
+         * not count: a wait loop has them too): from {@link #SPINNING} on it waits for someone, so
+         * it holds no one back.
+         */
+        int spins;
 
         Party(final int id, final int cpu) {
             this.id = id;
@@ -103,6 +144,16 @@ public final class Simulation extends Timeline {
     private final double interleaving;
     private final long stallNanos;
     private final SplittableRandom random;
+    /** PCT's bug depth d (0: PCT off) and expected step count k. */
+    private final int pctDepth;
+    private final long pctSteps;
+    /** PCT: the step numbers (1 to k) at which the holder's priority drops, and the priority it drops to. */
+    private final long[] changeSteps;
+    private final int[] changePriorities;
+    /** PCT: interleaving points passed by a holder so far (the steps of the change points). */
+    private long steps;
+    /** PCT: the parties stopped at an interleaving point. */
+    private final ArrayList<Party> preempted = new ArrayList<>();
     private final ConcurrentHashMap<Thread, Party> byThread = new ConcurrentHashMap<>();
     private final PriorityQueue<Event> ready = new PriorityQueue<>();
     private final PriorityQueue<Event> timers = new PriorityQueue<>();
@@ -132,6 +183,26 @@ public final class Simulation extends Timeline {
         this.interleaving = b.interleaving;
         this.stallNanos = b.stall.toNanos();
         this.random = new SplittableRandom(b.seed);
+        this.pctDepth = b.pctDepth;
+        this.pctSteps = b.pctSteps;
+        // PCT's d - 1 change points: distinct steps in [1, k]; the i-th drawn lowers to priority i
+        // (below every initial priority, which are d and up), as in Burckhardt et al.
+        final int changes = Math.max(0, pctDepth - 1);
+        this.changeSteps = new long[changes];
+        this.changePriorities = new int[changes];
+        for (int i = 0; i < changes; i++) {
+            long step;
+            boolean fresh;
+            do {
+                step = 1 + random.nextLong(pctSteps);
+                fresh = true;
+                for (int j = 0; j < i; j++) {
+                    fresh &= changeSteps[j] != step;
+                }
+            } while (!fresh);
+            changeSteps[i] = step;
+            changePriorities[i] = i + 1;
+        }
     }
 
     /** {@return a builder: seed 0, default costs, no jitter, no extra interleaving} */
@@ -162,6 +233,20 @@ public final class Simulation extends Timeline {
             parties[i] = new Party(i, i);
         }
         this.caller = new Party(cores, -1);
+        if (pctDepth > 0) {
+            // PCT's initial priorities: d, d + 1, ..., d + n - 1 over the n parties, in a random order.
+            final Party[] all = Arrays.copyOf(parties, cores + 1);
+            all[cores] = caller;
+            for (int i = all.length - 1; i > 0; i--) {
+                final int j = random.nextInt(i + 1);
+                final Party t = all[i];
+                all[i] = all[j];
+                all[j] = t;
+            }
+            for (int i = 0; i < all.length; i++) {
+                all[i].priority = pctDepth + i;
+            }
+        }
     }
 
     /** {@return the seed: the same seed replays the same schedule} */
@@ -184,9 +269,18 @@ public final class Simulation extends Timeline {
         return switches;
     }
 
+    /**
+     * {@return interleaving points the baton's holder passed so far, with {@link Builder#pct} on
+     * (0 otherwise)}: PCT's steps, to choose its expected step count {@code k} from a run.
+     */
+    public synchronized long steps() {
+        return steps;
+    }
+
     /** {@return how to replay this simulation: its seed and knobs} */
     public String replay() {
-        return "Simulation.builder().seed(" + seed + "L).jitter(" + jitter + ").interleaving(" + interleaving + ")";
+        return "Simulation.builder().seed(" + seed + "L).jitter(" + jitter + ")"
+            + (pctDepth > 0 ? ".pct(" + pctDepth + ", " + pctSteps + ")" : ".interleaving(" + interleaving + ")");
     }
 
     // =====================================================================================
@@ -408,6 +502,19 @@ public final class Simulation extends Timeline {
     }
 
     private Party pick() {
+        if (!preempted.isEmpty()) {
+            // PCT: the highest of the stopped parties goes on once no runnable party outranks it.
+            Party best = preempted.get(0);
+            for (final Party p : preempted) {
+                if (p.priority > best.priority) {
+                    best = p;
+                }
+            }
+            if (!outranked(best)) {
+                preempted.remove(best);
+                return best; // it goes on at the current virtual time, which is past its stop
+            }
+        }
         for (;;) {
             Event r = ready.peek();
             while (r != null && r.stamp != r.party.stamp) {
@@ -428,6 +535,24 @@ public final class Simulation extends Timeline {
             }
             return e.party;
         }
+    }
+
+    /**
+     * PCT: whether a runnable party (ready, or stopped at an interleaving point) has a higher
+     * priority than {@code me}. A spinning party is waiting for someone, perhaps for {@code me}:
+     * it does not count, or a spin loop would hold back forever the party it waits for.
+     */
+    private boolean outranked(final Party me) {
+        for (final Party q : parties) {
+            if (q != me && q.priority > me.priority && runnable(q)) {
+                return true;
+            }
+        }
+        return caller != me && caller.priority > me.priority && runnable(caller);
+    }
+
+    private static boolean runnable(final Party q) {
+        return q.state == PREEMPTED || (q.state == READY && q.spins < SPINNING);
     }
 
     private void schedule(final Party p, final long at) {
@@ -536,6 +661,7 @@ public final class Simulation extends Timeline {
             if (released) {
                 return; // a spurious return: the caller re-checks, now in real time
             }
+            me.spins = 0;
             if (me.permit) {
                 me.permit = false;
                 return;
@@ -593,7 +719,7 @@ public final class Simulation extends Timeline {
             Thread.onSpinWait(); // outside a run, or not ours: a real spin
             return;
         }
-        advance(me, jittered(costs.spin()));
+        advance(me, jittered(costs.spin()), true);
     }
 
     @Override
@@ -603,7 +729,7 @@ public final class Simulation extends Timeline {
             Thread.yield();
             return;
         }
-        advance(me, jittered(10 * costs.spin()));
+        advance(me, jittered(10 * costs.spin()), true);
     }
 
     @Override
@@ -611,29 +737,69 @@ public final class Simulation extends Timeline {
         Objects.requireNonNull(work, "work");
         final Party me = holder();
         if (me != null && units > 0) {
-            advance(me, jittered((long) units * costs.price(work)));
+            advance(me, jittered((long) units * costs.price(work)), false);
         }
     }
 
     @Override
     public void interleave() {
+        if (pctDepth > 0) {
+            pctStep();
+            return;
+        }
         final Party me = interleaving == 0 ? null : holder();
         if (me == null || random.nextDouble() >= interleaving) {
             return;
         }
-        advance(me, random.nextLong(2 * costs.price(Work.SEND) + 1));
+        advance(me, random.nextLong(2 * costs.price(Work.SEND) + 1), false);
     }
 
     /**
-     * The holder {@code me} spends {@code d} of virtual time: it is ready again at {@code now + d},
-     * and whoever is due first runs meanwhile. Holder only: the random draws above and every
-     * scheduler field are the holder's alone (the lock orders them for the other paths).
+     * One PCT step: at a change point the holder's priority drops below every other; then, if a
+     * runnable party outranks it, the holder stops here (in no queue, its virtual time standing)
+     * until {@link #pick} finds none that does.
      */
-    private void advance(final Party me, final long d) {
+    private void pctStep() {
+        final Party me = holder();
+        if (me == null) {
+            return;
+        }
         synchronized (this) {
             if (current != me) {
                 return; // released meanwhile
             }
+            steps++;
+            for (int i = 0; i < changeSteps.length; i++) {
+                if (changeSteps[i] == steps) {
+                    me.priority = changePriorities[i];
+                }
+            }
+            if (!outranked(me)) {
+                return; // the highest runnable party runs on
+            }
+            me.state = PREEMPTED;
+            me.stamp++;
+            preempted.add(me);
+            handOff(me);
+        }
+        awaitTurn(me);
+        if (me == caller) {
+            checkFailure();
+        }
+    }
+
+    /**
+     * The holder {@code me} spends {@code d} of virtual time: it is ready again at {@code now + d},
+     * and whoever is due first runs meanwhile; {@code spin} says it was a spin or yield round (for
+     * PCT: it waits for someone). Holder only: the random draws above and every scheduler field are
+     * the holder's alone (the lock orders them for the other paths).
+     */
+    private void advance(final Party me, final long d, final boolean spin) {
+        synchronized (this) {
+            if (current != me) {
+                return; // released meanwhile
+            }
+            me.spins = spin ? me.spins + 1 : 0;
             schedule(me, now + d);
             handOff(me);
         }
@@ -695,6 +861,8 @@ public final class Simulation extends Timeline {
         private double jitter;
         private double interleaving;
         private Duration stall = Duration.ofSeconds(20);
+        private int pctDepth;
+        private long pctSteps;
 
         private Builder() {
         }
@@ -749,6 +917,33 @@ public final class Simulation extends Timeline {
         }
 
         /**
+         * Probabilistic concurrency testing (PCT, Burckhardt et al., ASPLOS 2010) at the
+         * interleaving points, instead of {@link #interleaving}'s coin: each party gets a random
+         * distinct priority, the highest runnable party runs past each interleaving point, and at
+         * {@code depth - 1} random steps (of {@code steps} expected) the holder's priority drops
+         * below every other. In the paper's model, a bug that needs {@code depth} ordering
+         * constraints is then found by one seed with probability at least
+         * {@code 1 / (n * steps^(depth - 1))} for n parties; see the class comment for how it meets
+         * virtual time here; {@link Simulation#steps()} counts a run's steps.
+         *
+         * @param depth the bug depth d, at least 1 (1: fixed random priorities, no change point)
+         * @param steps k, the expected number of interleaving points of a run, at least {@code depth - 1}
+         * @return this
+         */
+        public Builder pct(final int depth, final long steps) {
+            if (depth < 1) {
+                throw new IllegalArgumentException("PCT depth must be at least 1, not " + depth);
+            }
+            if (steps < Math.max(1, depth - 1)) {
+                throw new IllegalArgumentException("PCT needs at least " + Math.max(1, depth - 1)
+                    + " expected steps for depth " + depth + ", not " + steps);
+            }
+            this.pctDepth = depth;
+            this.pctSteps = steps;
+            return this;
+        }
+
+        /**
          * How long (real time) a run may go without a scheduling decision before it fails as
          * stalled; {@link Duration#ZERO} turns the watchdog off. Default 20 s.
          *
@@ -764,8 +959,15 @@ public final class Simulation extends Timeline {
             return this;
         }
 
-        /** {@return the simulation, to pass to {@code Machine.Builder.simulation}} */
+        /**
+         * {@return the simulation, to pass to {@code Machine.Builder.simulation}}
+         *
+         * @throws IllegalStateException if both {@link #pct} and {@link #interleaving} are set
+         */
         public Simulation build() {
+            if (pctDepth > 0 && interleaving > 0) {
+                throw new IllegalStateException("pct and interleaving both decide at the interleaving points: set one");
+            }
             return new Simulation(this);
         }
     }

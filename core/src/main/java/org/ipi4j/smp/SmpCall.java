@@ -674,6 +674,7 @@ public final class SmpCall {
         final int cpu = irq.cpu();
         final CallQueue q = queues[cpu];
         CallQueue.Node next = q.takeAll();
+        timeline.interleave(); // the calls are taken off the queue, not yet run: a caller may queue more, or re-send
         while (next != null) {
             final CallDescriptor d = (CallDescriptor) next;
             next = d.next(); // before the claim: once d is answered, its caller may push it again

@@ -96,6 +96,27 @@ class SimulationTest {
     }
 
     @Test
+    void pctReplaysBySeedAndItsSeedsDiffer() throws Exception {
+        final java.util.Set<Long> traces = new java.util.HashSet<>();
+        for (long seed = 0; seed < 5; seed++) {
+            final Simulation a = Simulation.builder().seed(seed).pct(3, 20).build();
+            final Simulation b = Simulation.builder().seed(seed).pct(3, 20).build();
+            onEachCore(a, 8, Broadcast.flat());
+            onEachCore(b, 8, Broadcast.flat());
+            assertThat(b.trace()).as("seed %d's PCT schedule", seed).isEqualTo(a.trace());
+            assertThat(a.steps()).as("interleaving points passed").isPositive().isEqualTo(b.steps());
+            traces.add(a.trace());
+        }
+        assertThat(traces).hasSizeGreaterThan(1);
+        assertThatThrownBy(() -> Simulation.builder().pct(0, 10)).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("depth");
+        assertThatThrownBy(() -> Simulation.builder().pct(3, 1)).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("steps");
+        assertThatThrownBy(() -> Simulation.builder().pct(3, 10).interleaving(0.3).build())
+            .isInstanceOf(IllegalStateException.class).hasMessageContaining("set one");
+    }
+
+    @Test
     void misuseIsRefusedWithAMessage() throws Exception {
         final Simulation unbound = Simulation.builder().build();
         assertThatThrownBy(() -> unbound.run(() -> null)).isInstanceOf(IllegalStateException.class)
