@@ -26,15 +26,14 @@ import org.ipi4j.mm.Pte;
 import org.ipi4j.smp.Broadcast;
 import org.ipi4j.smp.CallTimeoutException;
 import org.ipi4j.smp.SmpCall;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * Bugs the torture found that were not on the list being fixed on main, each reduced to a small
  * deterministic reproduction (no sleeps: latches and the machine's own states). A test marked
- * {@code @Disabled("reproduces bug: ...")} fails on main; its annotation goes with the fix. The
- * others were fixed on main since, and stay as regression tests.
+ * {@code @Disabled("reproduces bug: ...")} fails on main; its annotation goes with the fix. Every
+ * one below was fixed on main since, and stays as a regression test.
  */
 @Timeout(60)
 class FoundBugsTest {
@@ -212,11 +211,9 @@ class FoundBugsTest {
      * drain (here from an outside thread; in the torture from a handler the draining core ran)
      * stops that core at its next boundary, nobody resumes it, and shutdown reports it stuck; with
      * {@code preemptUntilResumed} its thread never ends. Found by the torture (seed 4: "core 0
-     * never halted after the release: core 0 [PREEMPTED, ...]").
+     * never halted after the release: core 0 [PREEMPTED, ...]"). Fixed on main.
      */
     @Test
-    @Disabled("reproduces bug: a preemption asked for after shutdown's requestStop is never ended (Vcpu.preempt "
-        + "does not look at the core's stop request), so the draining core stops for good and is reported stuck")
     void aPreemptionAskedForDuringShutdownDoesNotStrandTheCore() throws Exception {
         final Machine m = Machine.builder().cores(2).pinning(Pinning.NONE).idlePolicy(IdlePolicy.park()).build().start();
         final CountDownLatch hold = new CountDownLatch(1);
