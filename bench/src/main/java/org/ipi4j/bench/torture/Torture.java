@@ -600,6 +600,8 @@ public final class Torture {
     private volatile int stuckCpu = -1;
     /** While the stuck work and its followers are issued: their core (another initiator aiming there too is harmless). */
     private volatile int stuckTarget = -1;
+    /** The core the stuck call or job went to, or -1. */
+    private volatile int stuckCore = -1;
     private volatile boolean stuckInSend;
     private volatile boolean stop;
     /** The simulated mix is draining: no new preemptions until resumed, so every future can complete. */
@@ -924,6 +926,7 @@ public final class Torture {
         // The mix runs for the duration; the initiators go on into the shutdown, racing it.
         final CountDownLatch never = new CountDownLatch(1);
         never.await(duration.toNanos(), TimeUnit.NANOSECONDS);
+        queueBehindTheStuckWork();
         final ShutdownReport report = timedShutdown();
         stop = true;
         judgeFuturesAtShutdown(report);
@@ -2090,6 +2093,27 @@ public final class Torture {
         }
     }
 
+    /**
+     * Just before the shutdown, more calls or jobs for the core the stuck call or job holds: queued
+     * behind it so late that no other core steals or takes them first, they are the shutdown's to fail.
+     */
+    private void queueBehindTheStuckWork() {
+        final int cpu = stuckCore;
+        if (cpu < 0) {
+            return;
+        }
+        final SplittableRandom r = threadRandom.get();
+        stuckTarget = cpu;
+        for (int i = 0; i < 3; i++) {
+            if (cfg.stuck() == Stuck.JOB) {
+                submitJob(0, r, false);
+            } else {
+                issueAsync(Site.OUTSIDE, 0, r, Kind.RUN_ASYNC, false);
+            }
+        }
+        stuckTarget = -1;
+    }
+
     private void armStuck() {
         if (!stuckArmed.compareAndSet(false, true)) {
             return;
@@ -2103,6 +2127,7 @@ public final class Torture {
                 // The stuck call, then calls queued behind it on the same core: they are in the
                 // batch its handler took, or queued after it, and must be failed at shutdown.
                 final int cpu = r.nextInt(cores);
+                stuckCore = cpu;
                 stuckTarget = cpu;
                 issueAsync(Site.OUTSIDE, 0, r, Kind.CALL_ASYNC, true);
                 for (int i = 0; i < 4; i++) {
@@ -2112,6 +2137,7 @@ public final class Torture {
             }
             case JOB -> {
                 final int cpu = r.nextInt(cores);
+                stuckCore = cpu;
                 stuckTarget = cpu;
                 submitJob(0, r, true);
                 for (int i = 0; i < 4; i++) {
