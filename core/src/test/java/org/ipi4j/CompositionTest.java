@@ -321,11 +321,7 @@ class CompositionTest {
     void aHugePreemptionIsAcceptedAndEndsOnResume() throws Exception {
         try (Machine m = builder(2).build().start()) {
             m.core(1).preempt(Duration.ofSeconds(Long.MAX_VALUE));
-            final long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!m.core(1).isPreempted()) {
-                assertThat(System.nanoTime()).as("core 1 stops").isLessThan(until);
-                Thread.onSpinWait();
-            }
+            DeliveryTestSupport.waitUntilPreempted(m.core(1));
             m.core(1).resume();
             assertThat(m.core(1).submit(() -> 7).get(10, TimeUnit.SECONDS)).isEqualTo(7);
         }
@@ -396,11 +392,7 @@ class CompositionTest {
                 return mmu.read(as, 0);
             }).get(10, TimeUnit.SECONDS);
             m.core(1).preemptUntilResumed();
-            final long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!m.core(1).isPreempted()) {
-                assertThat(System.nanoTime()).as("core 1 stops").isLessThan(until);
-                Thread.onSpinWait();
-            }
+            DeliveryTestSupport.waitUntilPreempted(m.core(1));
             as.protect(0, 1, org.ipi4j.mm.Pte.READ); // flagged for a flush on resume, no IPI
             assertThat(mmu.pvFlushes()).isEqualTo(1);
             m.core(1).resume(); // the MMU's flush, then ours, which throws
@@ -482,10 +474,6 @@ class CompositionTest {
     }
 
     private static void waitHalted(final Core core) {
-        final long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (core.state() != Core.State.HALTED) {
-            assertThat(System.nanoTime()).as("%s halts", core).isLessThan(until);
-            Thread.onSpinWait();
-        }
+        DeliveryTestSupport.waitUntilHalted(core);
     }
 }

@@ -28,6 +28,26 @@ public final class DeliveryTestSupport {
         }
     }
 
+    /** Waits, bounded, until the host stopped {@code core} (a preemption took effect). */
+    public static void waitUntilPreempted(final Core core) {
+        waitForState(core, "stops", Core::isPreempted);
+    }
+
+    /** Waits, bounded, until {@code core}'s thread has ended (after shutdown). */
+    public static void waitUntilHalted(final Core core) {
+        waitForState(core, "halts", c -> c.state() == Core.State.HALTED);
+    }
+
+    private static void waitForState(final Core core, final String what, final java.util.function.Predicate<Core> done) {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!done.test(core)) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError(core.describe() + " never " + what);
+            }
+            Thread.onSpinWait();
+        }
+    }
+
     /** Waits until the core is parked. */
     public static void waitUntilParked(final Core core) {
         waitFor(core, true);

@@ -73,11 +73,7 @@ class ReviewFindingsTest {
         assertThat(x).as("X, queued behind the stuck A, is answered when shutdown returns").isCompletedExceptionally();
         releaseA.countDown(); // A returns; core 1 goes on with the rest of its list
         assertThat(a.get(10, TimeUnit.SECONDS)).isEqualTo(1);
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (m.core(1).state() != Core.State.HALTED) {
-            assertThat(System.nanoTime() - deadline).as("core 1 halts").isNegative();
-            Thread.onSpinWait();
-        }
+        DeliveryTestSupport.waitUntilHalted(m.core(1));
         assertThat(bRan).as("B must not run after shutdown gave it up").isFalse();
         assertThat(xRan).as("X must not run after shutdown gave it up").isFalse();
     }
