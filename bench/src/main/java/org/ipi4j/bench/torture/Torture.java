@@ -240,7 +240,7 @@ public final class Torture {
      * @param deliveryMode       per-vector or posted
      * @param paravirt           the paravirtual features on
      * @param faults             true to inject faults
-     * @param faultRate          per-mille of operations that inject a fault (when on)
+     * @param faultRate          per-mille of the outside initiators' operations that inject a fault (when on)
      * @param broadcastThreshold broadcast invalidation's threshold: 0 off, at most {@code cores} crossable, more not
      * @param shape              the default broadcast shape
      * @param watchdog           the cross-call watchdog
@@ -369,7 +369,8 @@ public final class Torture {
     }
 
     /**
-     * What one run did and found. Immutable; the maps iterate in the order of their enums.
+     * What one run did and found. Immutable, and so thread-safe; the maps iterate in the order of
+     * their enums (the outcomes by name).
      */
     public static final class Result {
         private final Config config;
