@@ -152,7 +152,7 @@ final class Call extends CallDescriptor {
             d.failure = failure;
             failed = true;
         }
-        d.ack(); // a no-op store of ANSWERED for a share given up (claimForGiveUp set it)
+        d.ack(); // RUNNING or GIVING_UP -> ANSWERED, after the failure: a reader that sees it answered sees why
         if ((int) REMAINING.getAndAdd(this, -1) == 1) {
             final CrossCallEvent e = event;
             if (e != null) {

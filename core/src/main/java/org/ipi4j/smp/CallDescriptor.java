@@ -10,7 +10,7 @@ import java.lang.invoke.VarHandle;
  * A descriptor is {@code PENDING} from {@link #reset} until one party claims it with one CAS:
  * the target that is about to run the function ({@link #start}: {@code PENDING -> RUNNING}), or
  * a party that answers for it without running it ({@link #claimForGiveUp}: {@code PENDING ->
- * ANSWERED}): the caller that could not reach the target, or shutdown failing what a stuck core
+ * GIVING_UP}, then {@code ANSWERED}): the caller that could not reach the target, or shutdown failing what a stuck core
  * holds. The loser of that race neither runs nor answers it, so the function runs at most once,
  * a given-up share never runs, and exactly one acknowledgement counts for each target. The
  * target that ran the function answers with {@link #ack} ({@code RUNNING -> ANSWERED}, a release
@@ -22,6 +22,8 @@ abstract class CallDescriptor extends CallQueue.Node {
     static final int PENDING = 0;
     static final int RUNNING = 1;
     static final int ANSWERED = 2;
+    /** Claimed by a party that answers it without running it; ANSWERED once its failure is written. */
+    static final int GIVING_UP = 3;
 
     static {
         try {
@@ -33,6 +35,8 @@ abstract class CallDescriptor extends CallQueue.Node {
 
     /** IPI rounds it took to get here; written by whoever queues it, before the push publishes it. 0: never queued. */
     int level;
+    /** True if it was answered without running (given up); written before the ack that publishes it. */
+    boolean skipped;
     Throwable failure;
     @SuppressWarnings("unused")
     private int state;
@@ -46,6 +50,7 @@ abstract class CallDescriptor extends CallQueue.Node {
             STATE.setOpaque(this, PENDING); // published to the target by the push
         }
         level = 0;
+        skipped = false;
     }
 
     /** The target claims this share to run it. {@return false if someone answered for it first: do not run it} */
@@ -53,9 +58,17 @@ abstract class CallDescriptor extends CallQueue.Node {
         return STATE.compareAndSet(this, PENDING, RUNNING);
     }
 
-    /** Claims this share to answer it without running it. {@return false if it is running or answered already} */
+    /**
+     * Claims this share to answer it without running it ({@code PENDING -> GIVING_UP}; the answer's
+     * {@link #ack} makes it ANSWERED, after its failure is written, so a reader that sees it
+     * answered sees why). {@return false if it is running or answered already}
+     */
     boolean claimForGiveUp() {
-        return STATE.compareAndSet(this, PENDING, ANSWERED);
+        if (STATE.compareAndSet(this, PENDING, GIVING_UP)) {
+            skipped = true; // before the ack, which publishes it
+            return true;
+        }
+        return false;
     }
 
     /** The target that ran it answers (release: the caller that sees it sees the function's writes). */

@@ -841,13 +841,19 @@ public final class SmpCall {
             .append(TimeUnit.NANOSECONDS.toMillis(2 * watchdogNanos)).append(" ms (IPI re-sent once); silent cores:");
         CpuSet silent = CpuSet.empty();
         CpuSet unreached = CpuSet.empty();
+        CpuSet givenUp = CpuSet.empty();
         for (int i = 0; i < call.count; i++) {
             final CallDescriptor d = call.descriptors[i];
-            if (d.acked()) {
-                continue;
+            final boolean answered = d.acked(); // acquire: skipped, written before the ack, is visible
+            if (answered && !d.skipped) {
+                continue; // it ran (and answered, well or not)
             }
             final int cpu = call.targets[i];
-            silent = silent.with(cpu); // every target that did not answer, reached or not
+            silent = silent.with(cpu); // every target that did not run the function, reached or not
+            if (answered) {
+                givenUp = givenUp.with(cpu); // answered without running: the machine is shutting down
+                continue;
+            }
             if (i < call.remoteCount && d.level == 0 && !d.running()) {
                 // Never queued: the core that passes the call on (serial, tree, topology) has
                 // not done so. That core is the one to describe; this one did nothing wrong.
@@ -861,6 +867,9 @@ public final class SmpCall {
             for (int j = 0; j < Math.min(12, stack.length); j++) {
                 sb.append("\n      at ").append(stack[j]);
             }
+        }
+        if (!givenUp.isEmpty()) {
+            sb.append("\n  given up without running (the machine is shutting down): ").append(givenUp);
         }
         if (!unreached.isEmpty()) {
             sb.append("\n  not reached yet: ").append(unreached).append(" (").append(unreached.size())
