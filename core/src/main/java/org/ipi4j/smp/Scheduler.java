@@ -2,7 +2,6 @@ package org.ipi4j.smp;
 
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.LongAdder;
@@ -43,6 +42,8 @@ public final class Scheduler {
     private final LongAdder steals = new LongAdder();
     private final LongAdder switches = new LongAdder();
     private final LongAdder placed = new LongAdder();
+    /** Where the next least-loaded search starts. */
+    private final AtomicInteger nextStart = new AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLongArray placedOn;
 
     @SuppressWarnings("unchecked")
@@ -78,7 +79,9 @@ public final class Scheduler {
     public CompletableFuture<Void> submit(final Runnable task) {
         int best = -1;
         int bestLoad = Integer.MAX_VALUE;
-        final int start = ThreadLocalRandom.current().nextInt(cores);
+        // Ties go to the next core in turn: it spreads like a random start, and a simulation that
+        // submits this way still replays by seed (a thread-local random generator would not).
+        final int start = Math.floorMod(nextStart.getAndIncrement(), cores);
         for (int i = 0; i < cores; i++) {
             final int c = (start + i) % cores;
             final int l = load.get(c);

@@ -1792,8 +1792,8 @@ public final class Torture {
         final Runnable job = () -> jobBody(id, depth + 1, behaviour);
         final CompletableFuture<Void> f;
         try {
-            // Least-loaded placement draws from ThreadLocalRandom: not in a simulation, whose runs must replay.
-            f = !tl.simulated() && stuckTarget < 0 && r.nextBoolean() ? scheduler.submit(job) : scheduler.submit(cpu, job);
+            // Least-loaded placement too, in a simulation as well (its tie-break is deterministic).
+            f = stuckTarget < 0 && r.nextBoolean() ? scheduler.submit(job) : scheduler.submit(cpu, job);
         } catch (MachineClosedException e) {
             ledger.outcome(id, Ledger.REFUSED);
             outcome("job refused");
