@@ -73,11 +73,10 @@ class ExplorationTest {
     }
 
     /**
-     * Seeds per pool of worker threads. Each chunk gets fresh threads: a machine whose MMU an
-     * outside thread used stays reachable from that thread's {@code ThreadLocal}s after its
-     * shutdown (the MMU's per-thread {@code Shootdown} reaches its own {@code ThreadLocal}, so the
-     * entry never expires: {@code CallerLocalLeakTest}), about 230 KB a machine, and one pool for
-     * 10^5 seeds ran out of heap. Threads that end take their machines with them.
+     * Seeds per pool of worker threads: each chunk gets fresh threads and a bounded list of
+     * futures. A 10^5-seed run on one pool once ran out of heap (a shut-down machine stayed
+     * reachable from the outside thread that had used its MMU, about 230 KB each; fixed, see
+     * {@code CallerLocalLeakTest}); fresh threads keep anything a thread still holds from piling up.
      */
     private static final long CHUNK = 100;
 
