@@ -462,9 +462,8 @@ public final class InterruptController {
     private void sendMany(final CpuSet cpus, final int skip, final Vector vector, final Object payload) {
         final int self = host.currentCpu();
         final int[] failed = new int[apics.length];
-        final int[] nFailed = {0};
+        int nFailed = 0;
         int n = 0;
-        CpuSet delivered = null; // allocated only when a close interrupts the multicast
         for (int cpu = cpus.next(0); cpu >= 0; cpu = cpus.next(cpu + 1)) {
             if (cpu == skip) {
                 continue;
@@ -472,15 +471,15 @@ public final class InterruptController {
             n++;
             try {
                 if (!deliver(cpu, vector.number(), payload, self, true)) {
-                    failed[nFailed[0]++] = cpu;
+                    failed[nFailed++] = cpu;
                 }
             } catch (MachineClosedException closed) {
                 // The machine closed in the middle (a BLOCK wait for room, say): the targets before
                 // this one have the payload. Say which, instead of "nothing was queued".
                 countExits(n);
-                delivered = CpuSet.empty();
+                CpuSet delivered = CpuSet.empty(); // the failure path only: allocating is fine here
                 for (int c = cpus.next(0); c >= 0 && c < cpu; c = cpus.next(c + 1)) {
-                    if (c != skip && !contains(failed, nFailed[0], c)) {
+                    if (c != skip && !contains(failed, nFailed, c)) {
                         delivered = delivered.with(c);
                     }
                 }
@@ -492,8 +491,8 @@ public final class InterruptController {
             }
         }
         countExits(n);
-        if (nFailed[0] > 0) {
-            throw full(CpuSet.of(Arrays.copyOf(failed, nFailed[0])), vector);
+        if (nFailed > 0) {
+            throw full(CpuSet.of(Arrays.copyOf(failed, nFailed)), vector);
         }
     }
 
@@ -519,7 +518,7 @@ public final class InterruptController {
         checkCpu(cpu);
         vmExits.increment();
         final int self = host.currentCpu();
-        enter(self);
+        gate.enter(self); // then the closed check: see SendGate
         try {
             checkOpen();
             final int v = vector.number();
@@ -528,10 +527,10 @@ public final class InterruptController {
             apics[cpu].raise(v);
             signal(cpu, v, true, true, self); // wake unconditionally: the bit may be set with nobody left to wake us
         } catch (MachineClosedException e) {
-            refused(self);
+            gate.refused(self);
             throw e;
         } finally {
-            exit(self);
+            gate.exit(self);
         }
     }
 
@@ -553,7 +552,7 @@ public final class InterruptController {
         Objects.requireNonNull(item, "item");
         checkCpu(cpu);
         final int self = host.currentCpu();
-        enter(self);
+        gate.enter(self); // then the closed check: see SendGate
         try {
             checkOpen();
             queue.offer(item);
@@ -563,10 +562,10 @@ public final class InterruptController {
                 idles[cpu].elided.increment();
             }
         } catch (MachineClosedException e) {
-            refused(self);
+            gate.refused(self);
             throw e;
         } finally {
-            exit(self);
+            gate.exit(self);
         }
     }
 
@@ -588,7 +587,7 @@ public final class InterruptController {
      * @return false if the payload did not fit
      */
     private boolean deliver(final int cpu, final int v, final Object payload, final int self, final boolean mayBlock) {
-        enter(self);
+        gate.enter(self); // then the closed check: see SendGate
         try {
             checkOpen();
             timeline.interleave(); // past the closed check, not yet raised: close() must wait for us
@@ -597,15 +596,15 @@ public final class InterruptController {
             } else if (enqueue(cpu, v, payload, self, mayBlock)) {
                 raiseAfterOffer(cpu, v, self);
             } else {
-                refused(self);
+                gate.refused(self);
                 return false;
             }
             return true;
         } catch (MachineClosedException e) {
-            refused(self);
+            gate.refused(self);
             throw e;
         } finally {
-            exit(self);
+            gate.exit(self);
         }
     }
 
@@ -698,18 +697,6 @@ public final class InterruptController {
     }
 
     // ---- lifecycle --------------------------------------------------------------------------
-
-    private void enter(final int self) {
-        gate.enter(self); // then the closed check: see SendGate
-    }
-
-    private void exit(final int self) {
-        gate.exit(self);
-    }
-
-    private void refused(final int self) {
-        gate.refused(self);
-    }
 
     /** @throws MachineClosedException if the machine is closing */
     public void checkOpen() {

@@ -218,12 +218,11 @@ public final class AddressSpace {
         mmu.checkMayChange(); // before the page table changes: a refused change changed nothing
         final Shootdown sd = mmu.beginShootdown(this);
         try {
-            final boolean gathering = flushPending();
             for (int p = vpn; p < vpn + count; p++) {
                 final long version = change(p, unmap, perms);
                 if (version >= 0) {
                     sd.add(p, version);
-                } else if (gathering || flushPending()) {
+                } else if (flushPending()) { // after our write (partner: a gather's raise before its write)
                     sd.add(p, table.version(p)); // a gather's unflushed change may still be cached somewhere
                 }
             }

@@ -116,25 +116,26 @@ public final class Scheduler {
         try {
             ensureWorker(core);
         } catch (MachineClosedException e) {
-            // The machine closed after our check. If no worker took the job yet, it never will:
-            // withdraw it and say so. If one did, the job was accepted and its future completes.
-            if (job.reject(e)) {
-                load.decrementAndGet(cpu);
-                throw e;
-            }
+            withdrawIfUnclaimed(job, cpu, e); // the machine closed after our check
         }
         if (machine.isClosed()) {
             // Closed while we queued: shutdown's hook may already have failed the queue before our
-            // offer, and a stuck worker (active stays 1) raises nothing above. Withdraw the job
-            // unless a worker claimed it first, as above.
-            final MachineClosedException closed = new MachineClosedException("machine " + machine.name()
-                + " is closed: the job was not queued");
-            if (job.reject(closed)) {
-                load.decrementAndGet(cpu);
-                throw closed;
-            }
+            // offer, and a stuck worker (active stays 1) raises nothing above.
+            withdrawIfUnclaimed(job, cpu, new MachineClosedException("machine " + machine.name()
+                + " is closed: the job was not queued"));
         }
         return job;
+    }
+
+    /**
+     * If no worker took {@code job} yet, it never will: withdraw it and throw {@code why}. If one
+     * did, the job was accepted and its future completes: return.
+     */
+    private void withdrawIfUnclaimed(final Job job, final int cpu, final MachineClosedException why) {
+        if (job.reject(why)) {
+            load.decrementAndGet(cpu);
+            throw why;
+        }
     }
 
     /**
