@@ -119,6 +119,13 @@ public abstract class RoundTrip implements AutoCloseable {
             "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield", "call-spin", "call-park", "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking");
     }
 
+    /** {@return the floor the named variant is compared with} (starts and closes one, so the answer is the variant's own) */
+    public static Floor floorOf(final String variant) {
+        try (RoundTrip rt = create(variant)) {
+            return rt.floor();
+        }
+    }
+
     /** A started round trip of the named variant. */
     public static RoundTrip create(final String variant) {
         return switch (variant) {

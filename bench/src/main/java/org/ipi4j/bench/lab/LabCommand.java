@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
 
 /** The lab's command line; see {@code --help}. */
 @Command(name = "lab", mixinStandardHelpOptions = true, versionProvider = LabCommand.Version.class,
-    sortOptions = false, subcommands = {Compare.class, TortureCommand.class},
+    sortOptions = false, subcommands = {Compare.class, TortureCommand.class, TrialsCommand.class},
     description = {
         "Measures, on this machine, polling versus signalling and what it costs in CPU, next to the physical floors "
             + "and to the peers (ExecutorService, Agrona, the Disruptor), then cross-core calls and TLB shootdowns. "
@@ -43,7 +43,8 @@ import picocli.CommandLine.Spec;
         "  lab --variants smp,shootdown --cores 2,4,8,16",
         "  lab --simulate --sim-cores 2,16,128,1024 --seed 7",
         "  lab compare before/results.json after/results.json",
-        "  lab torture --duration 10m                        (see lab torture --help)"})
+        "  lab torture --duration 10m                        (see lab torture --help)",
+        "  lab trials --variants ipi-spin,call-spin          (interleaved trials; see lab trials --help)"})
 public final class LabCommand implements Callable<Integer> {
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ns|us|ms|s|m)");
 

@@ -1,0 +1,59 @@
+package org.ipi4j.bench.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class TrialsTest {
+    /** A variant that is always 1.5x its floor, on a host whose speed halves mid-run: the ratio holds, the drift shows. */
+    @Test
+    void perRoundRatiosCancelAHostRegimeAndTheDriftIsFlagged() {
+        final List<Trials.Trial> trials = new ArrayList<>();
+        for (int round = 1; round <= 10; round++) {
+            final double speed = round <= 5 ? 1.0 : 2.0;
+            trials.add(new Trials.Trial(round, "floor-spin", null, 100 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "ipi-spin", "floor-spin", 150 * speed, 1000, false));
+        }
+        final List<Trials.Comparison> c = Trials.compare(trials, 1);
+        assertThat(c).hasSize(1);
+        final Trials.Comparison ipi = c.get(0);
+        assertThat(ipi.variant()).isEqualTo("ipi-spin");
+        assertThat(ipi.ratio()).isCloseTo(1.5, within(1e-9));
+        assertThat(ipi.low()).isCloseTo(1.5, within(1e-9));
+        assertThat(ipi.high()).isCloseTo(1.5, within(1e-9));
+        assertThat(ipi.floorDrift()).isCloseTo(2.0, within(1e-9));
+        assertThat(ipi.drifting()).isTrue();
+        assertThat(Trials.table(c, 10, Duration.ofMillis(400))).contains("| ipi-spin | floor-spin |", "1.50x", "DRIFTING");
+    }
+
+    /** Scattered ratios: the interval brackets the median and is wider than a point. */
+    @Test
+    void theBootstrapIntervalBracketsTheMedian() {
+        final List<Trials.Trial> trials = new ArrayList<>();
+        final double[] ratio = {1.1, 1.3, 1.2, 1.6, 1.0, 1.25, 1.4, 1.15};
+        for (int round = 1; round <= ratio.length; round++) {
+            trials.add(new Trials.Trial(round, "floor-park", null, 1000, 100, false));
+            trials.add(new Trials.Trial(round, "ipi-park", "floor-park", 1000 * ratio[round - 1], 100, true));
+        }
+        final Trials.Comparison c = Trials.compare(trials, 7).get(0);
+        assertThat(c.ratio()).isCloseTo(1.225, within(1e-9));
+        assertThat(c.low()).isLessThan(c.ratio()).isGreaterThanOrEqualTo(1.0);
+        assertThat(c.high()).isGreaterThan(c.ratio()).isLessThanOrEqualTo(1.6);
+        assertThat(c.drifting()).isFalse();
+        assertThat(c.oversubscribed()).isTrue();
+    }
+
+    /** A real, tiny run: every counted round holds the variant and its floor, and the warm-up round is not counted. */
+    @Test
+    void aRealRunMeasuresVariantAndFloorInEveryCountedRound() {
+        final List<Trials.Trial> trials = Trials.run(List.of("ipi-spin"), Duration.ofMillis(5), Duration.ofMillis(10), 2, 3, t -> { });
+        assertThat(trials).extracting(Trials.Trial::round).containsOnly(1, 2);
+        assertThat(trials).extracting(Trials.Trial::variant).containsExactlyInAnyOrder("ipi-spin", "floor-spin", "ipi-spin", "floor-spin");
+        assertThat(trials).allSatisfy(t -> assertThat(t.samples()).isPositive());
+    }
+}
