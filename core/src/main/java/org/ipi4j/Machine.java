@@ -683,8 +683,10 @@ public final class Machine implements AutoCloseable {
         }
 
         /**
-         * Measure the time each core spends in handlers ({@link CoreStats#handlerNanos()}). Off by
-         * default: it costs two clock reads per interrupt on the delivery path.
+         * Measure the time each core spends in handlers ({@link CoreStats#handlerNanos()}) and with
+         * interrupts disabled by code ({@link CoreStats#maxIrqOffNanos()}, and how long in a core's
+         * {@link Core#describe()}). Off by default: it costs two clock reads per interrupt on the
+         * delivery path and one at every disable and re-enable of interrupts.
          *
          * @param on true to turn it on
          * @return this builder

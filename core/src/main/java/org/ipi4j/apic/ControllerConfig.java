@@ -16,7 +16,8 @@ import org.ipi4j.interrupts.OverflowPolicy;
  * @param mailboxCapacity   payloads each mailbox holds per vector
  * @param overflowPolicy    what a send does when a mailbox is full
  * @param blockTimeoutNanos how long a {@link OverflowPolicy#BLOCK} send waits for room
- * @param timeHandlers      measure time in handlers (two clock reads per interrupt)
+ * @param timeHandlers      measure time in handlers and with interrupts disabled (clock reads at
+ *                          every interrupt entry and every disable/re-enable; see {@link CpuContext#maxInterruptsOffNanos()})
  * @param faults            faults a test injects, or null (none)
  * @param deliveryMode      how a send decides to notify its target
  * @param pvSendIpi         count VM exits as paravirtual send-IPI does: one hypercall per batch of
@@ -93,7 +94,7 @@ public record ControllerConfig(String name, int cores, IdlePolicy idlePolicy, in
         }
 
         /**
-         * Measure time in handlers (two clock reads per interrupt).
+         * Measure time in handlers and with interrupts disabled (see {@link CpuContext#maxInterruptsOffNanos()}).
          *
          * @param on true to measure
          * @return this builder

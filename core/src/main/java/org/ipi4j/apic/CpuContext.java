@@ -102,12 +102,22 @@ public final class CpuContext {
         return (int) IN_SERVICE.getOpaque(this);
     }
 
-    /** {@return the machine's clock since which interrupts have been off, or 0 if they are on} */
+    /**
+     * {@return the machine's clock since which interrupts have been off, or 0 if they are on or
+     * the stretch is not measured} Measured only with handler timing on
+     * ({@code Machine.Builder.timeHandlers}): without it, disabling interrupts reads no clock, and
+     * a report (a watchdog's, a stuck shutdown's) can say that they are off but not for how long.
+     */
     public long interruptsOffSince() {
         return (long) IRQ_OFF_SINCE.getOpaque(this);
     }
 
-    /** {@return the machine's clock when code last re-enabled interrupts (0 if never)} */
+    /**
+     * {@return the machine's clock when code last re-enabled interrupts while an interrupt was
+     * waiting for it (0 if never)} That is every re-enable that ended a delivery delay, which is
+     * what splitting a delivery's delay into "interrupts were off" and the rest needs; a re-enable
+     * with nothing pending reads no clock. With handler timing on, every re-enable is stamped.
+     */
     public long lastInterruptsEnabledAt() {
         return (long) IRQ_ON_AT.getOpaque(this);
     }
@@ -137,7 +147,12 @@ public final class CpuContext {
         return handlerFailures.get();
     }
 
-    /** {@return longest stretch with interrupts disabled by code (not handlers)} */
+    /**
+     * {@return longest stretch with interrupts disabled by code (not handlers), if the machine
+     * measures it (0 otherwise)} Measured only with handler timing on
+     * ({@code Machine.Builder.timeHandlers}), which costs a clock read at every disable and
+     * re-enable.
+     */
     public long maxInterruptsOffNanos() {
         return maxIrqOffNanos.get();
     }
@@ -178,7 +193,7 @@ public final class CpuContext {
         port.deliverPending(resumeAt);
     }
 
-    /** Clears the interrupt flag, noting since when (for the watchdog and the irq-off maximum). Owner only. */
+    /** Clears the interrupt flag (the probe notes since when, if it measures). Owner only. */
     public void irqOff() {
         if (interruptsEnabled) {
             probe.interruptsOff(this);
@@ -211,14 +226,25 @@ public final class CpuContext {
         IF.setOpaque(this, previousIf);
     }
 
+    /** {@return true if a vector is pending: a re-enable now ends its delivery delay} */
+    boolean interruptWaiting() {
+        return apic.highestPending() >= 0; // acquire loads, no side effect (anyPending clears posted ON)
+    }
+
     void disabledAt(final long now) {
         IRQ_OFF_SINCE.setOpaque(this, now);
+    }
+
+    void enabledAt(final long now) {
+        IRQ_ON_AT.setOpaque(this, now);
     }
 
     /** A measured re-enable: the stamp, and the stretch since the measured disable. */
     void measuredOn(final long now) {
         IRQ_ON_AT.setOpaque(this, now);
-        maxIrqOffNanos.max(now - irqOffSince);
-        IRQ_OFF_SINCE.setOpaque(this, 0L);
+        if (irqOffSince != 0) { // 0: a handler re-enabling, whose flag was cleared by the entry, not by code
+            maxIrqOffNanos.max(now - irqOffSince);
+            IRQ_OFF_SINCE.setOpaque(this, 0L);
+        }
     }
 }

@@ -12,10 +12,17 @@ import org.ipi4j.observability.InterruptSentEvent;
  * measurement, injected faults, and a simulation's costs and interleaving points. Which probe a
  * machine uses is decided once, when {@link InterruptController} builds its ports: this class is
  * the host's default and does only what a JFR recording asks for (each event's own enabled check)
- * plus the interrupts-off clock (every disable and re-enable reads it, for
- * {@link CpuContext#interruptsOffSince()} and {@link CpuContext#maxInterruptsOffNanos()});
+ * plus the one clock read {@link CpuContext#lastInterruptsEnabledAt()} needs;
  * {@link #instrumented} adds the rest. So each site is one call through a final field whose class
  * is the same for every core of the machine, and no site tests a flag of its own.
+ *
+ * <h2>The interrupts-off clock</h2>
+ * Disabling interrupts reads no clock here. Re-enabling reads it only when an interrupt is
+ * waiting, that is when the re-enable ends a delivery delay, which is what a consumer of
+ * {@code lastInterruptsEnabledAt} (the MMU's irq-off share of a shootdown's delivery) measures.
+ * With handler timing on ({@code Machine.Builder.timeHandlers}), every disable and re-enable reads
+ * the clock, for {@link CpuContext#interruptsOffSince()} and
+ * {@link CpuContext#maxInterruptsOffNanos()}.
  *
  * <p>Thread-safety: no state but final fields. The sender sites run on any thread; the receiver
  * and interrupt-flag sites on the owning core, and write only that core's {@link CpuContext} and
@@ -94,14 +101,15 @@ class DeliveryProbe {
 
     // ---- the interrupt flag (the owning core) -------------------------------------------------
 
-    /** Code cleared the interrupt flag: since when. */
+    /** Code cleared the interrupt flag. */
     void interruptsOff(final CpuContext context) {
-        context.disabledAt(System.nanoTime());
     }
 
-    /** Code set the interrupt flag again: when, and the stretch since the disable. */
+    /** Code set the interrupt flag again: stamps the re-enable if an interrupt waited for it. */
     void interruptsOn(final CpuContext context) {
-        context.measuredOn(System.nanoTime());
+        if (context.interruptWaiting()) {
+            context.enabledAt(System.nanoTime());
+        }
     }
 
     /** Faults, timing and a simulation's hooks, on top of the host's JFR probe. */
@@ -169,12 +177,18 @@ class DeliveryProbe {
 
         @Override
         void interruptsOff(final CpuContext context) {
-            context.disabledAt(timeline.nanoTime());
+            if (timed) {
+                context.disabledAt(timeline.nanoTime());
+            }
         }
 
         @Override
         void interruptsOn(final CpuContext context) {
-            context.measuredOn(timeline.nanoTime());
+            if (timed) {
+                context.measuredOn(timeline.nanoTime());
+            } else if (context.interruptWaiting()) {
+                context.enabledAt(timeline.nanoTime());
+            }
         }
     }
 }
