@@ -269,8 +269,9 @@ public final class Core {
 
     /**
      * The machine's clock ({@link Machine#timeline()}: {@link System#nanoTime()} on the host) when
-     * code last re-enabled interrupts on this core (0 if never):
-     * lets a measurement split a delivery delay into "interrupts were off" and the rest.
+     * code last re-enabled interrupts on this core while an interrupt was waiting (0 if never):
+     * lets a measurement split a delivery delay into "interrupts were off" and the rest. A
+     * re-enable with nothing pending reads no clock, unless {@link Machine.Builder#timeHandlers}.
      *
      * @return the clock reading of the last re-enable
      */

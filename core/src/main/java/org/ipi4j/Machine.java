@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
+import org.ipi4j.apic.ControllerConfig;
 import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.Faults;
 import org.ipi4j.apic.InterruptController;
@@ -111,8 +112,9 @@ public final class Machine implements AutoCloseable {
         this.oopses = new ArrayBlockingQueue<>(b.oopsCapacity);
         this.memory = new Memory(b.memoryWords);
         this.paravirt = EnumSet.copyOf(b.paravirt);
-        this.interrupts = new InterruptController(name, b.cores, idlePolicy, b.mailboxCapacity, b.overflowPolicy,
-            b.blockTimeout.toNanos(), b.timeHandlers, b.faults, b.deliveryMode, paravirt.contains(Paravirt.SEND_IPI),
+        this.interrupts = new InterruptController(ControllerConfig.builder(name, b.cores).idlePolicy(idlePolicy)
+            .mailboxes(b.mailboxCapacity, b.overflowPolicy, b.blockTimeout.toNanos()).timeHandlers(b.timeHandlers)
+            .faults(b.faults).deliveryMode(b.deliveryMode).pvSendIpi(paravirt.contains(Paravirt.SEND_IPI)).build(),
             new InterruptController.Host() {
                 @Override
                 public int currentCpu() {
@@ -681,8 +683,10 @@ public final class Machine implements AutoCloseable {
         }
 
         /**
-         * Measure the time each core spends in handlers ({@link CoreStats#handlerNanos()}). Off by
-         * default: it costs two clock reads per interrupt on the delivery path.
+         * Measure the time each core spends in handlers ({@link CoreStats#handlerNanos()}) and with
+         * interrupts disabled by code ({@link CoreStats#maxIrqOffNanos()}, and how long in a core's
+         * {@link Core#describe()}). Off by default: it costs two clock reads per interrupt on the
+         * delivery path and one at every disable and re-enable of interrupts.
          *
          * @param on true to turn it on
          * @return this builder

@@ -2,38 +2,23 @@ package org.ipi4j.apic;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
 
-import org.ipi4j.interrupts.Interrupt;
-import org.ipi4j.interrupts.InterruptHandler;
 import org.ipi4j.interrupts.Mode;
 import org.ipi4j.interrupts.TrapFrame;
-import org.ipi4j.interrupts.Vector;
 import org.ipi4j.observability.Counter;
-import org.ipi4j.observability.InterruptHandledEvent;
-import org.jctools.queues.MessagePassingQueue;
 
 /**
- * The owner-thread half of one core: its registers (privilege mode, interrupt flag, EPC, the
- * vector in service) and interrupt entry and exit.
- *
- * <h2>Entry and exit</h2>
- * At an instruction boundary with interrupts enabled, {@link #deliverPending(long)} takes the
- * highest pending vector first: it accepts the vector from the {@link LocalApic} (clear the bit,
- * then drain the mailbox), saves the trap frame (EPC = where execution resumes, previous mode and
- * interrupt flag), enters {@link Mode#KERNEL} with interrupts disabled, runs the IDT's handler,
- * and on return (EOI) restores the frame exactly, whatever the handler did. The handler receives
- * a per-core {@link Interrupt} view that is reused for the next entry, so a steady stream of
- * interrupts allocates nothing; a nested entry (a handler that re-enabled interrupts) gets a view
- * of its own.
+ * The registers of one core (privilege mode, interrupt flag, EPC, the vector in service) and its
+ * counters. Interrupt entry and exit, which save and restore these registers, are the receiving
+ * half of the core's {@link CpuPort}; {@link #deliverable()} and {@link #deliverPending(long)} here
+ * hand over to it.
  *
  * <h2>Thread-safety</h2>
  * Everything that changes state belongs to the core's own thread (the {@code Core} checks it). The
  * observers ({@link #mode()}, {@link #interruptsEnabled()}, {@link #epc()}, ...) may be called
  * from any thread and return a recent value: registers are published with opaque stores, which
- * are never torn but order nothing.
+ * are never torn but order nothing. Only the owner writes this object, so it is apart from the
+ * port, which every sender reads.
  */
 public final class CpuContext {
     private static final VarHandle EPC;
@@ -59,22 +44,20 @@ public final class CpuContext {
 
     private final int cpu;
     private final LocalApic apic;
-    private final InterruptController controller;
-    /** Null unless a test injects faults. */
-    private final FaultInjector faults;
+    /** Measures the interrupts-off stretches (or not): see {@link DeliveryProbe}. */
+    private final DeliveryProbe probe;
+    /** The port whose receiving half takes this core's interrupts. */
+    private final CpuPort port;
 
     // ---- registers: written by the owner, published with opaque stores for observers -------
-    private long epc = -1;
-    private Mode mode = Mode.KERNEL;
-    private boolean interruptsEnabled = true;
-    private int inService = -1;
+    long epc = -1;
+    Mode mode = Mode.KERNEL;
+    boolean interruptsEnabled = true;
+    int inService = -1;
     private long irqOffSince;
     private long irqOnAt;
     /** Interrupt entries now running on this core (more than one only if a handler re-enabled interrupts). */
-    private int depth;
-
-    /** The view handed to the outermost handler, reused for every entry. */
-    private final View view;
+    int depth;
 
     final Counter sent = new Counter();
     final Counter received = new Counter();
@@ -83,12 +66,11 @@ public final class CpuContext {
     final Counter maxIrqOffNanos = new Counter();
     final Counter handlerFailures = new Counter();
 
-    CpuContext(final int cpu, final LocalApic apic, final InterruptController controller) {
+    CpuContext(final int cpu, final LocalApic apic, final DeliveryProbe probe, final CpuPort port) {
         this.cpu = cpu;
         this.apic = apic;
-        this.controller = controller;
-        this.faults = controller.faults();
-        this.view = new View(cpu);
+        this.probe = probe;
+        this.port = port;
     }
 
     /** {@return the core id} */
@@ -120,12 +102,22 @@ public final class CpuContext {
         return (int) IN_SERVICE.getOpaque(this);
     }
 
-    /** {@return {@code controller.timeline.nanoTime()} since which interrupts have been off, or 0 if they are on} */
+    /**
+     * {@return the machine's clock since which interrupts have been off, or 0 if they are on or
+     * the stretch is not measured} Measured only with handler timing on
+     * ({@code Machine.Builder.timeHandlers}): without it, disabling interrupts reads no clock, and
+     * a report (a watchdog's, a stuck shutdown's) can say that they are off but not for how long.
+     */
     public long interruptsOffSince() {
         return (long) IRQ_OFF_SINCE.getOpaque(this);
     }
 
-    /** {@return {@code controller.timeline.nanoTime()} when code last re-enabled interrupts (0 if never)} */
+    /**
+     * {@return the machine's clock when code last re-enabled interrupts while an interrupt was
+     * waiting for it (0 if never)} That is every re-enable that ended a delivery delay, which is
+     * what splitting a delivery's delay into "interrupts were off" and the rest needs; a re-enable
+     * with nothing pending reads no clock. With handler timing on, every re-enable is stamped.
+     */
     public long lastInterruptsEnabledAt() {
         return (long) IRQ_ON_AT.getOpaque(this);
     }
@@ -155,7 +147,12 @@ public final class CpuContext {
         return handlerFailures.get();
     }
 
-    /** {@return longest stretch with interrupts disabled by code (not handlers)} */
+    /**
+     * {@return longest stretch with interrupts disabled by code (not handlers), if the machine
+     * measures it (0 otherwise)} Measured only with handler timing on
+     * ({@code Machine.Builder.timeHandlers}), which costs a clock read at every disable and
+     * re-enable.
+     */
     public long maxInterruptsOffNanos() {
         return maxIrqOffNanos.get();
     }
@@ -182,28 +179,24 @@ public final class CpuContext {
         MODE.setOpaque(this, value);
     }
 
-    /** {@return true if an interrupt would be taken at a boundary now} Owner only. */
+    /** {@return true if an interrupt would be taken at a boundary now: {@link CpuPort#deliverable()}} Owner only. */
     public boolean deliverable() {
-        // anyPending first, always: in posted mode it is also the look that clears ON (the idle
-        // handshake's re-check); the priority test comes after it.
-        return interruptsEnabled && apic.anyPending() && (inService < 0 || outranksInService(apic.highestPending()));
+        return port.deliverable();
     }
 
     /**
-     * As a local APIC's processor priority: inside a handler, only a vector of a higher priority
-     * class than the one in service is taken (after the handler re-enabled interrupts); the others
-     * wait for its EOI. So a vector never nests inside itself: a handler that re-enables
-     * interrupts is not re-entered by its own vector, whose per-core state (SmpCall's published
-     * list, say) it still owns.
+     * An instruction boundary: {@link CpuPort#deliverPending(long)}. Owner only.
+     *
+     * @param resumeAt the EPC the interrupted code resumes at
      */
-    private boolean outranksInService(final int v) {
-        return v >= 0 && (inService < 0 || (v >>> 4) > (inService >>> 4));
+    public void deliverPending(final long resumeAt) {
+        port.deliverPending(resumeAt);
     }
 
-    /** Clears the interrupt flag, noting since when (for the watchdog and the irq-off maximum). Owner only. */
+    /** Clears the interrupt flag (the probe notes since when, if it measures). Owner only. */
     public void irqOff() {
         if (interruptsEnabled) {
-            IRQ_OFF_SINCE.setOpaque(this, controller.timeline.nanoTime());
+            probe.interruptsOff(this);
             IF.setOpaque(this, false);
         }
     }
@@ -211,158 +204,47 @@ public final class CpuContext {
     /** Sets the interrupt flag; does not deliver (the next boundary does). Owner only. */
     public void irqOn() {
         if (!interruptsEnabled) {
-            final long now = controller.timeline.nanoTime();
             IF.setOpaque(this, true);
-            IRQ_ON_AT.setOpaque(this, now);
-            maxIrqOffNanos.max(now - irqOffSince);
-            IRQ_OFF_SINCE.setOpaque(this, 0L);
+            probe.interruptsOn(this);
         }
     }
 
-    /**
-     * An instruction boundary: while interrupts are enabled and a vector is pending, takes it,
-     * highest first; inside a handler, only vectors of a higher priority class than the one in
-     * service (see {@link #outranksInService}). {@code resumeAt} is the EPC saved in the frames. Owner only.
-     *
-     * @param resumeAt the EPC the interrupted code resumes at
-     */
-    public void deliverPending(final long resumeAt) {
-        int v;
-        while (interruptsEnabled && (v = apic.highestPending()) >= 0 && outranksInService(v)) {
-            take(v, resumeAt);
-        }
-    }
+    // ---- for the port's interrupt entry and exit, and the probe (owner only) -----------------
 
-    private void take(final int v, final long resumeAt) {
-        if (faults != null) {
-            faults.beforeDelivery(cpu, v);
-        }
-        final View entry = depth == 0 ? view : new View(cpu); // nested entries must not clobber the outer view
-        final InterruptHandledEvent jfr = InterruptHandledEvent.startIfEnabled(); // null unless recorded
-        // Read before accept clears the bit: after that, a new send may stamp its own time.
-        final long raisedAt = jfr != null ? apic.raisedAt(v) : 0L;
-        final int n = apic.accept(v, entry.sink);
-        final Vector vector = Vector.of(v);
-        entry.enter(vector, resumeAt, mode, interruptsEnabled);
-        final int outer = inService;
+    /** Interrupt entry: {@link Mode#KERNEL}, interrupts off, {@code v} in service. */
+    void enterHandler(final int v) {
         MODE.setOpaque(this, Mode.KERNEL);
         IF.setOpaque(this, false);
         IN_SERVICE.setOpaque(this, v);
         depth++;
-        final InterruptHandler handler = controller.handler(v);
-        final boolean timed = controller.timeHandlers;
-        final long start = timed ? controller.timeline.nanoTime() : 0L;
-        if (controller.simulated) {
-            controller.timeline.spend(org.ipi4j.idle.Timeline.Work.INTERRUPT, 1); // the entry's cost
-        }
-        controller.timeline.interleave(); // the payloads are taken, not yet handled: a close or a send may come between
-        try {
-            if (faults != null) {
-                faults.inHandler(cpu, v);
-            }
-            handler.handle(entry);
-        } catch (Throwable t) {
-            handlerFailures.increment();
-            controller.handlerFailed(cpu, vector, t, List.copyOf(entry.buffer));
-        }
-        if (timed) {
-            handlerNanos.add(controller.timeline.nanoTime() - start);
-        }
-        depth--;
-        received.increment();
-        payloads.add(n);
-        if (jfr != null) {
-            jfr.finish(cpu, v, n, raisedAt);
-        }
-        // EOI and return from interrupt: restore the frame exactly, whatever the handler did.
+    }
+
+    /** EOI and return from interrupt: {@code outer} in service again, the saved mode and flag restored. */
+    void returnFromInterrupt(final int outer, final Mode previousMode, final boolean previousIf) {
         IN_SERVICE.setOpaque(this, outer);
-        MODE.setOpaque(this, entry.previousMode);
-        IF.setOpaque(this, entry.previousIf);
-        entry.buffer.clear();
+        MODE.setOpaque(this, previousMode);
+        IF.setOpaque(this, previousIf);
     }
 
-    /**
-     * The per-core, reusable handler view: an {@link Interrupt} that is also its own
-     * {@link TrapFrame}.
-     */
-    private static final class View implements Interrupt, TrapFrame {
-        final int cpu;
-        final ArrayList<Object> buffer = new ArrayList<>();
-        final List<Object> readOnly = Collections.unmodifiableList(buffer);
-        final MessagePassingQueue.Consumer<Object> sink = buffer::add;
-        Vector vector;
-        long epc;
-        Mode previousMode;
-        boolean previousIf;
-
-        View(final int cpu) {
-            this.cpu = cpu;
-        }
-
-        void enter(final Vector v, final long resumeAt, final Mode mode, final boolean interruptsEnabled) {
-            this.vector = v;
-            this.epc = resumeAt;
-            this.previousMode = mode;
-            this.previousIf = interruptsEnabled;
-        }
-
-        @Override
-        public int cpu() {
-            return cpu;
-        }
-
-        @Override
-        public Vector vector() {
-            return vector;
-        }
-
-        @Override
-        public TrapFrame frame() {
-            return this;
-        }
-
-        @Override
-        public List<Object> payloads() {
-            return readOnly;
-        }
-
-        @Override
-        public long epc() {
-            return epc;
-        }
-
-        @Override
-        public Mode previousMode() {
-            return previousMode;
-        }
-
-        @Override
-        public boolean previousInterruptsEnabled() {
-            return previousIf;
-        }
-
-        @Override
-        public Interrupt copy() {
-            return new Snapshot(cpu, vector, epc, previousMode, previousIf, List.copyOf(buffer));
-        }
-
-        @Override
-        public String toString() {
-            return "Interrupt[cpu=" + cpu + ", " + vector + ", epc=" + epc + ", payloads=" + buffer + "]";
-        }
+    /** {@return true if a vector is pending: a re-enable now ends its delivery delay} */
+    boolean interruptWaiting() {
+        return apic.highestPending() >= 0; // acquire loads, no side effect (anyPending clears posted ON)
     }
 
-    /** What {@link Interrupt#copy()} returns: immutable, its own frame. */
-    private record Snapshot(int cpu, Vector vector, long epc, Mode previousMode, boolean previousInterruptsEnabled,
-                            List<Object> payloads) implements Interrupt, TrapFrame {
-        @Override
-        public TrapFrame frame() {
-            return this;
-        }
+    void disabledAt(final long now) {
+        IRQ_OFF_SINCE.setOpaque(this, now);
+    }
 
-        @Override
-        public Interrupt copy() {
-            return this;
+    void enabledAt(final long now) {
+        IRQ_ON_AT.setOpaque(this, now);
+    }
+
+    /** A measured re-enable: the stamp, and the stretch since the measured disable. */
+    void measuredOn(final long now) {
+        IRQ_ON_AT.setOpaque(this, now);
+        if (irqOffSince != 0) { // 0: a handler re-enabling, whose flag was cleared by the entry, not by code
+            maxIrqOffNanos.max(now - irqOffSince);
+            IRQ_OFF_SINCE.setOpaque(this, 0L);
         }
     }
 }

@@ -2,6 +2,7 @@ package org.ipi4j.apic;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.Objects;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
 
@@ -27,12 +28,12 @@ abstract class IdleLoopState extends IdleLoopPadBefore {
      * waker reads anyway, away from the fields the owner writes while it runs.
      */
     final Timeline timeline;
-    /** True for a simulation: guards the interleaving hooks (see InterruptController.simulated). */
-    final boolean simulated;
+    /** A simulation's interleaving points and an injected lost wake-up (see DeliveryProbe); on the same line. */
+    final DeliveryProbe probe;
 
-    IdleLoopState(final Timeline timeline) {
-        this.timeline = java.util.Objects.requireNonNull(timeline, "timeline");
-        this.simulated = timeline.simulated();
+    IdleLoopState(final Timeline timeline, final DeliveryProbe probe) {
+        this.timeline = Objects.requireNonNull(timeline, "timeline");
+        this.probe = Objects.requireNonNull(probe, "probe");
     }
 }
 
@@ -41,8 +42,8 @@ abstract class IdleLoopPadAfter extends IdleLoopState {
     long q00, q01, q02, q03, q04, q05, q06, q07;
     long q10, q11, q12, q13, q14, q15, q16, q17;
 
-    IdleLoopPadAfter(final Timeline timeline) {
-        super(timeline);
+    IdleLoopPadAfter(final Timeline timeline, final DeliveryProbe probe) {
+        super(timeline, probe);
     }
 }
 
@@ -104,8 +105,6 @@ public final class IdleLoop extends IdleLoopPadAfter {
     private final long pollRounds;
     private final IdleStrategy pollingStrategy;
     private final int cpu;
-    /** Null unless a test injects faults. */
-    private final FaultInjector faults;
     private volatile Thread owner;
     /** Wake-ups that needed an unpark (many wakers). */
     final LongAdder unparks = new LongAdder();
@@ -113,29 +112,29 @@ public final class IdleLoop extends IdleLoopPadAfter {
     final LongAdder elided = new LongAdder();
 
     /**
-     * An idle loop with no fault injection, for tests and the stress suite.
+     * An idle loop on the host, polling as {@code policy} says, for tests and the stress suite.
      *
      * @param policy how the core waits
      */
     public IdleLoop(final IdlePolicy policy) {
-        this(policy, 0, null, Timeline.real());
+        this(policy, 0, policy.pollRoundsBeforePark(), DeliveryProbe.HOST, Timeline.real());
     }
 
     /**
-     * The idle loop of core {@code cpu}; {@code faults} may be null.
+     * The idle loop of core {@code cpu}, with its policies passed in by the port that owns it.
      *
-     * @param policy the policy
-     * @param cpu the core's id, 0 to the machine's core count - 1
-     * @param faults the fault injector, or null
-     * @param timeline the machine's time and parking (a simulation parks at once: its wake-up
-     *                 latency stands for noticing, so polling in virtual time would only cost switches)
+     * @param policy the polling strategy
+     * @param cpu the core's id
+     * @param pollRounds rounds of {@code policy}'s strategy before parking (a simulation gives 0)
+     * @param probe the interleaving points before and inside the park, and injected lost wake-ups
+     * @param timeline the machine's time and parking
      */
-    public IdleLoop(final IdlePolicy policy, final int cpu, final FaultInjector faults, final Timeline timeline) {
-        super(timeline);
-        this.pollRounds = timeline.simulated() ? 0 : policy.pollRoundsBeforePark();
+    IdleLoop(final IdlePolicy policy, final int cpu, final long pollRounds, final DeliveryProbe probe,
+             final Timeline timeline) {
+        super(timeline, probe);
+        this.pollRounds = pollRounds;
         this.pollingStrategy = policy.pollingStrategy();
         this.cpu = cpu;
-        this.faults = faults;
     }
 
     /**
@@ -187,9 +186,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
                     rounds++;
                     continue;
                 }
-                if (simulated) {
-                    timeline.interleave(); // a simulation may run a waker between our look and PARKED
-                }
+                probe.interleave(); // a simulation may run a waker between our look and PARKED
                 if (prepareToPark(done)) {
                     final CoreParkedEvent jfr = CoreParkedEvent.startIfEnabled(); // null unless recorded
                     if (deadlineNanos == NO_DEADLINE) {
@@ -227,9 +224,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
      */
     public boolean prepareToPark(final BooleanSupplier done) {
         parked = 1;                  // volatile store: ordered before the loads in done
-        if (simulated) {
-            timeline.interleave();   // a simulation may run a waker between the store and the re-check
-        }
+        probe.interleave();          // a simulation may run a waker between the store and the re-check
         // Released after the flag: an observer that reads PARKED (acquire) and then wakes us
         // finds parked == 1, so its wake-up is not elided.
         ACTIVITY.setRelease(this, PARKED);
@@ -248,7 +243,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
         // sequentially consistent, where the core's split (between its PARKED store and its
         // re-check) already produces both orders, and this is the hottest line of every send.
         if (parked != 0) { // volatile load, after the caller's volatile publication
-            if (faults != null && faults.dropWakeup(cpu)) {
+            if (probe.dropWakeup(cpu)) {
                 return false; // an injected lost wake-up: the core sleeps on a pending bit
             }
             unparks.increment();

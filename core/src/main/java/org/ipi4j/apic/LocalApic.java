@@ -16,9 +16,9 @@ import org.jctools.queues.MpscArrayQueue;
 /**
  * The part of one core that senders write: the interrupt request register (IRR, a pending bit per
  * vector) and a bounded JCTools MPSC mailbox per registered vector. It knows nothing of threads:
- * the {@link InterruptController} drives it from the sending side and {@link CpuContext} from the
- * receiving side, and the jcstress suite drives it directly, so the ordering proofs cover exactly
- * the code the cores run.
+ * its core's {@link CpuPort} drives it from both sides (a sender's half and the core's interrupt
+ * entry), and the jcstress suite drives it directly, so the ordering proofs cover exactly the code
+ * the cores run.
  *
  * <h2>Protocol and happens-before</h2>
  * A sender {@link #offer}s its payload (a release store in the mailbox), then raises the vector:
@@ -48,7 +48,7 @@ public final class LocalApic {
 
     private final int cpu;
     private final long[] irr = new long[PAD + WORDS + PAD];
-    /** Published before the vector's IDT entry (see InterruptController.register); read only after it. */
+    /** Published before the vector's IDT entry (see Idt.register); read only after it. */
     private final MessagePassingQueue<Object>[] mailboxes;
     /** Sends that found their vector already pending (many senders: a LongAdder). */
     final LongAdder coalesced = new LongAdder();

@@ -48,7 +48,7 @@ public final class Mmu {
     private final Machine machine;
     /** The machine's clock, spin-waits and flush costs (the host's, or a simulation's). */
     final Timeline timeline;
-    /** True for a simulation: guards the flush-cost hooks (see InterruptController.simulated). */
+    /** True for a simulation: guards the flush-cost hooks (a not-taken branch on a final field on the host). */
     private final boolean simulated;
     private final SmpCall smp;
     private final Memory memory;

@@ -12,8 +12,11 @@ package org.ipi4j.observability;
  * @param coalesced            sends to this core that found the vector already pending
  * @param unparkWakeups        sends/submissions to this core that had to unpark it
  * @param elidedWakeups        sends/submissions to this core that needed no unpark (it was running or polling)
- * @param handlerNanos         total time spent in its handlers
- * @param maxIrqOffNanos       longest stretch with interrupts disabled by code (not handlers)
+ * @param handlerNanos         total time spent in its handlers; 0 unless the machine times handlers
+ *                             ({@code Machine.Builder.timeHandlers})
+ * @param maxIrqOffNanos       longest stretch with interrupts disabled by code (not handlers); 0 unless
+ *                             the machine times handlers, which also times these stretches (without
+ *                             it, disabling and re-enabling interrupts reads no clock)
  * @param exceptions           exceptions (#GP, #PF, ...) raised on this core
  * @param oopses               handler failures and invariant breaks recorded on this core
  * @param tasks                Java tasks and programs run to completion
