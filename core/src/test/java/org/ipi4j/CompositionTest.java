@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Timeout;
  * commit that added it says how); the torture mode and the simulation's exploration look for
  * more of the kind.
  */
+@EndToEnd
 @Timeout(60)
 class CompositionTest {
     static final Vector V = Vector.of(0x40);

@@ -41,6 +41,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * returned left a stale translation; shutdown honours its timeout. 1.04 million operations per
  * run of the test class, in a few seconds.
  */
+@EndToEnd
 @Timeout(300)
 class ConservationStressTest {
     private static final Vector V = Vector.of(0x40);

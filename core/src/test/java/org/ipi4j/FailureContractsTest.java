@@ -31,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Regressions for contracts that had gaps: futures that never completed, overruns, bare errors. */
+@EndToEnd
 @Timeout(60)
 class FailureContractsTest {
     static final Vector V = Vector.of(0x40);

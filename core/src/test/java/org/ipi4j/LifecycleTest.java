@@ -18,6 +18,7 @@ import org.ipi4j.interrupts.Vector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+@EndToEnd
 @Timeout(60)
 class LifecycleTest {
     static final Vector V = Vector.of(0x40);

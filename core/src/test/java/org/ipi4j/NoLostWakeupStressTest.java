@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * be handled. A lost wake-up shows up as a latch that never reaches zero (the test times out
  * with the counts), not as a slow run.
  */
+@EndToEnd
 @Timeout(120)
 class NoLostWakeupStressTest {
     static final int SENDERS = 4;

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Timeout;
  * Review findings on the composition of the closing protocol, cross-core calls and the rest of
  * the library. Each test fails on the code it was written against; its comment says why.
  */
+@EndToEnd
 @Timeout(60)
 class ReviewFindingsTest {
     private static Machine.Builder builder(final int cores) {

@@ -8,6 +8,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.ipi4j.Core;
+import org.ipi4j.EndToEnd;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.smp.Broadcast;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Timeout;
  * The MMU where it meets the other protocols: a change refused by the cross-call layer, ids that
  * meet in a TLB, and a shootdown that fails while the space is turning global.
  */
+@EndToEnd
 @Timeout(60)
 class MmCompositionTest {
     static final int PAGE = ShootdownTest.PAGE;

@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import org.ipi4j.Core;
+import org.ipi4j.EndToEnd;
 import org.ipi4j.interrupts.Mode;
 import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.isa.AddressTranslation;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Timeout;
  * Review findings where the MMU's protocols meet: a gather's pending batch and a second
  * initiator's change of the same page, and a gather's flush refused after it emptied its batch.
  */
+@EndToEnd
 @Timeout(60)
 class ReviewMmFindingsTest {
     static final int PAGE = ShootdownTest.PAGE;

@@ -18,9 +18,22 @@ import org.openjdk.jcstress.infra.results.III_Result;
  * {@code CallDescriptor.claimHeld}, the real code of {@code SmpCall}'s shutdown hook. Every call
  * must have exactly one owner: run by the core or answered by shutdown; the second call, which
  * the stuck core never reaches, must be answered. Placed in {@code org.ipi4j.smp} to drive the
- * package's own classes. Run alone: {@code java -jar stress/target/jcstress.jar -t HeldCallsReachable}.
- * Moving the core's {@code hold(next)} after its {@code start} strands the second call when
- * shutdown's failed claim re-reads the old cursor (the "x, y, 0" outcome).
+ * package's own classes. Moving the core's {@code hold(next)} after its {@code start} strands the
+ * second call when shutdown's failed claim re-reads the old cursor (the "x, y, 0" outcome).
+ *
+ * <p>Observed in one run on the project's 2-CPU host (x86_64, OpenJDK 17.0.15, 16 forks over
+ * 8 JVM configurations, 2026-12-02), and the command that runs it alone:
+ * <pre>
+ *    RESULT     SAMPLES     FREQ      EXPECT  DESCRIPTION
+ *     .*, 0           0    0.00%   Forbidden  A call with no owner or two: stranded behind the stuck core, or run and answered.
+ *   0, 0, .           0    0.00%   Forbidden  A call with no owner or two: stranded behind the stuck core, or run and answered.
+ *   0, 1, 1   1,186,932    3.36%  Acceptable  Shutdown claimed call 0 first (the core skips it) and call 1.
+ *   1, 0, 1  34,118,844   96.64%  Acceptable  The core started call 0; shutdown answered call 1.
+ *   1, 1, .           0    0.00%   Forbidden  A call with no owner or two: stranded behind the stuck core, or run and answered.
+ * </pre>
+ * <pre>
+ *   java -jar stress/target/jcstress.jar -t HeldCallsReachable -iters 2 -time 200 -sc false
+ * </pre>
  */
 @JCStressTest
 @Description("Calls a stuck core took but has not started are reachable by shutdown. "

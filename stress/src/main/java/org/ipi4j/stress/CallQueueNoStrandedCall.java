@@ -17,6 +17,18 @@ import org.openjdk.jcstress.infra.results.III_Result;
  * the target's handler takes the queue while a caller pushes a second call. The caller sends an
  * IPI only if it found the queue empty; otherwise it relies on the pending IPI's handler to take
  * its call. Either the caller sends an IPI, or the handler takes the second call: never neither.
+ *
+ * <p>Observed in one run on the project's 2-CPU host (x86_64, OpenJDK 17.0.15, 16 forks over
+ * 8 JVM configurations, 2026-12-02), and the command that runs it alone:
+ * <pre>
+ *    RESULT     SAMPLES     FREQ      EXPECT  DESCRIPTION
+ *   0, 0, 1           0    0.00%   Forbidden  Stranded: no IPI will come and the handler did not take the call.
+ *   0, 1, 0  14,710,342   43.93%  Acceptable  Coalesced: the pending IPI's handler took the second call too.
+ *   1, 0, 1  18,772,714   56.07%  Acceptable  The handler had taken the queue; the caller sends an IPI for it.
+ * </pre>
+ * <pre>
+ *   java -jar stress/target/jcstress.jar -t CallQueueNoStrandedCall -iters 2 -time 200 -sc false
+ * </pre>
  */
 @JCStressTest
 @Description("Handler: takeAll(). Caller: push(second), IPI if the list was empty. "

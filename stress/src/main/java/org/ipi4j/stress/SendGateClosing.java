@@ -23,6 +23,18 @@ import org.openjdk.jcstress.infra.results.II_Result;
  * refused, or the closer sees its payload. With a one-bit marker instead of a depth (the nested
  * exit clears it while the outer send is still inside), "1, 0" appears: the bug the composition
  * review found. Run alone: {@code java -jar stress/target/jcstress.jar -t SendGateClosing}.
+ *
+ * <p>Observed in one run on the project's 2-CPU host (x86_64, OpenJDK 17.0.15, 16 forks over
+ * 8 JVM configurations, 2026-12-02), and the command that runs it alone:
+ * <pre>
+ *   RESULT    SAMPLES     FREQ      EXPECT  DESCRIPTION
+ *     0, 0  4,328,576   38.72%  Acceptable  Refused by the closed gate: nothing was queued.
+ *     1, 0          0    0.00%   Forbidden  The payload landed after close() returned: neither handled nor reported.
+ *     1, 1  6,851,760   61.28%  Acceptable  Offered before the close; the closer waited for it and sees it.
+ * </pre>
+ * <pre>
+ *   java -jar stress/target/jcstress.jar -t SendGateClosing -iters 2 -time 200 -sc false
+ * </pre>
  */
 @JCStressTest
 @Description("A payload offered through an open gate is seen by the closer once close() returned, even with a nested send. "
