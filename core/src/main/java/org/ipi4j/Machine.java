@@ -6,13 +6,10 @@ import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
@@ -61,7 +58,6 @@ import org.ipi4j.sim.Simulation;
 public final class Machine implements AutoCloseable {
     /** Distinct kinds of oops told apart; see {@link #distinctOopses()}. */
     public static final int MAX_DISTINCT_OOPSES = 256;
-    private static final String OTHER_OOPSES = "other failures";
     private static final int NEW = 0;
     private static final int STARTED = 1;
     private static final int CLOSED = 2;
@@ -84,14 +80,9 @@ public final class Machine implements AutoCloseable {
     /** Null unless the machine is simulated. */
     private final Simulation simulation;
     private final Topology topology;
-    /** The first oopses, at most {@code oopsCapacity}: a handler failing forever must not grow memory. */
-    private final ArrayBlockingQueue<Oops> oopses;
-    /** Distinct kinds of oops and their counts, at most {@link #MAX_DISTINCT_OOPSES} kinds. */
-    private final ConcurrentHashMap<String, Distinct> distinctOopses = new ConcurrentHashMap<>();
-    private final LongAdder oopsTotal = new LongAdder();
+    private final OopsLog oopses;
     private final java.util.concurrent.CopyOnWriteArrayList<Runnable> shutdownHooks =
         new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final Consumer<Oops> oopsListener;
     private int lifecycle = NEW;
     private ShutdownReport report;
 
@@ -107,8 +98,7 @@ public final class Machine implements AutoCloseable {
         this.pinner = b.pinning == Pinning.NONE || simulation != null ? null
             : b.pinner != null ? b.pinner : Pinner.fromClassPath();
         this.faultPolicy = b.faultPolicy;
-        this.oopsListener = b.oopsListener;
-        this.oopses = new ArrayBlockingQueue<>(b.oopsCapacity);
+        this.oopses = new OopsLog(b.oopsCapacity, MAX_DISTINCT_OOPSES, timeline::nanoTime, b.oopsListener);
         this.memory = new Memory(b.memoryWords);
         this.paravirt = EnumSet.copyOf(b.paravirt);
         this.interrupts = new InterruptController(name, b.cores, idlePolicy, b.mailboxCapacity, b.overflowPolicy,
@@ -283,12 +273,12 @@ public final class Machine implements AutoCloseable {
      * @return the recorded oopses, oldest first (read-only)
      */
     public List<Oops> oopses() {
-        return List.copyOf(oopses);
+        return oopses.first();
     }
 
     /** {@return how many failures were recorded, including those {@link #oopses()} no longer holds} */
     public long oopsRecorded() {
-        return oopsTotal.sum();
+        return oopses.total();
     }
 
     /**
@@ -300,12 +290,7 @@ public final class Machine implements AutoCloseable {
      * @return one entry per kind of failure, with its count
      */
     public List<OopsCount> distinctOopses() {
-        final List<OopsCount> out = new ArrayList<>();
-        for (final Distinct d : distinctOopses.values()) {
-            out.add(new OopsCount(d.first, d.count.sum()));
-        }
-        out.sort((a, b) -> Long.compare(b.count(), a.count()));
-        return out;
+        return oopses.distinct();
     }
 
     /**
@@ -460,45 +445,7 @@ public final class Machine implements AutoCloseable {
 
     void recordOops(final int cpu, final Vector vector, final String what, final Throwable error,
                     final List<Object> payloads) {
-        final Oops oops = new Oops(cpu, vector, what, error, payloads, timeline.nanoTime());
-        oopsTotal.increment();
-        oopses.offer(oops); // dropped when full: counted in oopsTotal and distinctOopses
-        String key = oopsKey(oops);
-        if (!distinctOopses.containsKey(key) && distinctOopses.size() >= MAX_DISTINCT_OOPSES) {
-            key = OTHER_OOPSES;
-        }
-        distinctOopses.computeIfAbsent(key, k -> new Distinct(oops)).count.increment();
-        if (oopsListener != null) {
-            try {
-                oopsListener.accept(oops);
-            } catch (Throwable ignored) {
-                // the listener's own failure must not take the core down; the oops is recorded
-            }
-        }
-    }
-
-    /** What makes two oopses the same kind: description, vector, exception class and throwing frame. */
-    private static String oopsKey(final Oops o) {
-        final StringBuilder sb = new StringBuilder(o.what()).append('|').append(o.vector());
-        final Throwable t = o.error();
-        if (t != null) {
-            sb.append('|').append(t.getClass().getName());
-            final StackTraceElement[] st = t.getStackTrace();
-            if (st.length > 0) {
-                sb.append('@').append(st[0]);
-            }
-        }
-        return sb.toString();
-    }
-
-    /** One distinct kind: its first occurrence and its count. */
-    private static final class Distinct {
-        final Oops first;
-        final LongAdder count = new LongAdder();
-
-        Distinct(final Oops first) {
-            this.first = first;
-        }
+        oopses.record(cpu, vector, what, error, payloads);
     }
 
     private void handlerFailed() {
