@@ -86,41 +86,40 @@ public final class Machine implements AutoCloseable {
     private int lifecycle = NEW;
     private ShutdownReport report;
 
-    private Machine(final Builder b) {
-        this.name = b.name;
-        this.idlePolicy = b.idlePolicy;
-        this.pinning = b.pinning;
-        this.threadFactory = b.threadFactory;
-        this.simulation = b.simulation;
+    private Machine(final MachineConfig c) {
+        this.name = c.name();
+        this.idlePolicy = c.idlePolicy();
+        this.pinning = c.pinning();
+        this.threadFactory = c.threadFactory();
+        this.simulation = c.simulation();
         this.timeline = simulation != null ? simulation : Timeline.real();
-        this.topology = b.topology != null ? b.topology : simulation != null ? simulation.costs().topology() : Topology.uniform();
+        this.topology = c.topology() != null ? c.topology()
+            : simulation != null ? simulation.costs().topology() : Topology.uniform();
         // A simulated core does not pin: one thread runs at a time, on whatever CPU the host gives it.
-        this.pinner = b.pinning == Pinning.NONE || simulation != null ? null
-            : b.pinner != null ? b.pinner : Pinner.fromClassPath();
-        this.faultPolicy = b.faultPolicy;
-        this.oopses = new OopsLog(b.oopsCapacity, MAX_DISTINCT_OOPSES, timeline::nanoTime, b.oopsListener);
-        this.memory = new Memory(b.memoryWords);
-        this.paravirt = EnumSet.copyOf(b.paravirt);
-        this.interrupts = new InterruptController(name, b.cores, idlePolicy, b.mailboxCapacity, b.overflowPolicy,
-            b.blockTimeout.toNanos(), b.timeHandlers, b.faults, b.deliveryMode, paravirt.contains(Paravirt.SEND_IPI),
-            new InterruptController.Host() {
-                @Override
-                public int currentCpu() {
-                    final Core c = currentCore();
-                    return c == null ? -1 : c.id();
-                }
+        this.pinner = c.pinning() == Pinning.NONE || simulation != null ? null
+            : c.pinner() != null ? c.pinner() : Pinner.fromClassPath();
+        this.faultPolicy = c.faultPolicy();
+        this.oopses = new OopsLog(c.oopsCapacity(), MAX_DISTINCT_OOPSES, timeline::nanoTime, c.oopsListener());
+        this.memory = new Memory(c.memoryWords());
+        this.paravirt = c.paravirt();
+        this.interrupts = c.interruptController(new InterruptController.Host() {
+            @Override
+            public int currentCpu() {
+                final Core self = currentCore();
+                return self == null ? -1 : self.id();
+            }
 
-                @Override
-                public void handlerFailed(final int cpu, final Vector vector, final Throwable error,
-                                          final List<Object> payloads) {
-                    recordOops(cpu, vector, "handler threw", error, payloads);
-                    Machine.this.handlerFailed();
-                }
-            }, timeline);
+            @Override
+            public void handlerFailed(final int cpu, final Vector vector, final Throwable error,
+                                      final List<Object> payloads) {
+                recordOops(cpu, vector, "handler threw", error, payloads);
+                Machine.this.handlerFailed();
+            }
+        }, timeline);
         if (simulation != null) {
-            simulation.bind(name, b.cores);
+            simulation.bind(name, c.cores());
         }
-        this.cores = new Core[b.cores];
+        this.cores = new Core[c.cores()];
         for (int i = 0; i < cores.length; i++) {
             cores[i] = new Core(this, i, pinning, interrupts);
         }
@@ -738,7 +737,9 @@ public final class Machine implements AutoCloseable {
 
         /** {@return the machine, not yet started} */
         public Machine build() {
-            return new Machine(this);
+            return new Machine(new MachineConfig(name, cores, idlePolicy, pinning, mailboxCapacity, overflowPolicy,
+                blockTimeout, faultPolicy, memoryWords, oopsListener, timeHandlers, oopsCapacity, faults, pinner,
+                threadFactory, paravirt, deliveryMode, simulation, topology));
         }
     }
 }
