@@ -204,7 +204,7 @@ public final class Core {
         if (duration.isNegative() || duration.isZero()) {
             throw new IllegalArgumentException("duration must be positive, not " + duration);
         }
-        vcpu.preempt(Math.min(Machine.saturatedNanos(duration), Long.MAX_VALUE / 4)); // any length: no overflow
+        vcpu.preempt(Math.min(Deadlines.saturatedNanos(duration), Long.MAX_VALUE / 4)); // any length: no overflow
         endIfStopping();
     }
 

@@ -2,14 +2,12 @@ package org.ipi4j;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
@@ -26,7 +24,6 @@ import org.ipi4j.interrupts.Oops;
 import org.ipi4j.interrupts.OopsCount;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Topology;
-import org.ipi4j.interrupts.UndeliveredInterrupt;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;
 import org.ipi4j.observability.CoreStats;
@@ -81,8 +78,7 @@ public final class Machine implements AutoCloseable {
     private final Simulation simulation;
     private final Topology topology;
     private final OopsLog oopses;
-    private final java.util.concurrent.CopyOnWriteArrayList<Runnable> shutdownHooks =
-        new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Runnable> shutdownHooks = new CopyOnWriteArrayList<>();
     private int lifecycle = NEW;
     private ShutdownReport report;
 
@@ -362,7 +358,7 @@ public final class Machine implements AutoCloseable {
             return report;
         }
         // One deadline for every wait below, taken first: the closing protocol's wait too.
-        final long deadline = System.nanoTime() + saturatedNanos(timeout);
+        final long deadline = System.nanoTime() + Deadlines.saturatedNanos(timeout);
         if (simulation != null) {
             simulation.end(); // the cores stop in real time
         }
@@ -371,42 +367,8 @@ public final class Machine implements AutoCloseable {
         final List<String> inFlight = interrupts.close(deadline);
         final boolean started = lifecycle == STARTED;
         lifecycle = CLOSED;
-        final List<String> stuck = new ArrayList<>();
-        final boolean[] stopped = new boolean[cores.length];
-        if (started) {
-            for (final Core core : cores) {
-                core.requestStop();
-            }
-            for (final Core core : cores) {
-                try {
-                    stopped[core.id()] = core.join(TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                if (!stopped[core.id()]) {
-                    stuck.add(core.describe() + "\n" + stack(core));
-                }
-            }
-        } else {
-            Arrays.fill(stopped, true);
-        }
-        final List<UndeliveredInterrupt> undelivered = new ArrayList<>();
-        int rejected = 0;
-        final MachineClosedException why = new MachineClosedException("machine " + name + " shut down before the task ran");
-        for (final Core core : cores) {
-            if (stopped[core.id()]) {
-                undelivered.addAll(core.leftovers()); // a stuck core still owns its mailboxes
-            }
-            rejected += core.rejectQueued(why); // a stuck core's queued tasks too: it may never take them
-        }
-        report = new ShutdownReport(List.copyOf(undelivered), rejected, List.copyOf(stuck), List.copyOf(inFlight));
-        for (final Runnable hook : shutdownHooks) {
-            try {
-                hook.run();
-            } catch (RuntimeException | Error e) {
-                recordOops(-1, null, "shutdown hook threw", e, List.of());
-            }
-        }
+        report = ShutdownSequence.stopCores(name, cores, started, deadline, inFlight);
+        ShutdownSequence.runHooks(shutdownHooks, oopses);
         return report;
     }
 
@@ -421,23 +383,6 @@ public final class Machine implements AutoCloseable {
         if (!r.isClean()) {
             throw new UncleanShutdownException(name, r);
         }
-    }
-
-    /** {@code d} in nanoseconds, or Long.MAX_VALUE / 2 if it is longer (about 146 years): a deadline never overflows. */
-    static long saturatedNanos(final Duration d) {
-        try {
-            return Math.min(Math.max(0, d.toNanos()), Long.MAX_VALUE / 2);
-        } catch (ArithmeticException e) {
-            return d.isNegative() ? 0 : Long.MAX_VALUE / 2;
-        }
-    }
-
-    private static String stack(final Core core) {
-        final StringBuilder sb = new StringBuilder();
-        for (final StackTraceElement e : core.stackTrace()) {
-            sb.append("    at ").append(e).append('\n');
-        }
-        return sb.toString();
     }
 
     // ---- called by cores ------------------------------------------------------------------------
