@@ -87,7 +87,8 @@ public final class Core {
 
     private static final State[] STATES = State.values(); // indexed by IdleLoop's state constants
 
-    private final Machine machine;
+    /** What this core needs from its machine, and no more: the core never sees the machine. */
+    private final CoreHost host;
     private final int id;
     private final Pinning pinning;
     private final InterruptController controller;
@@ -99,9 +100,9 @@ public final class Core {
     private final FaultInjector faults;
     /** Preemption by the host, and the PV flush word. */
     private final Vcpu vcpu;
-    /** The machine's timeline, and whether it is a simulation (guards the boundary's cost hook). */
     private final Timeline timeline;
-    private final boolean simulated;
+    /** What a boundary costs: chosen by the machine, so that the boundary tests no flag. */
+    private final Runnable boundaryCost;
     private final Runnable pvFlush = this::runPvFlush;
     /**
      * Tasks submitted to this core; an XADD queue, whose offer is the RMW the idle re-check pairs
@@ -127,8 +128,8 @@ public final class Core {
     private volatile Thread thread;
     private volatile int hostCpu = -1;
 
-    Core(final Machine machine, final int id, final Pinning pinning, final InterruptController controller) {
-        this.machine = machine;
+    Core(final int id, final Pinning pinning, final InterruptController controller, final CoreHost host) {
+        this.host = host;
         this.id = id;
         this.pinning = pinning;
         this.controller = controller;
@@ -137,9 +138,9 @@ public final class Core {
         this.cpu = controller.context(id);
         this.faults = controller.faults();
         this.vcpu = controller.vcpu(id);
-        this.timeline = machine.timeline();
-        this.simulated = timeline.simulated();
-        this.interpreter = new Interpreter(new ProgramCpu(), machine.memory());
+        this.timeline = host.timeline();
+        this.boundaryCost = host.boundaryCost();
+        this.interpreter = new Interpreter(new ProgramCpu(), host.memory());
     }
 
     // =====================================================================================
@@ -164,11 +165,6 @@ public final class Core {
     /** {@return this core's id, 0 to {@code machine.coreCount() - 1}} */
     public int id() {
         return id;
-    }
-
-    /** {@return the machine this core belongs to} */
-    public Machine machine() {
-        return machine;
     }
 
     /** {@return host CPU this core's thread is pinned to, or -1 if it runs unpinned} */
@@ -407,9 +403,7 @@ public final class Core {
      */
     public void checkpoint() {
         checkOwner("checkpoint()");
-        if (simulated) {
-            timeline.spinWait(); // a boundary lets virtual time pass: a looping task lets the others run
-        }
+        boundaryCost.run(); // a boundary lets virtual time pass: a looping task lets the others run
         boundaryFault();
         final long n = ++checkpoints;
         cpu.epc(n);
@@ -587,7 +581,7 @@ public final class Core {
 
     /** Best effort: a pinner that fails leaves the core unpinned, never dead. */
     private Pinner.Pin pin() {
-        final Pinner pinner = machine.pinner();
+        final Pinner pinner = host.pinner();
         if (pinner == null) {
             return null;
         }
@@ -673,7 +667,7 @@ public final class Core {
 
     /** A shootdown left a TLB flush for our resume: run the machine's PV flush hooks (the MMU's full flush). */
     private void runPvFlush() {
-        machine.pvFlush(id);
+        host.pvFlush(id);
     }
 
     /** The innermost wait's condition holds, or an interrupt can be taken, or the host preempts us. */
@@ -704,7 +698,7 @@ public final class Core {
 
     private void oops(final String what) {
         oopses.increment();
-        machine.recordOops(id, null, what, null, List.of());
+        host.oops(id, null, what, null);
     }
 
     private GeneralProtectionException gp(final long at, final String why) {
@@ -745,9 +739,7 @@ public final class Core {
         @Override
         public void boundary(final long pc) {
             cpu.epc(pc);
-            if (simulated) {
-                timeline.spinWait(); // one instruction's virtual time
-            }
+            boundaryCost.run(); // one instruction's virtual time
             boundaryFault();
             if (cpu.deliverable()) {
                 cpu.deliverPending(pc); // precise: the instruction at pc has not started
@@ -791,7 +783,7 @@ public final class Core {
                 return a == null ? ExceptionHandler.Action.KILL : a;
             } catch (Throwable t) {
                 oopses.increment();
-                machine.recordOops(id, fault.vector(), "exception handler threw", t, List.of());
+                host.oops(id, fault.vector(), "exception handler threw", t);
                 return ExceptionHandler.Action.KILL;
             } finally {
                 cpu.mode(before);

@@ -74,7 +74,7 @@ public final class Machine implements AutoCloseable {
     private final Memory memory;
     /** The host's time and parking, or the simulation's. */
     private final Timeline timeline;
-    /** Null unless the machine is simulated. */
+    /** Null unless the machine is simulated; no other class of this package asks (a core is handed its boundary cost). */
     private final Simulation simulation;
     private final Topology topology;
     private final OopsLog oopses;
@@ -98,26 +98,84 @@ public final class Machine implements AutoCloseable {
         this.oopses = new OopsLog(c.oopsCapacity(), MAX_DISTINCT_OOPSES, timeline::nanoTime, c.oopsListener());
         this.memory = new Memory(c.memoryWords());
         this.paravirt = c.paravirt();
-        this.interrupts = c.interruptController(new InterruptController.Host() {
-            @Override
-            public int currentCpu() {
-                final Core self = currentCore();
-                return self == null ? -1 : self.id();
-            }
-
-            @Override
-            public void handlerFailed(final int cpu, final Vector vector, final Throwable error,
-                                      final List<Object> payloads) {
-                recordOops(cpu, vector, "handler threw", error, payloads);
-                Machine.this.handlerFailed();
-            }
-        }, timeline);
+        final MachineHost host = new MachineHost(simulation != null ? simulation::spinWait : () -> { });
+        this.interrupts = c.interruptController(host, timeline);
         if (simulation != null) {
             simulation.bind(name, c.cores());
         }
         this.cores = new Core[c.cores()];
         for (int i = 0; i < cores.length; i++) {
-            cores[i] = new Core(this, i, pinning, interrupts);
+            cores[i] = new Core(i, pinning, interrupts, host);
+        }
+    }
+
+    /**
+     * The machine as its cores and its interrupt controller see it: what they need of it, and
+     * no more. A private adapter, so that none of this is public on the machine.
+     */
+    private final class MachineHost implements CoreHost, InterruptController.Host {
+        /** One instruction's virtual time in a simulation; nothing on the host (its time passes by itself). */
+        private final Runnable boundaryCost;
+
+        MachineHost(final Runnable boundaryCost) {
+            this.boundaryCost = boundaryCost;
+        }
+
+        @Override
+        public Timeline timeline() {
+            return timeline;
+        }
+
+        @Override
+        public Runnable boundaryCost() {
+            return boundaryCost;
+        }
+
+        @Override
+        public Pinner pinner() {
+            return pinner;
+        }
+
+        @Override
+        public Memory memory() {
+            return memory;
+        }
+
+        @Override
+        public void pvFlush(final int cpu) {
+            for (final IntConsumer hook : pvFlushHooks) {
+                try {
+                    hook.accept(cpu);
+                } catch (RuntimeException | Error e) {
+                    // A hook's failure must not end the core's run loop (the core would be dead while
+                    // the machine runs): it is an oops, like a failing handler, and the next hook runs.
+                    oopses.record(cpu, null, "PV flush hook threw", e, List.of());
+                }
+            }
+        }
+
+        @Override
+        public void oops(final int cpu, final Vector vector, final String what, final Throwable error) {
+            oopses.record(cpu, vector, what, error, List.of());
+        }
+
+        @Override
+        public int currentCpu() {
+            final Core c = currentCore();
+            return c == null ? -1 : c.id();
+        }
+
+        @Override
+        public void handlerFailed(final int cpu, final Vector vector, final Throwable error, final List<Object> payloads) {
+            oopses.record(cpu, vector, "handler threw", error, payloads);
+            if (faultPolicy == FaultPolicy.HALT_MACHINE) {
+                // A core cannot join itself: refuse new work and ask every core to stop; the
+                // owner's shutdown()/close() joins and collects what is left.
+                interrupts.closeFromCore();
+                for (final Core core : cores) {
+                    core.requestStop();
+                }
+            }
         }
     }
 
@@ -191,7 +249,7 @@ public final class Machine implements AutoCloseable {
     /** {@return the core of this machine running the calling thread, or null if the caller is not one} */
     public Core currentCore() {
         final Core c = Core.current();
-        return c != null && c.machine() == this ? c : null;
+        return c != null && c.id() < cores.length && cores[c.id()] == c ? c : null;
     }
 
     /** {@return all cores, by id} */
@@ -320,19 +378,6 @@ public final class Machine implements AutoCloseable {
         pvFlushHooks.add(Objects.requireNonNull(flush, "flush"));
     }
 
-    /** Runs the PV flush hooks on core {@code cpu} (its own thread). */
-    void pvFlush(final int cpu) {
-        for (final IntConsumer hook : pvFlushHooks) {
-            try {
-                hook.accept(cpu);
-            } catch (RuntimeException | Error e) {
-                // A hook's failure must not end the core's run loop (the core would be dead while
-                // the machine runs): it is an oops, like a failing handler, and the next hook runs.
-                recordOops(cpu, null, "PV flush hook threw", e, List.of());
-            }
-        }
-    }
-
     /** {@return true once shutdown has begun (sends are refused)} */
     public boolean isClosed() {
         return interrupts.isClosed();
@@ -382,24 +427,6 @@ public final class Machine implements AutoCloseable {
         final ShutdownReport r = shutdown(Duration.ofSeconds(10));
         if (!r.isClean()) {
             throw new UncleanShutdownException(name, r);
-        }
-    }
-
-    // ---- called by cores ------------------------------------------------------------------------
-
-    void recordOops(final int cpu, final Vector vector, final String what, final Throwable error,
-                    final List<Object> payloads) {
-        oopses.record(cpu, vector, what, error, payloads);
-    }
-
-    private void handlerFailed() {
-        if (faultPolicy == FaultPolicy.HALT_MACHINE) {
-            // A core cannot join itself: refuse new work and ask every core to stop; the
-            // owner's shutdown()/close() joins and collects what is left.
-            interrupts.closeFromCore();
-            for (final Core c : cores) {
-                c.requestStop();
-            }
         }
     }
 
