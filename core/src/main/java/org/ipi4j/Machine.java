@@ -173,7 +173,7 @@ public final class Machine implements AutoCloseable {
                 // owner's shutdown()/close() joins and collects what is left.
                 interrupts.closeFromCore();
                 for (final Core core : cores) {
-                    core.requestStop();
+                    core.runtime().requestStop();
                 }
             }
         }

@@ -34,11 +34,11 @@ final class ShutdownSequence {
         final boolean[] stopped = new boolean[cores.length];
         if (started) {
             for (final Core core : cores) {
-                core.requestStop();
+                core.runtime().requestStop();
             }
             for (final Core core : cores) {
                 try {
-                    stopped[core.id()] = core.join(TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                    stopped[core.id()] = core.runtime().join(TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -54,9 +54,9 @@ final class ShutdownSequence {
         final MachineClosedException why = new MachineClosedException("machine " + machine + " shut down before the task ran");
         for (final Core core : cores) {
             if (stopped[core.id()]) {
-                undelivered.addAll(core.leftovers()); // a stuck core still owns its mailboxes
+                undelivered.addAll(core.runtime().leftovers()); // a stuck core still owns its mailboxes
             }
-            rejected += core.rejectQueued(why); // a stuck core's queued tasks too: it may never take them
+            rejected += core.runtime().rejectQueued(why); // a stuck core's queued tasks too: it may never take them
         }
         return new ShutdownReport(List.copyOf(undelivered), rejected, List.copyOf(stuck), List.copyOf(inFlight));
     }
