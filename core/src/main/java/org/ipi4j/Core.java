@@ -1,38 +1,27 @@
 package org.ipi4j;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.function.BooleanSupplier;
 
 import org.ipi4j.apic.CpuContext;
-import org.ipi4j.apic.FaultInjector;
-import org.ipi4j.apic.IdleLoop;
 import org.ipi4j.apic.InterruptController;
-import org.ipi4j.apic.LocalApic;
 import org.ipi4j.apic.Vcpu;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.idle.Timeline;
 import org.ipi4j.interrupts.CpuException;
-import org.ipi4j.interrupts.ExceptionHandler;
 import org.ipi4j.interrupts.GeneralProtectionException;
 import org.ipi4j.interrupts.Mode;
 import org.ipi4j.interrupts.TrapFrame;
-import org.ipi4j.interrupts.UndeliveredInterrupt;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.AddressTranslation;
-import org.ipi4j.isa.Cpu;
 import org.ipi4j.isa.Interpreter;
 import org.ipi4j.isa.Program;
 import org.ipi4j.isa.ProgramResult;
 import org.ipi4j.observability.CoreStats;
-import org.ipi4j.observability.Counter;
-import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 
 /**
  * One emulated core: a platform thread, pinned to a host CPU where possible, that runs Java
@@ -57,18 +46,11 @@ import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
  * <h2>Happens-before</h2>
  * Everything a thread did before {@code submit} happens-before the task runs; everything the
  * task did happens-before the returned future completes.
+ *
+ * <p>This class is the core's face; what runs on its thread (the run loop, the boundary, the
+ * task queue, the stop) is its package-private runtime, to which the owner-only methods delegate.
  */
 public final class Core {
-    private static final VarHandle PREEMPT_DEPTH;
-
-    static {
-        try {
-            PREEMPT_DEPTH = MethodHandles.lookup().findVarHandle(Core.class, "preemptDepth", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     /** What a core is doing, as seen from outside. */
     public enum State {
         /** The machine has not started. */
@@ -87,64 +69,20 @@ public final class Core {
 
     private static final State[] STATES = State.values(); // indexed by IdleLoop's state constants
 
-    private final Machine machine;
     private final int id;
-    private final Pinning pinning;
-    private final InterruptController controller;
-    private final LocalApic apic;
-    private final IdleLoop idle;
+    private final CoreRuntime runtime; // what runs on the core's thread; cpu and vcpu are its parts
     private final CpuContext cpu;
-    private final Interpreter interpreter;
-    /** Null unless a test injects faults. */
-    private final FaultInjector faults;
-    /** Preemption by the host, and the PV flush word. */
     private final Vcpu vcpu;
-    /** The machine's timeline, and whether it is a simulation (guards the boundary's cost hook). */
-    private final Timeline timeline;
-    private final boolean simulated;
-    private final Runnable pvFlush = this::runPvFlush;
-    /**
-     * Tasks submitted to this core; an XADD queue, whose offer is the RMW the idle re-check pairs
-     * with. Multi-consumer so that shutdown can fail the tasks of a core that is stuck: each task
-     * is taken once, by the core (which runs it) or by shutdown (which fails it).
-     */
-    private final MpmcUnboundedXaddArrayQueue<Runnable> runQueue = new MpmcUnboundedXaddArrayQueue<>(64);
-    private volatile boolean stopRequested;
+    private final Interpreter interpreter;
 
-    // ---- owned by the core thread ---------------------------------------------------------
-    /** Written by the owner with opaque stores, read by other threads with opaque loads (preemptionDisabled). */
-    private int preemptDepth;
-    private long checkpoints;
-    private final Counter exceptions = new Counter();
-    private final Counter oopses = new Counter();
-    private final Counter tasks = new Counter();
-    private final BooleanSupplier runLoopWork = () -> hasWork(true);
-    private final BooleanSupplier haltWork = () -> hasWork(false);
-    /** What the innermost {@link #waitUntil} waits for; read by {@link #waitWork}. */
-    private BooleanSupplier waitCondition;
-    private final BooleanSupplier waitWork = this::waitOver;
-
-    private volatile Thread thread;
-    private volatile int hostCpu = -1;
-
-    Core(final Machine machine, final int id, final Pinning pinning, final InterruptController controller) {
-        this.machine = machine;
+    /** Core {@code id} of the machine that {@code host} stands for; its parts come from {@code controller}. */
+    Core(final int id, final Pinning pinning, final InterruptController controller, final CoreHost host) {
         this.id = id;
-        this.pinning = pinning;
-        this.controller = controller;
-        this.apic = controller.apic(id);
-        this.idle = controller.idle(id);
-        this.cpu = controller.context(id);
-        this.faults = controller.faults();
-        this.vcpu = controller.vcpu(id);
-        this.timeline = machine.timeline();
-        this.simulated = timeline.simulated();
-        this.interpreter = new Interpreter(new ProgramCpu(), machine.memory());
+        this.runtime = new CoreRuntime(id, pinning, controller, host);
+        this.cpu = runtime.cpu;
+        this.vcpu = runtime.vcpu;
+        this.interpreter = new Interpreter(new ProgramCpu(runtime), host.memory());
     }
-
-    // =====================================================================================
-    // Identity and observation (any thread)
-    // =====================================================================================
 
     /** {@return the core running the calling thread, or null if the caller is not a core} */
     public static Core current() {
@@ -166,24 +104,15 @@ public final class Core {
         return id;
     }
 
-    /** {@return the machine this core belongs to} */
-    public Machine machine() {
-        return machine;
-    }
-
     /** {@return host CPU this core's thread is pinned to, or -1 if it runs unpinned} */
     public int hostCpu() {
-        return hostCpu;
+        return runtime.hostCpu();
     }
 
     /** {@return what the core is doing now} */
     public State state() {
-        return vcpu.isPreempted() ? State.PREEMPTED : STATES[idle.state()];
+        return vcpu.isPreempted() ? State.PREEMPTED : STATES[runtime.idle.state()];
     }
-
-    // =====================================================================================
-    // Preemption by the host (a vCPU descheduled): any thread
-    // =====================================================================================
 
     /**
      * Deschedules this core for {@code duration}, as a host deschedules a vCPU: it stops at its
@@ -204,26 +133,12 @@ public final class Core {
         if (duration.isNegative() || duration.isZero()) {
             throw new IllegalArgumentException("duration must be positive, not " + duration);
         }
-        vcpu.preempt(Math.min(Machine.saturatedNanos(duration), Long.MAX_VALUE / 4)); // any length: no overflow
-        endIfStopping();
-    }
-
-    /**
-     * A shutdown that already asked this core to stop ends every preemption, those asked for after
-     * it too: otherwise the draining core would stop at its next boundary for good. Dekker with
-     * {@link #requestStop}: we store the request (volatile), then read stopRequested; it stores
-     * stopRequested, then clears the request. One of us sees the other.
-     */
-    private void endIfStopping() {
-        if (stopRequested) {
-            vcpu.resume();
-        }
+        runtime.preempt(Math.min(Deadlines.saturatedNanos(duration), Long.MAX_VALUE / 4)); // any length: no overflow
     }
 
     /** Deschedules this core until {@link #resume()}; see {@link #preempt(Duration)}. */
     public void preemptUntilResumed() {
-        vcpu.preempt(Vcpu.UNTIL_RESUMED);
-        endIfStopping();
+        runtime.preempt(Vcpu.UNTIL_RESUMED);
     }
 
     /** Ends a preemption of this core (or one asked for and not yet taken). */
@@ -253,8 +168,7 @@ public final class Core {
 
     /** {@return true while preemption is disabled on this core (a recent value from other threads)} */
     public boolean preemptionDisabled() {
-        // Opaque: a coherent, recent value from any thread; no order with anything else is implied.
-        return (int) PREEMPT_DEPTH.getOpaque(this) > 0;
+        return runtime.preemptionDisabled();
     }
 
     /**
@@ -286,7 +200,7 @@ public final class Core {
 
     /** {@return true if any vector is pending in this core's IRR} */
     public boolean hasPendingInterrupts() {
-        return apic.anyPending();
+        return runtime.apic.anyPending();
     }
 
     /** {@return one line saying what this core is doing, for watchdog reports} */
@@ -297,38 +211,32 @@ public final class Core {
             .append(", interrupts ").append(interruptsEnabled() ? "on" : "off");
         final long since = cpu.interruptsOffSince();
         if (!interruptsEnabled() && since != 0) {
-            sb.append(" for ").append((timeline.nanoTime() - since) / 1000).append("us");
+            sb.append(" for ").append((runtime.timeline.nanoTime() - since) / 1000).append("us");
         }
         final int vec = inServiceVector();
         if (vec >= 0) {
             sb.append(", in handler for ").append(Vector.of(vec));
         }
-        sb.append(", epc ").append(epc()).append(", host cpu ").append(hostCpu).append(']');
+        sb.append(", epc ").append(epc()).append(", host cpu ").append(hostCpu()).append(']');
         return sb.toString();
     }
 
     /** {@return the core thread's id (for CPU-time accounting with {@code ThreadMXBean}), or -1 before start} */
     public long threadId() {
-        final Thread t = thread;
+        final Thread t = runtime.thread();
         return t == null ? -1 : t.getId();
     }
 
     /** {@return the core thread's current stack, or an empty array if it is not running} */
     public StackTraceElement[] stackTrace() {
-        final Thread t = thread;
+        final Thread t = runtime.thread();
         return t == null ? new StackTraceElement[0] : t.getStackTrace();
     }
 
     /** {@return a snapshot of this core's counters} */
     public CoreStats stats() {
-        return new CoreStats(id, hostCpu, cpu.sent(), cpu.received(), cpu.payloadsReceived(), apic.coalesced(),
-            idle.unparkWakeups(), idle.elidedWakeups(), cpu.handlerNanos(), cpu.maxInterruptsOffNanos(),
-            exceptions.get(), oopses.get() + cpu.handlerFailures(), tasks.get());
+        return runtime.stats();
     }
-
-    // =====================================================================================
-    // Work submission (any thread)
-    // =====================================================================================
 
     /**
      * Queues {@code task} to run on this core in {@link Mode#KERNEL} and wakes the core with a
@@ -341,10 +249,7 @@ public final class Core {
      */
     public CompletableFuture<Void> submit(final Runnable task) {
         Objects.requireNonNull(task, "task");
-        return submit(() -> {
-            task.run();
-            return null;
-        });
+        return submit(Executors.callable(task, (Void) null));
     }
 
     /**
@@ -357,9 +262,7 @@ public final class Core {
      */
     public <T> CompletableFuture<T> submit(final Callable<T> task) {
         Objects.requireNonNull(task, "task");
-        final Task<T> t = new Task<>(task);
-        controller.post(id, runQueue, t);
-        return t;
+        return runtime.submit(task);
     }
 
     /**
@@ -390,33 +293,13 @@ public final class Core {
         return submit(() -> interpreter.run(program, mode, translation));
     }
 
-    // =====================================================================================
-    // Operations of the core on itself (owner thread only)
-    // =====================================================================================
-
-    private void checkOwner(final String what) {
-        if (Thread.currentThread() != thread) {
-            throw new IllegalStateException(what + " must be called on core " + id + "'s own thread, not from "
-                + Thread.currentThread().getName());
-        }
-    }
-
     /**
      * An instruction boundary for Java tasks: if interrupts are enabled and any are pending,
      * take them all (highest vector first) before returning. Cheap when nothing is pending
      * (a few loads). Preemption being disabled does not block interrupts.
      */
     public void checkpoint() {
-        checkOwner("checkpoint()");
-        if (simulated) {
-            timeline.spinWait(); // a boundary lets virtual time pass: a looping task lets the others run
-        }
-        boundaryFault();
-        final long n = ++checkpoints;
-        cpu.epc(n);
-        if (cpu.deliverable()) {
-            cpu.deliverPending(n);
-        }
+        runtime.checkpoint();
     }
 
     /**
@@ -427,13 +310,7 @@ public final class Core {
      * @throws GeneralProtectionException in user mode
      */
     public boolean disableInterrupts() {
-        checkOwner("disableInterrupts()");
-        if (cpu.mode() == Mode.USER) {
-            throw gp(cpu.epc(), "disableInterrupts() in user mode");
-        }
-        final boolean was = cpu.interruptsEnabled();
-        cpu.irqOff();
-        return was;
+        return runtime.disableInterrupts();
     }
 
     /**
@@ -443,20 +320,12 @@ public final class Core {
      * @param enabled true to turn it on
      */
     public void restoreInterrupts(final boolean enabled) {
-        checkOwner("restoreInterrupts()");
-        if (enabled) {
-            enableInterrupts();
-        }
+        runtime.restoreInterrupts(enabled);
     }
 
     /** Enables interrupts and takes whatever is pending. */
     public void enableInterrupts() {
-        checkOwner("enableInterrupts()");
-        if (cpu.mode() == Mode.USER) {
-            throw gp(cpu.epc(), "enableInterrupts() in user mode");
-        }
-        cpu.irqOn();
-        cpu.deliverPending(cpu.epc());
+        runtime.enableInterrupts();
     }
 
     /**
@@ -464,17 +333,12 @@ public final class Core {
      * not switch tasks on this core, but interrupts are still taken.
      */
     public void disablePreemption() {
-        checkOwner("disablePreemption()");
-        PREEMPT_DEPTH.setOpaque(this, preemptDepth + 1);
+        runtime.disablePreemption();
     }
 
     /** Undoes one {@link #disablePreemption()}. */
     public void enablePreemption() {
-        checkOwner("enablePreemption()");
-        if (preemptDepth == 0) {
-            throw new IllegalStateException("enablePreemption() without disablePreemption() on core " + id);
-        }
-        PREEMPT_DEPTH.setOpaque(this, preemptDepth - 1);
+        runtime.enablePreemption();
     }
 
     /**
@@ -493,27 +357,7 @@ public final class Core {
      */
     public boolean waitUntil(final BooleanSupplier condition, final long deadlineNanos) {
         Objects.requireNonNull(condition, "condition");
-        checkOwner("waitUntil()");
-        final BooleanSupplier outer = waitCondition; // a handler may wait too: nest, do not allocate
-        waitCondition = condition;
-        try {
-            for (;;) {
-                if (condition.getAsBoolean()) {
-                    return true;
-                }
-                boundaryFault();
-                if (cpu.deliverable()) {
-                    cpu.deliverPending(cpu.epc());
-                    continue;
-                }
-                if (deadlineNanos - timeline.nanoTime() <= 0) {
-                    return condition.getAsBoolean();
-                }
-                idle.idleUntil(waitWork, deadlineNanos);
-            }
-        } finally {
-            waitCondition = outer;
-        }
+        return runtime.waitUntil(condition, deadlineNanos);
     }
 
     /**
@@ -521,330 +365,37 @@ public final class Core {
      * otherwise. Call it after making a {@code waitUntil} condition true. Any thread.
      */
     public void wake() {
-        idle.wake();
+        runtime.idle.wake();
     }
 
-    // =====================================================================================
-    // The run loop
-    // =====================================================================================
+    /** {@return the runtime of this core's thread: shutdown stops, joins and drains it} */
+    CoreRuntime runtime() {
+        return runtime;
+    }
 
-    /** This core's thread, from {@code factory} or (null) the default daemon platform thread named {@code name}. */
+    /** This core's thread, from {@code factory} or (null) a daemon thread named {@code name}; a core to {@link #current()}. */
     Thread newThread(final String name, final Runnable onStarted, final ThreadFactory factory) {
-        final Thread t;
-        if (factory == null) {
-            t = new CoreThread(this, name, onStarted);
-            t.setDaemon(true); // a stuck core must not keep the JVM alive; shutdown reports it
-        } else {
-            t = factory.newThread(() -> {
-                FACTORY_THREAD_CORE.set(this);
-                factoryThreads = true;
-                try {
-                    runOnThread(onStarted);
-                } finally {
-                    FACTORY_THREAD_CORE.remove();
-                }
-            });
-            if (t == null || t.getState() != Thread.State.NEW) {
-                throw new IllegalStateException("threadFactory must return a new, unstarted thread for core " + id
-                    + ", returned " + (t == null ? "null" : t + " in state " + t.getState()));
-            }
+        return runtime.newThread(factory == null ? body -> new CoreThread(this, name, body)
+            : body -> factory.newThread(() -> runAsFactoryThread(body)), onStarted);
+    }
+
+    private void runAsFactoryThread(final Runnable body) {
+        FACTORY_THREAD_CORE.set(this);
+        factoryThreads = true;
+        try {
+            body.run();
+        } finally {
+            FACTORY_THREAD_CORE.remove();
         }
-        thread = t;
-        return t;
     }
 
     private static final class CoreThread extends Thread {
         final Core core;
-        final Runnable onStarted;
 
-        CoreThread(final Core core, final String name, final Runnable onStarted) {
-            super(name);
+        CoreThread(final Core core, final String name, final Runnable body) {
+            super(body, name);
             this.core = core;
-            this.onStarted = onStarted;
+            setDaemon(true); // a stuck core must not keep the JVM alive; shutdown reports it
         }
-
-        @Override
-        public void run() {
-            core.runOnThread(onStarted);
-        }
-    }
-
-    private void runOnThread(final Runnable onStarted) {
-        final Pinner.Pin pin = pinning == Pinning.BEST_EFFORT ? pin() : null;
-        idle.bind(Thread.currentThread());
-        vcpu.bind(Thread.currentThread());
-        timeline.attach(id); // a simulation schedules this thread from here on
-        onStarted.run();
-        try {
-            runLoop();
-        } finally {
-            timeline.detach();
-            idle.halted();
-            if (pin != null) {
-                pin.release();
-            }
-        }
-    }
-
-    /** Best effort: a pinner that fails leaves the core unpinned, never dead. */
-    private Pinner.Pin pin() {
-        final Pinner pinner = machine.pinner();
-        if (pinner == null) {
-            return null;
-        }
-        try {
-            final Pinner.Pin p = pinner.pinCurrentThread();
-            if (p != null) {
-                hostCpu = p.hostCpu();
-            }
-            return p;
-        } catch (RuntimeException | LinkageError noNativeSupport) {
-            return null;
-        }
-    }
-
-    private void runLoop() {
-        for (;;) {
-            cpu.epc(-1L);
-            boundaryFault();
-            if (cpu.deliverable()) {
-                cpu.deliverPending(-1);
-            }
-            final Runnable task = runQueue.poll();
-            if (task != null) {
-                checkpoints = 0;
-                task.run(); // Task.run calls afterTask() before completing its future
-            } else if (stopRequested) {
-                // Closed: no new sends can arrive (shutdown waited for senders in flight).
-                if (!apic.anyPending() && runQueue.isEmpty()) {
-                    return;
-                }
-            } else {
-                idle.idleUntil(runLoopWork, IdleLoop.NO_DEADLINE);
-            }
-        }
-    }
-
-    /** Repairs what a task must not leave behind; runs before the task's future completes. */
-    private void afterTask() {
-        tasks.increment();
-        if (!cpu.interruptsEnabled()) {
-            oops("task returned with interrupts disabled; re-enabled");
-            cpu.irqOn();
-        }
-        if (preemptDepth != 0) {
-            oops("task returned with preemption disabled; re-enabled");
-            PREEMPT_DEPTH.setOpaque(this, 0);
-        }
-        if (cpu.mode() != Mode.KERNEL) {
-            cpu.mode(Mode.KERNEL);
-        }
-    }
-
-    /**
-     * The work an idle core waits for. Every read is volatile: this is the re-check after PARKED
-     * (partners: the sender's IRR raise, {@link InterruptController#post}'s queue offer, and
-     * shutdown's {@code stopRequested} store, each followed by a read of the idle state).
-     */
-    private boolean hasWork(final boolean runnable) {
-        return stopRequested || cpu.deliverable() || (runnable && !runQueue.isEmpty()) || vcpu.requested();
-    }
-
-    /**
-     * An instruction boundary's host side: an injected fault (a freeze) if a test installed one,
-     * and a preemption if the host asked for one (the core stops here; on resume it runs a pending
-     * PV flush first).
-     */
-    private void boundaryFault() {
-        if (faults != null) {
-            faults.atBoundary(id);
-        }
-        if (vcpu.requested()) {
-            // Posted mode: SN while descheduled, so senders do not signal a core that cannot run.
-            final boolean posted = apic.posted();
-            if (posted) {
-                apic.suppressNotifications(true);
-            }
-            vcpu.stopIfRequested(pvFlush);
-            if (posted) {
-                apic.suppressNotifications(false); // the run loop looks at the PIR next
-            }
-        }
-    }
-
-    /** A shootdown left a TLB flush for our resume: run the machine's PV flush hooks (the MMU's full flush). */
-    private void runPvFlush() {
-        machine.pvFlush(id);
-    }
-
-    /** The innermost wait's condition holds, or an interrupt can be taken, or the host preempts us. */
-    private boolean waitOver() {
-        return waitCondition.getAsBoolean() || cpu.deliverable() || vcpu.requested();
-    }
-
-    /** Asks the core to stop once it has drained its work, and wakes it whatever it is doing. */
-    void requestStop() {
-        stopRequested = true; // partner: endIfStopping's read, after a preemption request's store
-        vcpu.resume(); // a preempted core must run to drain and stop
-        idle.wakeUnconditionally();
-    }
-
-    boolean join(final long millis) throws InterruptedException {
-        final Thread t = thread;
-        if (t == null) {
-            return true;
-        }
-        t.join(Math.max(1, millis));
-        return !t.isAlive();
-    }
-
-    /** Pending interrupts left on a core that will run no more (shutdown). */
-    List<UndeliveredInterrupt> leftovers() {
-        return apic.takeAll();
-    }
-
-    private void oops(final String what) {
-        oopses.increment();
-        machine.recordOops(id, null, what, null, List.of());
-    }
-
-    private GeneralProtectionException gp(final long at, final String why) {
-        exceptions.increment();
-        return new GeneralProtectionException(id, at, why);
-    }
-
-    private void halt(final long pc) {
-        idle.idleUntil(haltWork, IdleLoop.NO_DEADLINE);
-        if (stopRequested && !cpu.deliverable()) {
-            throw new IllegalStateException("core " + id + " was halted at epc " + pc
-                + (cpu.interruptsEnabled() ? "" : " with interrupts disabled") + " when the machine shut down");
-        }
-    }
-
-    /** This core as the interpreter sees it: the narrow {@link Cpu} interface. */
-    private final class ProgramCpu implements Cpu {
-        @Override
-        public int id() {
-            return id;
-        }
-
-        @Override
-        public Mode mode() {
-            return cpu.mode();
-        }
-
-        @Override
-        public void mode(final Mode mode) {
-            cpu.mode(mode);
-        }
-
-        @Override
-        public boolean interruptsEnabled() {
-            return cpu.interruptsEnabled();
-        }
-
-        @Override
-        public void boundary(final long pc) {
-            cpu.epc(pc);
-            if (simulated) {
-                timeline.spinWait(); // one instruction's virtual time
-            }
-            boundaryFault();
-            if (cpu.deliverable()) {
-                cpu.deliverPending(pc); // precise: the instruction at pc has not started
-            }
-        }
-
-        @Override
-        public void disableInterrupts() {
-            cpu.irqOff();
-        }
-
-        @Override
-        public void enableInterrupts() {
-            cpu.irqOn();
-        }
-
-        @Override
-        public void sendIpi(final int target, final int vector, final long payload) {
-            controller.send(target, Vector.of(vector), payload);
-        }
-
-        @Override
-        public void halt(final long pc) {
-            Core.this.halt(pc);
-        }
-
-        @Override
-        public CpuException generalProtection(final long pc, final String why) {
-            return gp(pc, why);
-        }
-
-        @Override
-        public ExceptionHandler.Action exception(final CpuException fault) {
-            if (!(fault instanceof GeneralProtectionException)) {
-                exceptions.increment(); // #GP was counted where it was raised
-            }
-            final Mode before = cpu.mode();
-            cpu.mode(Mode.KERNEL);
-            try {
-                final ExceptionHandler.Action a = controller.exceptionHandler(fault.vector()).handle(fault);
-                return a == null ? ExceptionHandler.Action.KILL : a;
-            } catch (Throwable t) {
-                oopses.increment();
-                machine.recordOops(id, fault.vector(), "exception handler threw", t, List.of());
-                return ExceptionHandler.Action.KILL;
-            } finally {
-                cpu.mode(before);
-            }
-        }
-
-        @Override
-        public long interruptsTaken() {
-            return cpu.received();
-        }
-    }
-
-    // =====================================================================================
-
-    /** A queued task, and its own read-only future; completing it publishes the task's writes. */
-    private final class Task<T> extends ReadOnlyFuture<T> implements Runnable {
-        private final Callable<T> body;
-
-        Task(final Callable<T> body) {
-            this.body = body;
-        }
-
-        @Override
-        public void run() {
-            T result = null;
-            Throwable failure = null;
-            try {
-                result = body.call();
-            } catch (Throwable t) {
-                failure = t;
-            }
-            afterTask(); // oopses are recorded before anyone waiting on the future wakes
-            if (failure == null) {
-                succeed(result);
-            } else {
-                fail(failure);
-            }
-        }
-
-        void reject(final RuntimeException why) {
-            fail(why);
-        }
-    }
-
-    /** Fails every task still queued (the core will never run them); returns how many. */
-    int rejectQueued(final RuntimeException why) {
-        int n = 0;
-        Runnable r;
-        while ((r = runQueue.poll()) != null) {
-            ((Task<?>) r).reject(why);
-            n++;
-        }
-        return n;
     }
 }

@@ -2,21 +2,15 @@ package org.ipi4j;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
-import org.ipi4j.apic.ControllerConfig;
 import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.Faults;
 import org.ipi4j.apic.InterruptController;
@@ -30,7 +24,6 @@ import org.ipi4j.interrupts.Oops;
 import org.ipi4j.interrupts.OopsCount;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Topology;
-import org.ipi4j.interrupts.UndeliveredInterrupt;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;
 import org.ipi4j.observability.CoreStats;
@@ -62,7 +55,6 @@ import org.ipi4j.sim.Simulation;
 public final class Machine implements AutoCloseable {
     /** Distinct kinds of oops told apart; see {@link #distinctOopses()}. */
     public static final int MAX_DISTINCT_OOPSES = 256;
-    private static final String OTHER_OOPSES = "other failures";
     private static final int NEW = 0;
     private static final int STARTED = 1;
     private static final int CLOSED = 2;
@@ -82,59 +74,108 @@ public final class Machine implements AutoCloseable {
     private final Memory memory;
     /** The host's time and parking, or the simulation's. */
     private final Timeline timeline;
-    /** Null unless the machine is simulated. */
+    /** Null unless the machine is simulated; no other class of this package asks (a core is handed its boundary cost). */
     private final Simulation simulation;
     private final Topology topology;
-    /** The first oopses, at most {@code oopsCapacity}: a handler failing forever must not grow memory. */
-    private final ArrayBlockingQueue<Oops> oopses;
-    /** Distinct kinds of oops and their counts, at most {@link #MAX_DISTINCT_OOPSES} kinds. */
-    private final ConcurrentHashMap<String, Distinct> distinctOopses = new ConcurrentHashMap<>();
-    private final LongAdder oopsTotal = new LongAdder();
-    private final java.util.concurrent.CopyOnWriteArrayList<Runnable> shutdownHooks =
-        new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final Consumer<Oops> oopsListener;
+    private final OopsLog oopses;
+    private final List<Runnable> shutdownHooks = new CopyOnWriteArrayList<>();
     private int lifecycle = NEW;
     private ShutdownReport report;
 
-    private Machine(final Builder b) {
-        this.name = b.name;
-        this.idlePolicy = b.idlePolicy;
-        this.pinning = b.pinning;
-        this.threadFactory = b.threadFactory;
-        this.simulation = b.simulation;
+    private Machine(final MachineConfig c) {
+        this.name = c.name();
+        this.idlePolicy = c.idlePolicy();
+        this.pinning = c.pinning();
+        this.threadFactory = c.threadFactory();
+        this.simulation = c.simulation();
         this.timeline = simulation != null ? simulation : Timeline.real();
-        this.topology = b.topology != null ? b.topology : simulation != null ? simulation.costs().topology() : Topology.uniform();
+        this.topology = c.topology() != null ? c.topology()
+            : simulation != null ? simulation.costs().topology() : Topology.uniform();
         // A simulated core does not pin: one thread runs at a time, on whatever CPU the host gives it.
-        this.pinner = b.pinning == Pinning.NONE || simulation != null ? null
-            : b.pinner != null ? b.pinner : Pinner.fromClassPath();
-        this.faultPolicy = b.faultPolicy;
-        this.oopsListener = b.oopsListener;
-        this.oopses = new ArrayBlockingQueue<>(b.oopsCapacity);
-        this.memory = new Memory(b.memoryWords);
-        this.paravirt = EnumSet.copyOf(b.paravirt);
-        this.interrupts = new InterruptController(ControllerConfig.builder(name, b.cores).idlePolicy(idlePolicy)
-            .mailboxes(b.mailboxCapacity, b.overflowPolicy, b.blockTimeout.toNanos()).timeHandlers(b.timeHandlers)
-            .faults(b.faults).deliveryMode(b.deliveryMode).pvSendIpi(paravirt.contains(Paravirt.SEND_IPI)).build(),
-            new InterruptController.Host() {
-                @Override
-                public int currentCpu() {
-                    final Core c = currentCore();
-                    return c == null ? -1 : c.id();
-                }
-
-                @Override
-                public void handlerFailed(final int cpu, final Vector vector, final Throwable error,
-                                          final List<Object> payloads) {
-                    recordOops(cpu, vector, "handler threw", error, payloads);
-                    Machine.this.handlerFailed();
-                }
-            }, timeline);
+        this.pinner = c.pinning() == Pinning.NONE || simulation != null ? null
+            : c.pinner() != null ? c.pinner() : Pinner.fromClassPath();
+        this.faultPolicy = c.faultPolicy();
+        this.oopses = new OopsLog(c.oopsCapacity(), MAX_DISTINCT_OOPSES, timeline::nanoTime, c.oopsListener());
+        this.memory = new Memory(c.memoryWords());
+        this.paravirt = c.paravirt();
+        final MachineHost host = new MachineHost(simulation != null ? simulation::spinWait : () -> { });
+        this.interrupts = c.interruptController(host, timeline);
         if (simulation != null) {
-            simulation.bind(name, b.cores);
+            simulation.bind(name, c.cores());
         }
-        this.cores = new Core[b.cores];
+        this.cores = new Core[c.cores()];
         for (int i = 0; i < cores.length; i++) {
-            cores[i] = new Core(this, i, pinning, interrupts);
+            cores[i] = new Core(i, pinning, interrupts, host);
+        }
+    }
+
+    /**
+     * The machine as its cores and its interrupt controller see it: what they need of it, and
+     * no more. A private adapter, so that none of this is public on the machine.
+     */
+    private final class MachineHost implements CoreHost, InterruptController.Host {
+        /** One instruction's virtual time in a simulation; nothing on the host (its time passes by itself). */
+        private final Runnable boundaryCost;
+
+        MachineHost(final Runnable boundaryCost) {
+            this.boundaryCost = boundaryCost;
+        }
+
+        @Override
+        public Timeline timeline() {
+            return timeline;
+        }
+
+        @Override
+        public Runnable boundaryCost() {
+            return boundaryCost;
+        }
+
+        @Override
+        public Pinner pinner() {
+            return pinner;
+        }
+
+        @Override
+        public Memory memory() {
+            return memory;
+        }
+
+        @Override
+        public void pvFlush(final int cpu) {
+            for (final IntConsumer hook : pvFlushHooks) {
+                try {
+                    hook.accept(cpu);
+                } catch (RuntimeException | Error e) {
+                    // A hook's failure must not end the core's run loop (the core would be dead while
+                    // the machine runs): it is an oops, like a failing handler, and the next hook runs.
+                    oopses.record(cpu, null, "PV flush hook threw", e, List.of());
+                }
+            }
+        }
+
+        @Override
+        public void oops(final int cpu, final Vector vector, final String what, final Throwable error) {
+            oopses.record(cpu, vector, what, error, List.of());
+        }
+
+        @Override
+        public int currentCpu() {
+            final Core c = currentCore();
+            return c == null ? -1 : c.id();
+        }
+
+        @Override
+        public void handlerFailed(final int cpu, final Vector vector, final Throwable error, final List<Object> payloads) {
+            oopses.record(cpu, vector, "handler threw", error, payloads);
+            if (faultPolicy == FaultPolicy.HALT_MACHINE) {
+                // A core cannot join itself: refuse new work and ask every core to stop; the
+                // owner's shutdown()/close() joins and collects what is left.
+                interrupts.closeFromCore();
+                for (final Core core : cores) {
+                    core.runtime().requestStop();
+                }
+            }
         }
     }
 
@@ -208,7 +249,7 @@ public final class Machine implements AutoCloseable {
     /** {@return the core of this machine running the calling thread, or null if the caller is not one} */
     public Core currentCore() {
         final Core c = Core.current();
-        return c != null && c.machine() == this ? c : null;
+        return c != null && c.id() < cores.length && cores[c.id()] == c ? c : null;
     }
 
     /** {@return all cores, by id} */
@@ -285,12 +326,12 @@ public final class Machine implements AutoCloseable {
      * @return the recorded oopses, oldest first (read-only)
      */
     public List<Oops> oopses() {
-        return List.copyOf(oopses);
+        return oopses.first();
     }
 
     /** {@return how many failures were recorded, including those {@link #oopses()} no longer holds} */
     public long oopsRecorded() {
-        return oopsTotal.sum();
+        return oopses.total();
     }
 
     /**
@@ -302,12 +343,7 @@ public final class Machine implements AutoCloseable {
      * @return one entry per kind of failure, with its count
      */
     public List<OopsCount> distinctOopses() {
-        final List<OopsCount> out = new ArrayList<>();
-        for (final Distinct d : distinctOopses.values()) {
-            out.add(new OopsCount(d.first, d.count.sum()));
-        }
-        out.sort((a, b) -> Long.compare(b.count(), a.count()));
-        return out;
+        return oopses.distinct();
     }
 
     /**
@@ -342,19 +378,6 @@ public final class Machine implements AutoCloseable {
         pvFlushHooks.add(Objects.requireNonNull(flush, "flush"));
     }
 
-    /** Runs the PV flush hooks on core {@code cpu} (its own thread). */
-    void pvFlush(final int cpu) {
-        for (final IntConsumer hook : pvFlushHooks) {
-            try {
-                hook.accept(cpu);
-            } catch (RuntimeException | Error e) {
-                // A hook's failure must not end the core's run loop (the core would be dead while
-                // the machine runs): it is an oops, like a failing handler, and the next hook runs.
-                recordOops(cpu, null, "PV flush hook threw", e, List.of());
-            }
-        }
-    }
-
     /** {@return true once shutdown has begun (sends are refused)} */
     public boolean isClosed() {
         return interrupts.isClosed();
@@ -380,7 +403,7 @@ public final class Machine implements AutoCloseable {
             return report;
         }
         // One deadline for every wait below, taken first: the closing protocol's wait too.
-        final long deadline = System.nanoTime() + saturatedNanos(timeout);
+        final long deadline = System.nanoTime() + Deadlines.saturatedNanos(timeout);
         if (simulation != null) {
             simulation.end(); // the cores stop in real time
         }
@@ -389,42 +412,8 @@ public final class Machine implements AutoCloseable {
         final List<String> inFlight = interrupts.close(deadline);
         final boolean started = lifecycle == STARTED;
         lifecycle = CLOSED;
-        final List<String> stuck = new ArrayList<>();
-        final boolean[] stopped = new boolean[cores.length];
-        if (started) {
-            for (final Core core : cores) {
-                core.requestStop();
-            }
-            for (final Core core : cores) {
-                try {
-                    stopped[core.id()] = core.join(TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                if (!stopped[core.id()]) {
-                    stuck.add(core.describe() + "\n" + stack(core));
-                }
-            }
-        } else {
-            Arrays.fill(stopped, true);
-        }
-        final List<UndeliveredInterrupt> undelivered = new ArrayList<>();
-        int rejected = 0;
-        final MachineClosedException why = new MachineClosedException("machine " + name + " shut down before the task ran");
-        for (final Core core : cores) {
-            if (stopped[core.id()]) {
-                undelivered.addAll(core.leftovers()); // a stuck core still owns its mailboxes
-            }
-            rejected += core.rejectQueued(why); // a stuck core's queued tasks too: it may never take them
-        }
-        report = new ShutdownReport(List.copyOf(undelivered), rejected, List.copyOf(stuck), List.copyOf(inFlight));
-        for (final Runnable hook : shutdownHooks) {
-            try {
-                hook.run();
-            } catch (RuntimeException | Error e) {
-                recordOops(-1, null, "shutdown hook threw", e, List.of());
-            }
-        }
+        report = ShutdownSequence.stopCores(name, cores, started, deadline, inFlight);
+        ShutdownSequence.runHooks(shutdownHooks, oopses);
         return report;
     }
 
@@ -438,79 +427,6 @@ public final class Machine implements AutoCloseable {
         final ShutdownReport r = shutdown(Duration.ofSeconds(10));
         if (!r.isClean()) {
             throw new UncleanShutdownException(name, r);
-        }
-    }
-
-    /** {@code d} in nanoseconds, or Long.MAX_VALUE / 2 if it is longer (about 146 years): a deadline never overflows. */
-    static long saturatedNanos(final Duration d) {
-        try {
-            return Math.min(Math.max(0, d.toNanos()), Long.MAX_VALUE / 2);
-        } catch (ArithmeticException e) {
-            return d.isNegative() ? 0 : Long.MAX_VALUE / 2;
-        }
-    }
-
-    private static String stack(final Core core) {
-        final StringBuilder sb = new StringBuilder();
-        for (final StackTraceElement e : core.stackTrace()) {
-            sb.append("    at ").append(e).append('\n');
-        }
-        return sb.toString();
-    }
-
-    // ---- called by cores ------------------------------------------------------------------------
-
-    void recordOops(final int cpu, final Vector vector, final String what, final Throwable error,
-                    final List<Object> payloads) {
-        final Oops oops = new Oops(cpu, vector, what, error, payloads, timeline.nanoTime());
-        oopsTotal.increment();
-        oopses.offer(oops); // dropped when full: counted in oopsTotal and distinctOopses
-        String key = oopsKey(oops);
-        if (!distinctOopses.containsKey(key) && distinctOopses.size() >= MAX_DISTINCT_OOPSES) {
-            key = OTHER_OOPSES;
-        }
-        distinctOopses.computeIfAbsent(key, k -> new Distinct(oops)).count.increment();
-        if (oopsListener != null) {
-            try {
-                oopsListener.accept(oops);
-            } catch (Throwable ignored) {
-                // the listener's own failure must not take the core down; the oops is recorded
-            }
-        }
-    }
-
-    /** What makes two oopses the same kind: description, vector, exception class and throwing frame. */
-    private static String oopsKey(final Oops o) {
-        final StringBuilder sb = new StringBuilder(o.what()).append('|').append(o.vector());
-        final Throwable t = o.error();
-        if (t != null) {
-            sb.append('|').append(t.getClass().getName());
-            final StackTraceElement[] st = t.getStackTrace();
-            if (st.length > 0) {
-                sb.append('@').append(st[0]);
-            }
-        }
-        return sb.toString();
-    }
-
-    /** One distinct kind: its first occurrence and its count. */
-    private static final class Distinct {
-        final Oops first;
-        final LongAdder count = new LongAdder();
-
-        Distinct(final Oops first) {
-            this.first = first;
-        }
-    }
-
-    private void handlerFailed() {
-        if (faultPolicy == FaultPolicy.HALT_MACHINE) {
-            // A core cannot join itself: refuse new work and ask every core to stop; the
-            // owner's shutdown()/close() joins and collects what is left.
-            interrupts.closeFromCore();
-            for (final Core c : cores) {
-                c.requestStop();
-            }
         }
     }
 
@@ -683,10 +599,8 @@ public final class Machine implements AutoCloseable {
         }
 
         /**
-         * Measure the time each core spends in handlers ({@link CoreStats#handlerNanos()}) and with
-         * interrupts disabled by code ({@link CoreStats#maxIrqOffNanos()}, and how long in a core's
-         * {@link Core#describe()}). Off by default: it costs two clock reads per interrupt on the
-         * delivery path and one at every disable and re-enable of interrupts.
+         * Measure the time each core spends in handlers ({@link CoreStats#handlerNanos()}). Off by
+         * default: it costs two clock reads per interrupt on the delivery path.
          *
          * @param on true to turn it on
          * @return this builder
@@ -795,7 +709,9 @@ public final class Machine implements AutoCloseable {
 
         /** {@return the machine, not yet started} */
         public Machine build() {
-            return new Machine(this);
+            return new Machine(new MachineConfig(name, cores, idlePolicy, pinning, mailboxCapacity, overflowPolicy,
+                blockTimeout, faultPolicy, memoryWords, oopsListener, timeHandlers, oopsCapacity, faults, pinner,
+                threadFactory, paravirt, deliveryMode, simulation, topology));
         }
     }
 }

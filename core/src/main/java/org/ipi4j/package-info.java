@@ -6,5 +6,12 @@
  *
  * <p>{@link org.ipi4j.CallerLocal} is internal: public for the {@code smp} and {@code mm} layers,
  * with no compatibility promise.
+ *
+ * <p>Inside, one job per file, and no two files reach each other (FileDependencyTest holds it):
+ * a core is its public face over a package-private {@code CoreRuntime} (its thread's run loop,
+ * instruction boundary and stop), whose tasks are a {@code TaskQueue}; a program sees it as a
+ * {@code ProgramCpu}. A core knows its machine only as a {@code CoreHost}; the machine is made
+ * from a {@code MachineConfig}, books failures in an {@code OopsLog} and stops its cores with a
+ * {@code ShutdownSequence}.
  */
 package org.ipi4j;

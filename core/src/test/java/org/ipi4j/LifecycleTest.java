@@ -28,6 +28,23 @@ class LifecycleTest {
     }
 
     @Test
+    void aCoreIsTheCurrentCoreOfItsOwnMachineOnly() throws Exception {
+        try (Machine a = builder().build().start(); Machine b = builder().cores(4).build().start()) {
+            b.interrupts().register(V, irq -> { });
+            assertThat(a.currentCore()).as("an outside thread").isNull();
+            final long outsideBefore = b.interrupts().externalSent();
+            final Core[] seen = a.core(1).submit(() -> {
+                b.interrupts().send(2, V, null); // b must count it as a send from outside its cores
+                return new Core[] {Core.current(), a.currentCore(), b.currentCore()};
+            }).get(10, TimeUnit.SECONDS);
+            assertThat(seen[0]).isSameAs(a.core(1));
+            assertThat(seen[1]).as("its own machine's current core").isSameAs(a.core(1));
+            assertThat(seen[2]).as("core 1 of another machine, which has a core 1 too").isNull();
+            assertThat(b.interrupts().externalSent() - outsideBefore).isEqualTo(1);
+        }
+    }
+
+    @Test
     void closeDeliversWhatWasPendingAndRefusesWhatComesAfter() throws Exception {
         final Machine m = builder().build().start();
         final AtomicInteger handled = new AtomicInteger();

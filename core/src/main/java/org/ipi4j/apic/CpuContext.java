@@ -46,8 +46,6 @@ public final class CpuContext {
     private final LocalApic apic;
     /** Measures the interrupts-off stretches (or not): see {@link DeliveryProbe}. */
     private final DeliveryProbe probe;
-    /** The port whose receiving half takes this core's interrupts. */
-    private final CpuPort port;
 
     // ---- registers: written by the owner, published with opaque stores for observers -------
     long epc = -1;
@@ -66,12 +64,11 @@ public final class CpuContext {
     final Counter maxIrqOffNanos = new Counter();
     final Counter handlerFailures = new Counter();
 
-    CpuContext(final int cpu, final LocalApic apic, final DeliveryProbe probe, final CpuPort port) {
+    CpuContext(final int cpu, final LocalApic apic, final DeliveryProbe probe) {
         this.cpu = cpu;
         this.apic = apic;
         this.probe = probe;
-        this.port = port;
-    }
+            }
 
     /** {@return the core id} */
     public int cpu() {
@@ -177,20 +174,6 @@ public final class CpuContext {
      */
     public void mode(final Mode value) {
         MODE.setOpaque(this, value);
-    }
-
-    /** {@return true if an interrupt would be taken at a boundary now: {@link CpuPort#deliverable()}} Owner only. */
-    public boolean deliverable() {
-        return port.deliverable();
-    }
-
-    /**
-     * An instruction boundary: {@link CpuPort#deliverPending(long)}. Owner only.
-     *
-     * @param resumeAt the EPC the interrupted code resumes at
-     */
-    public void deliverPending(final long resumeAt) {
-        port.deliverPending(resumeAt);
     }
 
     /** Clears the interrupt flag (the probe notes since when, if it measures). Owner only. */

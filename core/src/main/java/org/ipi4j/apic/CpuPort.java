@@ -77,7 +77,7 @@ public final class CpuPort {
         this.blockTimeoutNanos = config.blockTimeoutNanos();
         this.apic = new LocalApic(cpu, config.deliveryMode());
         this.idle = new IdleLoop(config.idlePolicy(), cpu, pollRounds, probe, timeline);
-        this.context = new CpuContext(cpu, apic, probe, this);
+        this.context = new CpuContext(cpu, apic, probe);
         this.view = new InterruptView(cpu);
         this.vcpu = new Vcpu(cpu, timeline);
     }

@@ -118,30 +118,6 @@ public final class InterruptController {
     }
 
     /**
-     * {@return core {@code cpu}'s idle loop: {@code port(cpu).idle()}}
-     * @param cpu the core's id, 0 to the machine's core count - 1
-     */
-    public IdleLoop idle(final int cpu) {
-        return port(cpu).idle();
-    }
-
-    /**
-     * {@return core {@code cpu}'s virtual-CPU state: {@code port(cpu).vcpu()}}
-     * @param cpu the core's id, 0 to the machine's core count - 1
-     */
-    public Vcpu vcpu(final int cpu) {
-        return port(cpu).vcpu();
-    }
-
-    /**
-     * {@return core {@code cpu}'s registers and counters: {@code port(cpu).context()}}
-     * @param cpu the core's id, 0 to the machine's core count - 1
-     */
-    public CpuContext context(final int cpu) {
-        return port(cpu).context();
-    }
-
-    /**
      * {@return emulated VM exits for sending IPIs so far} A unicast is one exit (a trapped ICR
      * write); a multicast or a batch of doorbells one per target, or with paravirtual send-IPI one
      * hypercall per {@link #PV_SEND_IPI_BATCH} targets.
