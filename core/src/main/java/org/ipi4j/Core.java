@@ -30,9 +30,9 @@ import org.ipi4j.observability.CoreStats;
  * <h2>Where interrupts are taken</h2>
  * Only at an instruction boundary with interrupts enabled: before each instruction of a
  * program, at every {@link #checkpoint()} a Java task calls, between tasks, and when the core
- * wakes from idle. Both paths use the same entry (see {@link CpuContext}): save a
- * {@link TrapFrame}, enter {@link Mode#KERNEL} with interrupts disabled, run the handler, end of
- * interrupt, restore the frame exactly. The highest pending vector is taken first.
+ * wakes from idle. Both paths use the same entry ({@link org.ipi4j.apic.CpuPort}'s receiving half):
+ * save a {@link TrapFrame}, enter {@link Mode#KERNEL} with interrupts disabled, run the handler,
+ * end of interrupt, restore the frame exactly. The highest pending vector is taken first.
  *
  * <h2>Thread-safety</h2>
  * The methods that act on the core itself ({@link #checkpoint()}, {@link #disableInterrupts()},
@@ -183,9 +183,8 @@ public final class Core {
 
     /**
      * The machine's clock ({@link Machine#timeline()}: {@link System#nanoTime()} on the host) when
-     * code last re-enabled interrupts on this core while an interrupt was waiting (0 if never):
-     * lets a measurement split a delivery delay into "interrupts were off" and the rest. A
-     * re-enable with nothing pending reads no clock, unless {@link Machine.Builder#timeHandlers}.
+     * code last re-enabled interrupts on this core while an interrupt was waiting (0 if never), to
+     * split a delivery delay; a re-enable with nothing pending reads no clock, unless {@link Machine.Builder#timeHandlers}.
      *
      * @return the clock reading of the last re-enable
      */

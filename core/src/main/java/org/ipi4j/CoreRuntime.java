@@ -24,9 +24,9 @@ import org.ipi4j.observability.Counter;
 
 /**
  * The runtime of one core's thread, behind its face {@link Core}: the thread's body (pinning, the
- * run loop), the instruction boundary where interrupts and preemptions are taken, the task queue,
- * the owner-only operations, and the stop that shutdown asks for. It is the one place that takes
- * the core's parts from the {@link InterruptController}; it never sees the machine, only a {@link CoreHost}.
+ * run loop), the instruction boundary where interrupts and preemptions are taken (through the
+ * core's {@link CpuPort}), the task queue, the owner-only operations, and the stop shutdown asks
+ * for. The one place that takes the core's parts from the controller; it sees only a {@link CoreHost}.
  *
  * <p>Thread-safety: the fields under "owned by the core thread" are touched only by that thread,
  * and the owner-only operations check their caller. {@link #submit}, {@link #preempt},
@@ -44,8 +44,7 @@ final class CoreRuntime {
     final IdleLoop idle;
     final CpuContext cpu;
     final Vcpu vcpu; // preemption by the host, and the PV flush word
-    /** Null unless a test injects faults. */
-    private final FaultInjector faults;
+    private final FaultInjector faults; // null unless a test injects faults
     final Timeline timeline;
     /** What a boundary costs: chosen by the machine, so that the boundary tests no flag. */
     private final Runnable boundaryCost;

@@ -8,21 +8,16 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadFactory;
-import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
-import org.ipi4j.apic.FaultInjector;
-import org.ipi4j.apic.Faults;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.idle.Timeline;
 import org.ipi4j.interrupts.CpuSet;
-import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Oops;
 import org.ipi4j.interrupts.OopsCount;
-import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Topology;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;
@@ -78,6 +73,8 @@ public final class Machine implements AutoCloseable {
     private final Simulation simulation;
     private final Topology topology;
     private final OopsLog oopses;
+    /** What the cores and the controller see of the machine. */
+    private final MachineHost host;
     private final List<Runnable> shutdownHooks = new CopyOnWriteArrayList<>();
     private int lifecycle = NEW;
     private ShutdownReport report;
@@ -98,7 +95,8 @@ public final class Machine implements AutoCloseable {
         this.oopses = new OopsLog(c.oopsCapacity(), MAX_DISTINCT_OOPSES, timeline::nanoTime, c.oopsListener());
         this.memory = new Memory(c.memoryWords());
         this.paravirt = c.paravirt();
-        final MachineHost host = new MachineHost(simulation != null ? simulation::spinWait : () -> { });
+        this.host = new MachineHost(timeline, simulation != null ? simulation::spinWait : () -> { },
+            pinner, memory, pvFlushHooks, oopses, faultPolicy);
         this.interrupts = c.interruptController(host, timeline);
         if (simulation != null) {
             simulation.bind(name, c.cores());
@@ -107,76 +105,7 @@ public final class Machine implements AutoCloseable {
         for (int i = 0; i < cores.length; i++) {
             cores[i] = new Core(i, pinning, interrupts, host);
         }
-    }
-
-    /**
-     * The machine as its cores and its interrupt controller see it: what they need of it, and
-     * no more. A private adapter, so that none of this is public on the machine.
-     */
-    private final class MachineHost implements CoreHost, InterruptController.Host {
-        /** One instruction's virtual time in a simulation; nothing on the host (its time passes by itself). */
-        private final Runnable boundaryCost;
-
-        MachineHost(final Runnable boundaryCost) {
-            this.boundaryCost = boundaryCost;
-        }
-
-        @Override
-        public Timeline timeline() {
-            return timeline;
-        }
-
-        @Override
-        public Runnable boundaryCost() {
-            return boundaryCost;
-        }
-
-        @Override
-        public Pinner pinner() {
-            return pinner;
-        }
-
-        @Override
-        public Memory memory() {
-            return memory;
-        }
-
-        @Override
-        public void pvFlush(final int cpu) {
-            for (final IntConsumer hook : pvFlushHooks) {
-                try {
-                    hook.accept(cpu);
-                } catch (RuntimeException | Error e) {
-                    // A hook's failure must not end the core's run loop (the core would be dead while
-                    // the machine runs): it is an oops, like a failing handler, and the next hook runs.
-                    oopses.record(cpu, null, "PV flush hook threw", e, List.of());
-                }
-            }
-        }
-
-        @Override
-        public void oops(final int cpu, final Vector vector, final String what, final Throwable error) {
-            oopses.record(cpu, vector, what, error, List.of());
-        }
-
-        @Override
-        public int currentCpu() {
-            final Core c = currentCore();
-            return c == null ? -1 : c.id();
-        }
-
-        @Override
-        public void handlerFailed(final int cpu, final Vector vector, final Throwable error, final List<Object> payloads) {
-            oopses.record(cpu, vector, "handler threw", error, payloads);
-            if (faultPolicy == FaultPolicy.HALT_MACHINE) {
-                // A core cannot join itself: refuse new work and ask every core to stop; the
-                // owner's shutdown()/close() joins and collects what is left.
-                interrupts.closeFromCore();
-                for (final Core core : cores) {
-                    core.runtime().requestStop();
-                }
-            }
-        }
+        host.bind(interrupts, cores);
     }
 
     /** {@return a builder with the defaults: 2 cores, adaptive idle, best-effort pinning} */
@@ -248,8 +177,7 @@ public final class Machine implements AutoCloseable {
 
     /** {@return the core of this machine running the calling thread, or null if the caller is not one} */
     public Core currentCore() {
-        final Core c = Core.current();
-        return c != null && c.id() < cores.length && cores[c.id()] == c ? c : null;
+        return host.currentCore();
     }
 
     /** {@return all cores, by id} */
@@ -435,283 +363,22 @@ public final class Machine implements AutoCloseable {
         return "Machine[" + name + ", " + cores.length + " cores, " + idlePolicy + ", " + pinning + "]";
     }
 
-    /** Configures a {@link Machine}. Not thread-safe. */
-    public static final class Builder {
-        private String name = "ipi4j";
-        private int cores = 2;
-        private IdlePolicy idlePolicy = IdlePolicy.adaptive();
-        private Pinning pinning = Pinning.BEST_EFFORT;
-        private int mailboxCapacity = 1024;
-        private OverflowPolicy overflowPolicy = OverflowPolicy.FAIL;
-        private Duration blockTimeout = Duration.ofSeconds(5);
-        private FaultPolicy faultPolicy = FaultPolicy.CONTINUE;
-        private int memoryWords = 4096;
-        private Consumer<Oops> oopsListener;
-        private boolean timeHandlers;
-        private int oopsCapacity = 1000;
-        private FaultInjector faults;
-        private Pinner pinner;
-        private ThreadFactory threadFactory;
-        private EnumSet<Paravirt> paravirt = EnumSet.allOf(Paravirt.class);
-        private DeliveryMode deliveryMode = DeliveryMode.PER_VECTOR;
-        private Simulation simulation;
-        private Topology topology;
-
+    /**
+     * Configures a {@link Machine}: its setters (inherited, each documented with its default)
+     * check their value as it is given; {@link #build()} makes the machine. Not thread-safe.
+     */
+    public static final class Builder extends MachineSettings<Builder> {
         private Builder() {
         }
 
-        /**
-         * Runs the machine in {@code simulation}: virtual time, one thread at a time, in the
-         * seeded order the simulation chooses, with its cost model (see {@link Simulation}). The
-         * machine does not pin its cores; its topology defaults to the cost model's. A simulation
-         * serves one machine. Default: none, the host's real cores and time.
-         *
-         * @param simulation the simulation
-         * @return this builder
-         */
-        public Builder simulation(final Simulation simulation) {
-            this.simulation = Objects.requireNonNull(simulation, "simulation");
-            return this;
-        }
-
-        /**
-         * Where cores sit, for the topology-aware broadcast. Default: the simulation's cost model's
-         * topology for a simulated machine, {@link Topology#uniform()} otherwise.
-         *
-         * @param topology the topology
-         * @return this builder
-         */
-        public Builder topology(final Topology topology) {
-            this.topology = Objects.requireNonNull(topology, "topology");
-            return this;
-        }
-
-        /**
-         * Machine name, used for thread names.
-         *
-         * @param name the name
-         * @return this builder
-         */
-        public Builder name(final String name) {
-            this.name = Objects.requireNonNull(name, "name");
-            return this;
-        }
-
-        /**
-         * Number of cores, 1 to 1024.
-         *
-         * @param cores the number of cores
-         * @return this builder
-         */
-        public Builder cores(final int cores) {
-            if (cores < 1 || cores > 1024) {
-                throw new IllegalArgumentException("cores must be 1-1024, not " + cores);
-            }
-            this.cores = cores;
-            return this;
-        }
-
-        /**
-         * How an idle core waits for work: spin, poll, park or adaptive. Default {@link IdlePolicy#adaptive()}.
-         *
-         * @param idlePolicy how an idle core waits for work
-         * @return this builder
-         */
-        public Builder idlePolicy(final IdlePolicy idlePolicy) {
-            this.idlePolicy = Objects.requireNonNull(idlePolicy, "idlePolicy");
-            return this;
-        }
-
-        /**
-         * Whether cores pin themselves to host CPUs. Default {@link Pinning#BEST_EFFORT}.
-         *
-         * @param pinning whether cores pin themselves to host CPUs
-         * @return this builder
-         */
-        public Builder pinning(final Pinning pinning) {
-            this.pinning = Objects.requireNonNull(pinning, "pinning");
-            return this;
-        }
-
-        /**
-         * Payloads a core's mailbox holds per vector (rounded up to a power of two, at least 2).
-         *
-         * @param capacity the capacity
-         * @return this builder
-         */
-        public Builder mailboxCapacity(final int capacity) {
-            if (capacity < 2 || capacity > (1 << 24)) {
-                throw new IllegalArgumentException("mailbox capacity must be 2 to 2^24, not " + capacity);
-            }
-            this.mailboxCapacity = capacity;
-            return this;
-        }
-
-        /**
-         * What a send does when a mailbox is full. Default {@link OverflowPolicy#FAIL}.
-         *
-         * @param policy the policy
-         * @return this builder
-         */
-        public Builder overflowPolicy(final OverflowPolicy policy) {
-            this.overflowPolicy = Objects.requireNonNull(policy, "policy");
-            return this;
-        }
-
-        /**
-         * How long a {@link OverflowPolicy#BLOCK} send waits for room. Default 5 s.
-         *
-         * @param timeout how long to wait at most
-         * @return this builder
-         */
-        public Builder blockTimeout(final Duration timeout) {
-            Objects.requireNonNull(timeout, "timeout");
-            if (timeout.isNegative()) {
-                throw new IllegalArgumentException("negative block timeout");
-            }
-            this.blockTimeout = timeout;
-            return this;
-        }
-
-        /**
-         * What happens after a handler throws. Default {@link FaultPolicy#CONTINUE}.
-         *
-         * @param policy the policy
-         * @return this builder
-         */
-        public Builder faultPolicy(final FaultPolicy policy) {
-            this.faultPolicy = Objects.requireNonNull(policy, "policy");
-            return this;
-        }
-
-        /**
-         * Size of physical memory in 64-bit words. Default 4096.
-         *
-         * @param words the size in 64-bit words
-         * @return this builder
-         */
-        public Builder memoryWords(final int words) {
-            if (words < 0) {
-                throw new IllegalArgumentException("negative memory size");
-            }
-            this.memoryWords = words;
-            return this;
-        }
-
-        /**
-         * Measure the time each core spends in handlers ({@link CoreStats#handlerNanos()}). Off by
-         * default: it costs two clock reads per interrupt on the delivery path.
-         *
-         * @param on true to turn it on
-         * @return this builder
-         */
-        public Builder timeHandlers(final boolean on) {
-            this.timeHandlers = on;
-            return this;
-        }
-
-        /**
-         * How many failures {@link Machine#oopses()} keeps (the first ones), 1 to 2^20. Default
-         * 1000. Every failure is still counted, by kind, in {@link Machine#distinctOopses()}.
-         *
-         * @param capacity the capacity
-         * @return this builder
-         */
-        public Builder oopsCapacity(final int capacity) {
-            if (capacity < 1 || capacity > (1 << 20)) {
-                throw new IllegalArgumentException("oopsCapacity must be 1 to 2^20, not " + capacity);
-            }
-            this.oopsCapacity = capacity;
-            return this;
-        }
-
-        /**
-         * The {@link Pinner} to use under {@link Pinning#BEST_EFFORT} instead of the first one
-         * found on the class path.
-         *
-         * @param pinner pins the calling thread to a host CPU
-         * @return this builder
-         */
-        public Builder pinner(final Pinner pinner) {
-            this.pinner = Objects.requireNonNull(pinner, "pinner");
-            return this;
-        }
-
-        /**
-         * Injects faults into the delivery path, for tests: freeze a core, delay deliveries, lose
-         * wake-ups, make handlers throw (see {@link Faults}). Off by default; without it the hooks
-         * cost one null check each.
-         *
-         * @param injector the faults to inject
-         * @return this builder
-         */
-        public Builder faults(final FaultInjector injector) {
-            this.faults = Objects.requireNonNull(injector, "injector");
-            return this;
-        }
-
-        /**
-         * Makes the thread of each core (thread names, priorities, thread groups, an agent's
-         * bookkeeping). The machine hands it the {@code Runnable} that runs one core; it must
-         * return a new, unstarted platform thread for it ({@link #start()} throws
-         * {@link IllegalStateException} for null or a started thread). The factory's thread is used as
-         * given: its name and daemon flag are the factory's to set. Default: daemon platform threads
-         * named {@code <machine>-core-<id>}, so that a stuck core does not keep the JVM alive.
-         *
-         * @param factory makes each core's thread
-         * @return this builder
-         */
-        public Builder threadFactory(final ThreadFactory factory) {
-            this.threadFactory = Objects.requireNonNull(factory, "factory");
-            return this;
-        }
-
-        /**
-         * The paravirtual features the cores use (default: all of {@link Paravirt}); none for a
-         * machine that behaves like bare metal when its cores are preempted.
-         *
-         * @param features the features, possibly none
-         * @return this builder
-         */
-        public Builder paravirt(final Paravirt... features) {
-            Objects.requireNonNull(features, "features");
-            final EnumSet<Paravirt> set = EnumSet.noneOf(Paravirt.class);
-            for (final Paravirt f : features) {
-                set.add(Objects.requireNonNull(f, "features"));
-            }
-            this.paravirt = set;
-            return this;
-        }
-
-        /**
-         * How a send decides to wake its target: {@link DeliveryMode#PER_VECTOR} (default) or
-         * {@link DeliveryMode#POSTED} (posted interrupts: one ON bit for every vector, SN while a
-         * core is preempted).
-         *
-         * @param mode the mode
-         * @return this builder
-         */
-        public Builder deliveryMode(final DeliveryMode mode) {
-            this.deliveryMode = Objects.requireNonNull(mode, "mode");
-            return this;
-        }
-
-        /**
-         * Called on the failing core for every {@link Oops}, after it is recorded.
-         *
-         * @param listener called for every oops
-         * @return this builder
-         */
-        public Builder onOops(final Consumer<Oops> listener) {
-            this.oopsListener = Objects.requireNonNull(listener, "listener");
+        @Override
+        Builder self() {
             return this;
         }
 
         /** {@return the machine, not yet started} */
         public Machine build() {
-            return new Machine(new MachineConfig(name, cores, idlePolicy, pinning, mailboxCapacity, overflowPolicy,
-                blockTimeout, faultPolicy, memoryWords, oopsListener, timeHandlers, oopsCapacity, faults, pinner,
-                threadFactory, paravirt, deliveryMode, simulation, topology));
+            return new Machine(config());
         }
     }
 }
