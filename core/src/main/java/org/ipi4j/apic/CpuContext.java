@@ -10,8 +10,7 @@ import org.ipi4j.observability.Counter;
 /**
  * The registers of one core (privilege mode, interrupt flag, EPC, the vector in service) and its
  * counters. Interrupt entry and exit, which save and restore these registers, are the receiving
- * half of the core's {@link CpuPort}; {@link #deliverable()} and {@link #deliverPending(long)} here
- * hand over to it.
+ * half of the core's {@link CpuPort}.
  *
  * <h2>Thread-safety</h2>
  * Everything that changes state belongs to the core's own thread (the {@code Core} checks it). The
