@@ -26,7 +26,22 @@ import org.ipi4j.interrupts.OverflowPolicy;
 public record ControllerConfig(String name, int cores, IdlePolicy idlePolicy, int mailboxCapacity,
                                OverflowPolicy overflowPolicy, long blockTimeoutNanos, boolean timeHandlers,
                                FaultInjector faults, DeliveryMode deliveryMode, boolean pvSendIpi) {
-    /** Checks what the controller cannot work without. */
+    /**
+     * Checks what the controller cannot work without.
+     *
+     * @param name              the machine's name, for messages
+     * @param cores             the number of cores, at least 1
+     * @param idlePolicy        how an idle core waits for work
+     * @param mailboxCapacity   payloads each mailbox holds per vector
+     * @param overflowPolicy    what a send does when a mailbox is full
+     * @param blockTimeoutNanos how long a {@link OverflowPolicy#BLOCK} send waits for room
+     * @param timeHandlers      measure time in handlers and with interrupts disabled (clock reads at
+     *                          every interrupt entry and every disable/re-enable; see {@link CpuContext#maxInterruptsOffNanos()})
+     * @param faults            faults a test injects, or null (none)
+     * @param deliveryMode      how a send decides to notify its target
+     * @param pvSendIpi         count VM exits as paravirtual send-IPI does: one hypercall per batch of
+     *                          up to {@link InterruptController#PV_SEND_IPI_BATCH} targets
+     */
     public ControllerConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(idlePolicy, "idlePolicy");
