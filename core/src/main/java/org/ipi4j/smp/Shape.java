@@ -12,8 +12,9 @@ import org.ipi4j.interrupts.Topology;
  * the remote targets in core-id order.
  *
  * <p>One instance per {@link Broadcast}, immutable (a tree's fan-out is its only state), so a
- * call allocates nothing here. A waited call to one core always goes {@link Flat}: on the hot
- * path the call site sees one class.
+ * call allocates nothing here. A call to one core always goes {@link Flat}, so where only such
+ * calls are made (the round trip to a spinning core) every call site here sees one class and the
+ * JIT inlines it behind a type check.
  */
 abstract sealed class Shape permits Shape.Flat, Shape.Serial, Shape.Tree, Shape.ByTopology {
     /** The initiator's hops, after the call is armed: queues it on the targets the initiator reaches itself. */
