@@ -1,12 +1,11 @@
 package org.ipi4j.mm;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.ObjIntConsumer;
 
 import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
@@ -42,14 +41,26 @@ import org.ipi4j.smp.SmpCall;
  * at instruction boundaries, no load or store can straddle the flush: when the shootdown
  * returns, no core can translate through the revoked entry.
  *
+ * <h2>Broadcast invalidation</h2>
+ * With {@link Builder#broadcastInvalidation}, a space active on enough cores goes global (LOCAL,
+ * then TRANSITION, whose shootdown is an IPI round to every core, then GLOBAL); its shootdowns
+ * then clear every core's TLB from the initiator and wait with TLBSYNC, without interrupts (the
+ * package's {@code BroadcastInvalidation}). TLBSYNC waits at most two watchdog periods for a core
+ * inside a translation, then throws {@link org.ipi4j.smp.CallTimeoutException}, as a shootdown
+ * whose target does not answer does.
+ *
  * <p>Thread-safe. {@link #switchTo}, {@link #read} and {@link #write} act on the calling core.
  */
 public final class Mmu {
     private final Machine machine;
     /** The machine's clock, spin-waits and flush costs (the host's, or a simulation's). */
     final Timeline timeline;
-    /** True for a simulation: guards the flush-cost hooks (a not-taken branch on a final field on the host). */
-    private final boolean simulated;
+    /**
+     * What a target's flush costs: a simulation charges its virtual time ({@link Timeline#spend}),
+     * the host nothing. Chosen once, here, the only place in this package that asks whether the
+     * machine is simulated; on the host the hook is an empty lambda the JIT inlines.
+     */
+    private final ObjIntConsumer<Timeline.Work> flushCost;
     private final SmpCall smp;
     private final Memory memory;
     private final int pageWords;
@@ -60,7 +71,18 @@ public final class Mmu {
     private final long batchWindowNanos;
     private final boolean detectStale;
     private final Tlb[] tlbs;
+    /**
+     * Per core, at {@code (cpu + 1) * RUNNING_STRIDE}: the space it runs, or null. Written only by
+     * the core (a volatile store on switch); read by the core on every translation and by
+     * initiators choosing targets. Padded, because a core's store would otherwise take the line of
+     * its neighbour's slot: in {@code SlotPaddingBench} (two threads each storing its own slot as
+     * switchOn does, 2-CPU host, {@code -f 2 -wi 3 -i 5}) padded slots gave 5.6x, 6.5x and 7.1x the
+     * throughput of adjacent ones for this store alone, and 3.9x to 7.2x for the whole switch
+     * (median of the iterations, padded over adjacent, three runs).
+     */
     private final AtomicReferenceArray<AddressSpace> running;
+    /** References per slot of {@link #running}: 128 bytes with compressed references, as SendGate's 16 longs. */
+    private static final int RUNNING_STRIDE = 32;
     /** Never reused: a 64-bit count does not wrap in the life of a machine (2^63 spaces). */
     private final AtomicLong nextAsid = new AtomicLong();
     private final AtomicLong shootdownsTotal = new AtomicLong();
@@ -72,13 +94,8 @@ public final class Mmu {
     public static final int DEFAULT_BROADCAST_THRESHOLD = 4;
     /** Cores a space must be active on to go global (broadcast invalidation); 0: never. */
     private final int broadcastThreshold;
-    /**
-     * Per core, padded apart: odd while the core translates through a global space. Written only by
-     * the core (volatile on entry, release on exit); read by a broadcasting initiator's TLBSYNC.
-     */
-    private final long[] epochs;
-    private static final int EPOCH_PAD = 16;
-    private static final VarHandle EPOCH = MethodHandles.arrayElementVarHandle(long[].class);
+    /** Shootdowns of global spaces, and the bracket translations of them run in. */
+    private final BroadcastInvalidation global;
     /** Every core of the machine: shootdown targets are chosen from it by {@link Shootdown#test}. */
     private final CpuSet allCores;
     /** The reusable shootdown of each initiator (each core, each outside thread). */
@@ -88,7 +105,7 @@ public final class Mmu {
         this.smp = b.smp;
         this.machine = b.smp.machine();
         this.timeline = machine.timeline();
-        this.simulated = timeline.simulated();
+        this.flushCost = timeline.simulated() ? timeline::spend : (work, units) -> { };
         this.memory = machine.memory();
         this.pageWords = b.pageWords;
         this.pageShift = Integer.numberOfTrailingZeros(b.pageWords);
@@ -101,12 +118,12 @@ public final class Mmu {
         for (int i = 0; i < tlbs.length; i++) {
             tlbs[i] = new Tlb(i, b.tlbEntries);
         }
-        this.running = new AtomicReferenceArray<>(machine.coreCount());
+        this.running = new AtomicReferenceArray<>((machine.coreCount() + 2) * RUNNING_STRIDE); // a block before and after
         this.allCores = CpuSet.firstN(machine.coreCount());
         this.initiators = new CallerLocal<>(machine, () -> new Shootdown(this));
         this.pvFlush = machine.paravirt(Paravirt.TLB_FLUSH);
         this.broadcastThreshold = b.broadcastThreshold;
-        this.epochs = new long[(machine.coreCount() + 2) * EPOCH_PAD];
+        this.global = new BroadcastInvalidation(this, tlbs, smp);
         // A core resuming with a flush pending drops every translation before it runs anything.
         machine.onPvFlush(cpu -> tlbs[cpu].flushEverything());
     }
@@ -185,7 +202,7 @@ public final class Mmu {
      * @param cpu the core's id, 0 to the machine's core count - 1
      */
     public AddressSpace runningOn(final int cpu) {
-        return running.get(machine.core(cpu).id());
+        return running(machine.core(cpu).id());
     }
 
     /** {@return shootdowns run on this MMU, all spaces together} */
@@ -236,20 +253,20 @@ public final class Mmu {
 
     private void switchOn(final int cpu, final AddressSpace as) {
         if (as == null) {
-            running.set(cpu, null);
+            running.set(runningSlot(cpu), null);
             return;
         }
         as.addToMask(cpu);
-        running.set(cpu, as);
+        running.set(runningSlot(cpu), as);
         // Dekker with shootdown(): we publish "running", then read the generation; the
         // initiator bumps the generation, then reads "running". One of us sees the other.
         final long gen = as.generation.get();
         final Tlb t = tlbs[cpu];
-        if (as.syncedGeneration[cpu] < gen) {
+        if (as.syncedGeneration(cpu) < gen) {
             t.flushAll(as.asid());
             as.fullFlushes.increment();
         }
-        as.syncedGeneration[cpu] = gen;
+        as.syncedGeneration(cpu, gen);
     }
 
     /**
@@ -322,20 +339,8 @@ public final class Mmu {
             return translate(cpu, as, epc, vaddr, write, false);
         }
         // Entries may be cleared by other threads (broadcast invalidation): translate and access
-        // inside an odd epoch. Partner: the initiator's volatile stores to the TLB's valid flags,
-        // then its volatile read of this epoch in tlbSync. Either it sees us odd and waits, or we
-        // see its stores; the generation read orders our walk after its PTE stores.
-        final int e = (cpu + 1) * EPOCH_PAD;
-        final long epoch = (long) EPOCH.get(epochs, e); // owner-only writer
-        if ((epoch & 1) == 0) {
-            EPOCH.setVolatile(epochs, e, epoch + 1);
-        } else {
-            // Still open: the caller of an earlier translation did not end its access. Stay open
-            // (never invert it: an odd epoch read as closed would let TLBSYNC skip an access) and
-            // keep the store-then-load order a fresh open would give.
-            VarHandle.fullFence();
-        }
-        as.generation.get();
+        // inside the bracket.
+        final long epoch = global.open(cpu, as);
         boolean translated = false;
         try {
             final long physical = translate(cpu, as, epc, vaddr, write, true);
@@ -343,27 +348,22 @@ public final class Mmu {
             return physical;
         } finally {
             if (!translated) {
-                EPOCH.setRelease(epochs, e, (epoch | 1) + 1); // a fault: no access follows
+                global.abort(cpu, epoch); // a fault: no access follows
             }
         }
     }
 
     /**
      * The access after {@link #translate} on core {@code cpu} is done: closes the bracket it
-     * opened, if any, with a release store (partner: tlbSync's volatile read; the access is
-     * ordered before it, so an initiator that sees the even epoch sees the access done).
+     * opened, if any ({@link BroadcastInvalidation#close}).
      */
     void endAccess(final int cpu) {
-        final int e = (cpu + 1) * EPOCH_PAD;
-        final long epoch = (long) EPOCH.get(epochs, e); // owner-only writer
-        if ((epoch & 1) != 0) {
-            EPOCH.setRelease(epochs, e, epoch + 1);
-        }
+        global.close(cpu);
     }
 
     private long translate(final int cpu, final AddressSpace as, final long epc, final long vaddr, final boolean write,
                            final boolean global) {
-        if (running.get(cpu) != as) {
+        if (running(cpu) != as) {
             switchOn(cpu, as);
         }
         final long vpnLong = vaddr >>> pageShift;
@@ -428,7 +428,15 @@ public final class Mmu {
 
     /** The core running {@code cpu}'s current space (no range check: the caller iterates the machine). */
     AddressSpace runningOn0(final int cpu) {
-        return running.get(cpu);
+        return running(cpu);
+    }
+
+    private AddressSpace running(final int cpu) {
+        return running.get(runningSlot(cpu));
+    }
+
+    private static int runningSlot(final int cpu) {
+        return (cpu + 1) * RUNNING_STRIDE;
     }
 
     /** Runs the shootdown {@code sd} collected, if it holds any page, and releases it. */
@@ -456,7 +464,7 @@ public final class Mmu {
         if (broadcastThreshold > 0) {
             final int scope = as.scope;
             if (scope == AddressSpace.GLOBAL) {
-                broadcast(sd);
+                global.shootdown(sd);
                 return;
             }
             // The transition to a global ASID: TRANSITION is published first (translations from
@@ -499,7 +507,7 @@ public final class Mmu {
     }
 
     /** Bumps the generation (a volatile RMW after the PTE stores, which were releases) and decides on a full flush. */
-    private void publish(final Shootdown sd) {
+    void publish(final Shootdown sd) {
         timeline.interleave(); // the PTEs are stored, the generation not yet bumped: a core may walk the new PTE under the old one
         sd.generation = sd.as.generation.incrementAndGet();
         sd.full = sd.count > fullFlushCeiling;
@@ -510,7 +518,7 @@ public final class Mmu {
      * detector), and it is counted, with its window (first change to {@code lastInvalidation}) and
      * the core-time it stalled.
      */
-    private void completed(final Shootdown sd, final int remote, final long lastInvalidation, final long stalledNanos,
+    void completed(final Shootdown sd, final int remote, final long lastInvalidation, final long stalledNanos,
                            final ShootdownEvent jfr) {
         final AddressSpace as = sd.as;
         for (int i = 0; i < sd.count; i++) {
@@ -526,85 +534,28 @@ public final class Mmu {
         }
     }
 
-    /**
-     * A shootdown of a global space: INVLPGB, the initiator clears the entries in every core's
-     * TLB itself; then TLBSYNC, it waits for every translation that was in flight on a core to end
-     * and clears again (an in-flight walk may have read the old PTE and filled after the first
-     * pass). No interrupt reaches the targets. After it returns, no core translates through a
-     * revoked entry: jcstress {@code BroadcastFlushSafety}.
-     */
-    private void broadcast(final Shootdown sd) {
-        final AddressSpace as = sd.as;
-        final ShootdownEvent jfr = ShootdownEvent.startIfEnabled();
-        final long start = timeline.nanoTime();
-        // Publish: the PTE stores were releases; this RMW orders them before the invalidations
-        // and before any translation that reads the generation after them (translate's bracket).
-        publish(sd);
-        for (int cpu = 0; cpu < tlbs.length; cpu++) {
-            invalidate(tlbs[cpu], as.asid(), sd);
-        }
-        timeline.interleave(); // cleared once: a translation in flight may fill the old PTE before TLBSYNC
-        tlbSync(as.asid(), sd);
-        final long done = timeline.nanoTime();
-        as.broadcasts.increment();
-        completed(sd, 0, done, done - start, jfr); // only the initiator stalls
-    }
-
-    /** TLBSYNC: per core, wait out a translation in flight (odd epoch), then clear again. */
-    private void tlbSync(final long asid, final Shootdown sd) {
-        for (int cpu = 0; cpu < tlbs.length; cpu++) {
-            final int e = (cpu + 1) * EPOCH_PAD;
-            final long epoch = (long) EPOCH.getVolatile(epochs, e); // after our volatile stores to valid
-            if ((epoch & 1) != 0) {
-                int spins = 0;
-                while ((long) EPOCH.getVolatile(epochs, e) == epoch) {
-                    if (++spins < 1000) {
-                        timeline.spinWait();
-                    } else {
-                        timeline.yieldCpu(); // the core's thread is off CPU mid-translation
-                    }
-                }
-            }
-            invalidate(tlbs[cpu], asid, sd);
-        }
-    }
-
-    private void invalidate(final Tlb t, final long asid, final Shootdown sd) {
-        if (sd.full) {
-            t.invalidateRemoteAll(asid);
-        } else {
-            for (int i = 0; i < sd.count; i++) {
-                t.invalidateRemote(asid, sd.vpns[i]);
-            }
-        }
-    }
-
     /** (5) on each target, in interrupt context. */
     void flushOn(final int cpu, final Shootdown req) {
         final long entry = timeline.nanoTime();
         final AddressSpace as = req.as;
         final Tlb t = tlbs[cpu];
         final long asid = as.asid();
-        final long local = as.syncedGeneration[cpu];
+        final long local = as.syncedGeneration(cpu);
         final long mmGen = as.generation.get();
         if (local < mmGen) {
             // Page by page only if this flush is exactly the one we are missing; otherwise we
             // are further behind (or the range is large): one full flush catches up.
             if (!req.full && req.generation == local + 1 && req.generation == mmGen) {
-                if (simulated) {
-                    timeline.spend(Timeline.Work.FLUSH_PAGE, req.count); // INVLPG's cost
-                }
+                flushCost.accept(Timeline.Work.FLUSH_PAGE, req.count); // INVLPG's cost
                 for (int i = 0; i < req.count; i++) {
                     t.flushPage(asid, req.vpns[i]);
                 }
             } else {
-                if (simulated) {
-                    timeline.spend(Timeline.Work.FLUSH_ALL, 1);
-                }
+                flushCost.accept(Timeline.Work.FLUSH_ALL, 1);
                 t.flushAll(asid);
                 as.fullFlushes.increment();
             }
-            as.syncedGeneration[cpu] = mmGen;
+            as.syncedGeneration(cpu, mmGen);
         }
         final long end = timeline.nanoTime();
         if (cpu != req.initiator) {

@@ -1,5 +1,7 @@
 package org.ipi4j.smp;
 
+import java.util.Locale;
+
 /**
  * How a cross-core call reaches many targets.
  *
@@ -20,10 +22,11 @@ package org.ipi4j.smp;
  *       crosses sockets.</li>
  * </ul>
  *
- * Completion always waits for every target, whatever the shape. Immutable.
+ * Completion always waits for every target, whatever the shape. Immutable; what each shape does
+ * with a call is its {@link Shape}.
  */
 public final class Broadcast {
-    /** The three shapes. */
+    /** The four shapes. */
     public enum Kind {
         /** One multicast from the initiator. */
         FLAT,
@@ -35,16 +38,19 @@ public final class Broadcast {
         TOPOLOGY
     }
 
-    private static final Broadcast FLAT = new Broadcast(Kind.FLAT, 0);
-    private static final Broadcast SERIAL = new Broadcast(Kind.SERIAL, 0);
-    private static final Broadcast TOPOLOGY = new Broadcast(Kind.TOPOLOGY, 0);
+    private static final Broadcast FLAT = new Broadcast(Kind.FLAT, 0, new Shape.Flat());
+    private static final Broadcast SERIAL = new Broadcast(Kind.SERIAL, 0, new Shape.Serial());
+    private static final Broadcast TOPOLOGY = new Broadcast(Kind.TOPOLOGY, 0, new Shape.ByTopology());
 
     private final Kind kind;
     private final int fanout;
+    /** How this shape passes a call on; SmpCall asks it instead of switching on the kind. */
+    final Shape shape;
 
-    private Broadcast(final Kind kind, final int fanout) {
+    private Broadcast(final Kind kind, final int fanout, final Shape shape) {
         this.kind = kind;
         this.fanout = fanout;
+        this.shape = shape;
     }
 
     /** {@return one multicast from the initiator} */
@@ -73,7 +79,7 @@ public final class Broadcast {
         if (fanout < 1) {
             throw new IllegalArgumentException("tree fan-out must be >= 1, not " + fanout);
         }
-        return new Broadcast(Kind.TREE, fanout);
+        return new Broadcast(Kind.TREE, fanout, new Shape.Tree(fanout));
     }
 
     /** {@return the shape} */
@@ -98,29 +104,11 @@ public final class Broadcast {
         if (targets <= 0) {
             return 0;
         }
-        return switch (kind) {
-            case FLAT -> 1;
-            case SERIAL -> targets;
-            case TOPOLOGY -> Math.min(3, targets);
-            case TREE -> {
-                int depth = 0;
-                long covered = 0;
-                long level = 1;
-                while (covered < targets) {
-                    level *= fanout;
-                    covered += level;
-                    depth++;
-                    if (fanout == 1 && depth >= targets) {
-                        break;
-                    }
-                }
-                yield depth;
-            }
-        };
+        return shape.rounds(targets);
     }
 
     @Override
     public String toString() {
-        return kind == Kind.TREE ? "tree(" + fanout + ")" : kind.name().toLowerCase(java.util.Locale.ROOT);
+        return kind == Kind.TREE ? "tree(" + fanout + ")" : kind.name().toLowerCase(Locale.ROOT);
     }
 }

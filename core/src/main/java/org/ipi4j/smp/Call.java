@@ -45,7 +45,8 @@ final class Call extends CallDescriptor {
     final CallDescriptor[] descriptors;
     int count;
     int remoteCount;
-    Broadcast shape;
+    /** How the call reaches its targets; its {@link Broadcast#shape} passes it on. */
+    Broadcast broadcast;
     CallFunction<?> function;
     CoreAction action;
     /** True for a call whose caller does not wait: it gets a future and is never reused. */
@@ -101,8 +102,8 @@ final class Call extends CallDescriptor {
         if (action != act) {
             action = act;
         }
-        if (shape != how) {
-            shape = how;
+        if (broadcast != how) {
+            broadcast = how;
         }
         count = 0;
         remoteCount = 0;
@@ -156,7 +157,7 @@ final class Call extends CallDescriptor {
         if ((int) REMAINING.getAndAdd(this, -1) == 1) {
             final CrossCallEvent e = event;
             if (e != null) {
-                e.finish(targetSet(), count, shape, false, 0, failed);
+                e.finish(targetSet(), count, broadcast, false, 0, failed);
             }
             final CallCompletion<Object> f = future;
             if (f != null) {

@@ -2,22 +2,30 @@ package org.ipi4j.mm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.ipi4j.Core;
+import org.ipi4j.DeliveryTestSupport;
 import org.ipi4j.EndToEnd;
+import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.MachineClosedException;
+import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.isa.AddressTranslation;
 import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.CallTimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * The MMU where it meets the other protocols: a change refused by the cross-call layer, ids that
- * meet in a TLB, and a shootdown that fails while the space is turning global.
+ * meet in a TLB, a shootdown that fails while the space is turning global, and a broadcast
+ * shootdown whose TLBSYNC meets a core that never leaves its translation.
  */
 @EndToEnd
 @Timeout(60)
@@ -156,5 +164,69 @@ class MmCompositionTest {
         as.protect(0, 1, Pte.READ); // by broadcast
         assertThat(as.broadcastShootdowns()).isEqualTo(1);
         r.close();
+    }
+
+    /**
+     * A core is inside a translation of a global space and does not come out (code between
+     * translate and endAccess, here held on a latch). TLBSYNC waits for it; before the fix it
+     * spun for ever, so the shootdown never returned. Now it gives up as an IPI shootdown gives
+     * up on a target that does not answer: after two watchdog periods, with a
+     * CallTimeoutException naming and describing the core. And as a timed-out IPI flush still
+     * runs when its core comes back, the core owes a flush: a walk of its that read the old PTE
+     * and filled after TLBSYNC's last clear (done here by hand, as such a walk would) is dropped
+     * at its next translation, so the revoked right is not used.
+     */
+    @Test
+    void aBroadcastShootdownGivesUpOnACoreStuckInsideATranslationAndTheCoreFlushesWhenItComesBack() throws Exception {
+        final Duration watchdog = Duration.ofMillis(100);
+        final ShootdownTest.Rig r = ShootdownTest.rig(2, watchdog, Broadcast.flat());
+        try {
+            final Mmu mmu = Mmu.builder(r.smp()).pageWords(PAGE).broadcastInvalidation(2).build();
+            final AddressSpace as = mmu.newAddressSpace(8);
+            as.map(0, 1, Pte.READ | Pte.WRITE);
+            as.map(1, 2, Pte.READ | Pte.WRITE);
+            for (int cpu = 0; cpu < 2; cpu++) {
+                r.machine().core(cpu).submit(() -> {
+                    mmu.switchTo(as);
+                    return mmu.read(as, 0);
+                }).get(10, TimeUnit.SECONDS);
+            }
+            as.protect(1, 1, Pte.READ); // the transition round
+            assertThat(as.isGlobal()).isTrue();
+            final long oldPte = as.pageTable().raw(0); // page 0 -> frame 1, writable
+            final long oldVersion = as.pageTable().version(0);
+            final AddressTranslation translation = mmu.translation(as);
+            final CountDownLatch inside = new CountDownLatch(1);
+            final CountDownLatch release = new CountDownLatch(1);
+            final CompletableFuture<Void> stuck = r.machine().core(1).submit(() -> {
+                translation.translate(1, 0, 0, true); // the bracket is open
+                inside.countDown();
+                DeliveryTestSupport.await(release);
+                mmu.tlb(1).fill(as.asid(), 0, oldPte, oldVersion); // a late fill from the old PTE
+                translation.endAccess(1);
+            });
+            DeliveryTestSupport.await(inside);
+            final long start = System.nanoTime();
+            final Throwable timeout = catchThrowable(() -> as.protect(0, 1, Pte.READ));
+            final long waited = System.nanoTime() - start;
+            assertThat(timeout).isInstanceOf(CallTimeoutException.class)
+                .hasMessageContaining("TLBSYNC").hasMessageContaining("core 1");
+            assertThat(((CallTimeoutException) timeout).cpus()).isEqualTo(CpuSet.of(1));
+            assertThat(waited).as("TLBSYNC waited two watchdog periods first").isGreaterThanOrEqualTo(2 * watchdog.toNanos());
+            release.countDown();
+            stuck.get(10, TimeUnit.SECONDS);
+            final Throwable write = catchThrowable(() -> r.machine().core(1).submit(() -> mmu.write(as, 0, 7))
+                .get(10, TimeUnit.SECONDS));
+            assertThat(write).as("core 1 dropped its late entry: the revoked write right is gone")
+                .hasCauseInstanceOf(PageFaultException.class);
+            final Throwable write0 = catchThrowable(() -> r.machine().core(0).submit(() -> mmu.write(as, 0, 7))
+                .get(10, TimeUnit.SECONDS));
+            assertThat(write0).as("the core that was not stuck was cleared as usual").hasCauseInstanceOf(PageFaultException.class);
+            as.map(0, 1, Pte.READ | Pte.WRITE);
+            as.protect(0, 1, Pte.READ); // every core out of its bracket: the next broadcast returns
+            assertThat(as.broadcastShootdowns()).isEqualTo(1);
+        } finally {
+            r.close();
+        }
     }
 }

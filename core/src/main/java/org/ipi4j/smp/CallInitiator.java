@@ -1,0 +1,243 @@
+package org.ipi4j.smp;
+
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntPredicate;
+
+import org.ipi4j.CallerLocal;
+import org.ipi4j.Core;
+import org.ipi4j.Machine;
+import org.ipi4j.idle.Timeline;
+import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.observability.CrossCallEvent;
+
+/**
+ * The caller's side of a cross-core call, once {@link SmpCall} has checked its arguments: the
+ * call object, the targets, the local share, and for a waited call the wait and the result.
+ *
+ * <ul>
+ *   <li>A waited call reuses the caller's own {@link Call} (one per core, one per outside thread,
+ *       like Linux's per-CPU call data), so it allocates nothing; a call made from inside a
+ *       function run locally, while that object is in use, gets a fresh one. A call that
+ *       returns a future gets a fresh call and its future.</li>
+ *   <li>Targets are chosen here, in core-id order, the condition evaluated per target before
+ *       anything is sent; the caller's own core is taken out and comes last. A waited call is
+ *       refused before anything is queued where waiting is a deadlock hazard.</li>
+ *   <li>The remote share goes out through {@link CallDelivery}; then the local share runs here
+ *       with interrupts disabled and no IPI, overlapping the remote work; then the caller waits
+ *       through {@link CallWait}.</li>
+ *   <li>After the last acknowledgement the caller reads the result and recycles its call; after
+ *       a timeout it abandons the call (late acknowledgements may still arrive) and never reuses
+ *       it.</li>
+ * </ul>
+ * Thread-safe: each caller works on its own call.
+ */
+final class CallInitiator {
+    private final Machine machine;
+    private final int cores;
+    /** The machine's clock and parking, for the calls made here (the host's, or a simulation's). */
+    private final Timeline timeline;
+    private final CallDelivery delivery;
+    private final CallWait waiting;
+    /** The reusable call of each waiting caller (each core, each outside thread). */
+    private final CallerLocal<Call> waitedCalls;
+    private final LongAdder localRuns = new LongAdder();
+
+    CallInitiator(final Machine machine, final CallDelivery delivery, final CallWait waiting) {
+        this.machine = machine;
+        this.cores = machine.coreCount();
+        this.timeline = machine.timeline();
+        this.delivery = delivery;
+        this.waiting = waiting;
+        final int n = cores;
+        final Timeline t = timeline;
+        this.waitedCalls = new CallerLocal<>(machine, () -> new Call(n, t));
+    }
+
+    /** {@return calls (or shares of calls) run locally on the caller's own core} */
+    long localRuns() {
+        return localRuns.sum();
+    }
+
+    /** Runs {@code fn} (or {@code action}) on {@code cpu}, waits, and returns its result. */
+    Object waited(final int cpu, final CallFunction<?> fn, final CoreAction action) {
+        final CrossCallEvent jfr = CrossCallEvent.startIfEnabled(callerId()); // null unless recorded
+        final Call call = waitedCall(fn, action, Broadcast.flat());
+        unicast(call, cpu);
+        return finishWaited(call, jfr);
+    }
+
+    /** Runs {@code fn} (or {@code action}) on {@code cpu}; returns at once. */
+    <T> CallCompletion<T> async(final int cpu, final CallFunction<?> fn, final CoreAction action) {
+        final Call call = futureCall(fn, action, Broadcast.flat());
+        unicast(call, cpu);
+        return future(call);
+    }
+
+    /** Runs {@code action} on the cores of {@code cpus} that pass {@code condition}, reached with {@code shape}, and waits. */
+    void waited(final CpuSet cpus, final IntPredicate condition, final CoreAction action, final Broadcast shape) {
+        final CrossCallEvent jfr = CrossCallEvent.startIfEnabled(callerId());
+        final Call call = waitedCall(null, action, shape);
+        multicast(call, cpus, condition, true);
+        finishWaited(call, jfr);
+    }
+
+    /** The same without waiting. */
+    CallCompletion<Void> async(final CpuSet cpus, final IntPredicate condition, final CoreAction action,
+                               final Broadcast shape) {
+        final Call call = futureCall(null, action, shape);
+        multicast(call, cpus, condition, false);
+        return future(call);
+    }
+
+    /** The caller's reusable call, prepared; a fresh one if it is in use (a nested local call). */
+    private Call waitedCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape) {
+        Call call = waitedCalls.get();
+        if (call.inUse) {
+            call = new Call(cores, timeline);
+        }
+        call.inUse = true;
+        call.prepare(fn, action, shape);
+        return call;
+    }
+
+    private Call futureCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape) {
+        final Call call = new Call(cores, timeline);
+        call.prepare(fn, action, shape);
+        call.async = true;
+        call.event = CrossCallEvent.startIfEnabled(callerId()); // a fresh call: the store costs no shared line
+        return call;
+    }
+
+    /** The calling core's id, or -1 for an outside thread. */
+    private int callerId() {
+        final Core self = machine.currentCore();
+        return self == null ? -1 : self.id();
+    }
+
+    private void unicast(final Call call, final int cpu) {
+        final Core self = machine.currentCore();
+        call.targets[0] = cpu;
+        call.count = 1;
+        if (call.async) {
+            call.future = new CallCompletion<>(call.targetSet());
+        }
+        if (self != null && self.id() == cpu) {
+            call.arm();
+            runLocally(self, call, 0);
+            return;
+        }
+        call.remoteCount = 1;
+        start(call, self, !call.async);
+    }
+
+    private void multicast(final Call call, final CpuSet cpus, final IntPredicate condition, final boolean wait) {
+        final Core self = machine.currentCore();
+        boolean local = false;
+        int n = 0;
+        try {
+            for (int cpu = cpus.next(0); cpu >= 0; cpu = cpus.next(cpu + 1)) {
+                if (condition == null || condition.test(cpu)) {
+                    if (self != null && self.id() == cpu) {
+                        local = true;
+                    } else {
+                        call.targets[n++] = cpu;
+                    }
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            release(call); // the condition threw before anything was queued: the call is free again
+            throw e;
+        }
+        call.remoteCount = n;
+        if (local) {
+            call.targets[n++] = self.id();
+        }
+        call.count = n;
+        if (call.async) {
+            call.future = new CallCompletion<>(call.targetSet());
+        }
+        if (n == 0) {
+            call.arm(); // nobody to call: done at once
+            if (call.future != null) {
+                call.future.finish(null);
+            }
+            return;
+        }
+        if (call.remoteCount > 0) {
+            start(call, self, wait);
+        } else {
+            call.arm();
+        }
+        if (local) {
+            runLocally(self, call, call.count - 1); // overlaps with the remote targets
+        }
+    }
+
+    /** Starts the remote share: refuses first, if the caller will wait where that is a deadlock hazard. */
+    private void start(final Call call, final Core self, final boolean wait) {
+        if (wait) {
+            try {
+                CallWait.checkMayWait(self);
+            } catch (IllegalStateException e) {
+                release(call);
+                throw e;
+            }
+        }
+        call.arm();
+        delivery.send(call);
+    }
+
+    /** The caller's own share: run here with interrupts disabled, as a target's handler would, without an IPI. */
+    private void runLocally(final Core self, final Call call, final int index) {
+        localRuns.increment();
+        final int cpu = call.targets[index];
+        final CallDescriptor d = call.descriptors[index];
+        d.start(); // never queued: nobody else can claim it
+        final boolean flags = self.disableInterrupts();
+        final Throwable failure;
+        try {
+            failure = call.invoke(cpu);
+        } finally {
+            self.restoreInterrupts(flags);
+        }
+        call.acknowledge(d, failure);
+    }
+
+    /** Waits for a waited call, hands back its result, and recycles it; finishes its JFR event if any. */
+    private Object finishWaited(final Call call, final CrossCallEvent jfr) {
+        final int resends;
+        try {
+            resends = waiting.await(call);
+        } catch (CallTimeoutException e) {
+            waitedCalls.abandon(call); // late acknowledgements may still arrive: never reuse it
+            if (jfr != null) {
+                jfr.finish(call.targetSet(), call.count, call.broadcast, true, 1, true);
+            }
+            throw e;
+        }
+        if (jfr != null) {
+            jfr.finish(call.targetSet(), call.count, call.broadcast, true, resends, call.failed());
+        }
+        return collect(call);
+    }
+
+    /** Hands back a finished waited call's result (or throws its failure) and recycles it. */
+    private static Object collect(final Call call) {
+        final Object result = call.result();
+        final SmpCallException failure = call.failed() ? call.failure() : null;
+        release(call);
+        if (failure != null) {
+            throw failure;
+        }
+        return result;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> CallCompletion<T> future(final Call call) {
+        return (CallCompletion<T>) (CallCompletion<?>) call.future;
+    }
+
+    private static void release(final Call call) {
+        call.recycle();
+    }
+}
