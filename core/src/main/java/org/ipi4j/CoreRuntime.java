@@ -336,8 +336,8 @@ final class CoreRuntime {
 
     /**
      * The work an idle core waits for. Every read is volatile: this is the re-check after PARKED
-     * (partners: the sender's IRR raise, {@link InterruptController#post}'s queue offer, and
-     * shutdown's {@code stopRequested} store, each followed by a read of the idle state).
+     * (partners: the sender's IRR raise and {@link InterruptController#post}'s offer, each then
+     * reading the idle state; shutdown's {@code stopRequested} store, then an unconditional unpark).
      */
     private boolean hasWork(final boolean runnable) {
         return stopRequested || port.deliverable() || (runnable && !runQueue.isEmpty()) || vcpu.requested();

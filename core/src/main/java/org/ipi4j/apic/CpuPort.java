@@ -323,7 +323,7 @@ public final class CpuPort {
     }
 
     /**
-     * One interrupt entry: accept {@code v} from the APIC (clear the bit, drain the mailbox), save
+     * One interrupt entry: accept {@code v} from the APIC (drain, clear the bit, drain again), save
      * the trap frame, enter {@code KERNEL} mode with interrupts disabled, run
      * the IDT's handler, and on return (EOI) restore the frame exactly, whatever the handler did.
      * A handler that throws is the host's to record; the core goes on.

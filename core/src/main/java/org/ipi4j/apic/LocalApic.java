@@ -318,8 +318,10 @@ public final class LocalApic {
     }
 
     /**
-     * Takes {@code vector}: clears its pending bit, then drains its mailbox into {@code sink} (at
-     * most one mailbox-full, so a flooding sender cannot hold the receiver in one entry forever).
+     * Takes {@code vector}: drains its mailbox into {@code sink}, clears its pending bit, then
+     * drains again (a payload offered before the clear whose raise found the bit still set is
+     * taken now, not stranded behind a cleared bit); at most one mailbox-full in all, so a flooding
+     * sender cannot hold the receiver in one entry forever.
      * Receiver only; allocates nothing.
      *
      * @param vector the interrupt vector

@@ -12,7 +12,7 @@ import org.ipi4j.interrupts.MachineClosedException;
 
 /**
  * The closing protocol of one machine's sends: once {@link #close} has returned, no sender is
- * between its closed check and its offer, so nothing lands after the machine collected what was
+ * between its closed check and its raise (the gate is left after the raise), so nothing lands after the machine collected what was
  * left; a sender that looks after the close is refused with nothing queued.
  *
  * <h2>How</h2>
@@ -143,7 +143,7 @@ public final class SendGate {
     }
 
     /**
-     * Refuses new sends, then waits until no sender is between its closed check and its offer, or
+     * Refuses new sends, then waits until no sender is between its closed check and its raise, or
      * until {@code deadlineNanos} ({@link System#nanoTime()}: shutdown runs in real time, even for
      * a simulation) has passed.
      *

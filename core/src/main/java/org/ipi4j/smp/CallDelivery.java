@@ -161,7 +161,7 @@ final class CallDelivery {
         while (next != null) {
             final CallDescriptor d = (CallDescriptor) next;
             next = d.next(); // before the claim: once d is answered, its caller may push it again
-            q.hold(next); // the rest stays reachable by shutdown while we run d (partner: failHeld)
+            q.hold(next); // the rest stays reachable by shutdown while we run d (partner: the shutdown hook's CallDescriptor.claimHeld)
             if (!d.start()) {
                 continue; // answered already (shutdown gave it up): it must never run
             }
