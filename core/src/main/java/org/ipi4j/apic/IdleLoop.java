@@ -3,7 +3,6 @@ package org.ipi4j.apic;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
 
 import org.agrona.concurrent.IdleStrategy;
@@ -107,9 +106,9 @@ public final class IdleLoop extends IdleLoopPadAfter {
     private final int cpu;
     private volatile Thread owner;
     /** Wake-ups that needed an unpark (many wakers). */
-    final LongAdder unparks = new LongAdder();
+    final SenderCount unparks = new SenderCount();
     /** Wake-ups that needed none: the core was running or polling (many wakers). */
-    final LongAdder elided = new LongAdder();
+    final SenderCount elided = new SenderCount();
 
     /**
      * An idle loop on the host, polling as {@code policy} says, for tests and the stress suite.

@@ -1,7 +1,6 @@
 package org.ipi4j.apic;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntConsumer;
 
 import org.ipi4j.interrupts.CpuSet;
@@ -23,7 +22,7 @@ final class Multicast {
     private final String name;
     private final CpuPort[] ports;
     private final ControllerConfig config;
-    private final LongAdder vmExits = new LongAdder();
+    private final SenderCount vmExits = new SenderCount();
 
     Multicast(final ControllerConfig config, final CpuPort[] ports) {
         this.name = config.name();
