@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 
+import org.ipi4j.Core;
 import org.ipi4j.idle.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.observability.ShootdownEvent;
@@ -19,7 +20,10 @@ import org.ipi4j.smp.SmpCall;
  * <h2>The bracket (on the translating core)</h2>
  * A translation of a space that is global or going global, and the access through it, run inside
  * a bracket: {@link #open} makes the core's epoch odd (a volatile store), {@link #close} makes it
- * even again once the access is done (a release store). Only the core writes its epoch.
+ * even again once the access is done (a release store). Only the core writes its epoch. A
+ * handler that translates inside an open bracket (code that took an interrupt between its
+ * translation and the end of its access) neither opens nor closes it: the bracket belongs to the
+ * level that opened it, so the interrupted access stays covered.
  *
  * <h2>The shootdown (on the initiator)</h2>
  * {@link #shootdown}, after the PTE stores: the generation is bumped; INVLPGB, the initiator
@@ -47,11 +51,20 @@ final class BroadcastInvalidation {
     private static final int PAD = 16;
     /** Offset of the debt in a core's block: 1 if an initiator gave up waiting for this core. */
     private static final int OWED = 1;
+    /**
+     * Offset of the opener in a core's block: the vector in service (-1: none) when the open
+     * bracket was opened. Owner-only, plain. A handler's translation inside it (at a deeper level:
+     * a nested handler's vector is of a higher class, so a higher number) neither opens nor
+     * closes it: the interrupted code's access is still to come.
+     */
+    private static final int OPENER = 2;
 
     private final Mmu mmu;
     private final Tlb[] tlbs;
     private final Timeline timeline;
     private final SmpCall smp;
+    /** The cores, for the vector each has in service: the level a bracket is opened and closed at. */
+    private final Core[] cores;
     /** How long TLBSYNC waits for all cores together: two watchdog periods, as an IPI shootdown. */
     private final long syncNanos;
     /**
@@ -66,6 +79,10 @@ final class BroadcastInvalidation {
         this.tlbs = tlbs;
         this.timeline = mmu.timeline;
         this.smp = smp;
+        this.cores = new Core[tlbs.length];
+        for (int i = 0; i < cores.length; i++) {
+            cores[i] = smp.machine().core(i);
+        }
         this.syncNanos = 2 * smp.watchdog().toNanos();
         this.slots = new long[(tlbs.length + 2) * PAD]; // a block of padding before the first and after the last
     }
@@ -89,12 +106,19 @@ final class BroadcastInvalidation {
     long open(final int cpu, final AddressSpace as) {
         final int e = epochOf(cpu);
         final long epoch = (long) SLOT.get(slots, e); // owner-only writer
+        final int level = cores[cpu].inServiceVector();
         if ((epoch & 1) == 0) {
             SLOT.setVolatile(slots, e, epoch + 1);
+            SLOT.set(slots, e + OPENER, (long) level);
         } else {
-            // Still open: the caller of an earlier translation did not end its access. Stay open
+            // Still open: a handler translating inside the access it interrupted (deeper: it
+            // leaves the bracket to its opener), or the caller of an earlier translation did not
+            // end its access (this level or shallower: the bracket is ours now). Stay open
             // (never invert it: an odd epoch read as closed would let TLBSYNC skip an access) and
             // keep the store-then-load order a fresh open would give.
+            if (level <= (long) SLOT.get(slots, e + OPENER)) {
+                SLOT.set(slots, e + OPENER, (long) level);
+            }
             VarHandle.fullFence();
         }
         if ((long) SLOT.getVolatile(slots, e + OWED) != 0) {
@@ -110,7 +134,14 @@ final class BroadcastInvalidation {
 
     /** Closes the bracket {@link #open} opened when the translation faulted: no access follows. */
     void abort(final int cpu, final long epoch) {
-        SLOT.setRelease(slots, epochOf(cpu), (epoch | 1) + 1);
+        if (!nested(cpu)) {
+            SLOT.setRelease(slots, epochOf(cpu), (epoch | 1) + 1);
+        }
+    }
+
+    /** {@return true if core {@code cpu} runs a handler deeper than the code that opened its open bracket} Owner only. */
+    private boolean nested(final int cpu) {
+        return cores[cpu].inServiceVector() > (long) SLOT.get(slots, epochOf(cpu) + OPENER);
     }
 
     /**
@@ -121,7 +152,7 @@ final class BroadcastInvalidation {
     void close(final int cpu) {
         final int e = epochOf(cpu);
         final long epoch = (long) SLOT.get(slots, e); // owner-only writer
-        if ((epoch & 1) != 0) {
+        if ((epoch & 1) != 0 && !nested(cpu)) {
             SLOT.setRelease(slots, e, epoch + 1);
         }
     }
