@@ -1,6 +1,6 @@
 package org.ipi4j;
 
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;
 

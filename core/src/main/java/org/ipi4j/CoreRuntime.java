@@ -13,7 +13,7 @@ import org.ipi4j.apic.IdleLoop;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.apic.LocalApic;
 import org.ipi4j.apic.Vcpu;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.ExceptionHandler;
 import org.ipi4j.interrupts.GeneralProtectionException;
 import org.ipi4j.interrupts.Mode;

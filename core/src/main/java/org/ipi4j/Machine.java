@@ -12,7 +12,7 @@ import java.util.function.IntConsumer;
 
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.MachineClosedException;

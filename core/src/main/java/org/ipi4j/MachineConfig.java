@@ -9,7 +9,7 @@ import org.ipi4j.apic.ControllerConfig;
 import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.Oops;

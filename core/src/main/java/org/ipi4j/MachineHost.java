@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.function.IntConsumer;
 
 import org.ipi4j.apic.InterruptController;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;

@@ -23,13 +23,14 @@ class PackageDependencyTest {
     private static final Map<String, Set<String>> ALLOWED = Map.of(
         "interrupts", Set.of(),
         "idle", Set.of(),
+        "time", Set.of(),
         "observability", Set.of(),
         "isa", Set.of("interrupts"),
-        "apic", Set.of("interrupts", "idle", "observability"),
-        "sim", Set.of("idle", "interrupts"),
-        "root", Set.of("apic", "isa", "interrupts", "idle", "observability", "sim"),
-        "smp", Set.of("root", "interrupts", "idle", "observability"),
-        "mm", Set.of("root", "smp", "isa", "interrupts", "idle", "observability"));
+        "apic", Set.of("interrupts", "idle", "observability", "time"),
+        "sim", Set.of("interrupts", "time"),
+        "root", Set.of("apic", "isa", "interrupts", "idle", "observability", "sim", "time"),
+        "smp", Set.of("root", "interrupts", "observability", "time"),
+        "mm", Set.of("root", "smp", "isa", "interrupts", "observability", "time"));
 
     private static final Pattern IMPORT = Pattern.compile("^import (?:static )?org\\.ipi4j\\.([a-z]+\\.)?[A-Z]", Pattern.MULTILINE);
 

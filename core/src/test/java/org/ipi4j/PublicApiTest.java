@@ -265,8 +265,8 @@ class PublicApiTest {
             return org.ipi4j.sim.CostModel.defaults();
         } else if (type == org.ipi4j.interrupts.Topology.class) {
             return org.ipi4j.interrupts.Topology.uniform();
-        } else if (type == org.ipi4j.idle.Timeline.Work.class) {
-            return org.ipi4j.idle.Timeline.Work.SEND;
+        } else if (type == org.ipi4j.time.Timeline.Work.class) {
+            return org.ipi4j.time.Timeline.Work.SEND;
         } else if (type == java.util.concurrent.CompletableFuture.class) {
             return java.util.concurrent.CompletableFuture.completedFuture(null);
         } else if (type == Thread.class) {

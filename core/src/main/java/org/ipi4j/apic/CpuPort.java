@@ -3,7 +3,7 @@ package org.ipi4j.apic;
 import java.util.List;
 import java.util.Objects;
 
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.InterruptHandler;
 import org.ipi4j.interrupts.MachineClosedException;

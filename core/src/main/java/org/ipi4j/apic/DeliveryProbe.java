@@ -2,7 +2,7 @@ package org.ipi4j.apic;
 
 import java.util.Objects;
 
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.observability.InterruptHandledEvent;
 import org.ipi4j.observability.InterruptSentEvent;
 

@@ -7,7 +7,7 @@ import java.util.function.BooleanSupplier;
 
 import org.agrona.concurrent.IdleStrategy;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.observability.CoreParkedEvent;
 
 /** Cache lines of padding before the idle state word (JCTools-style padding by inheritance). */

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.function.IntConsumer;
 
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.ExceptionHandler;

@@ -5,7 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.Objects;
 
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 
 /**
  * A core seen as a virtual CPU: the host can deschedule it (a vCPU whose host thread is off CPU),

@@ -1,7 +1,6 @@
 /**
- * How an idle core waits for work, and where time comes from: {@link org.ipi4j.idle.IdlePolicy}
- * (spin, poll, park, adaptive, or any Agrona {@code IdleStrategy}) and
- * {@link org.ipi4j.idle.Timeline}, the clock, parking, spinning and cost hooks every layer waits
- * through (the host's, or a simulation's). A leaf package.
+ * How an idle core waits for work: {@link org.ipi4j.idle.IdlePolicy} (spin, poll, park,
+ * adaptive, or any Agrona {@code IdleStrategy}). A leaf package; the clock and parking it waits
+ * through are {@link org.ipi4j.time}'s.
  */
 package org.ipi4j.idle;

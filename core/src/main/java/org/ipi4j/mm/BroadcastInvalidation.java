@@ -5,7 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 
 import org.ipi4j.Core;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.observability.ShootdownEvent;
 import org.ipi4j.smp.CallTimeoutException;

@@ -11,7 +11,7 @@ import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.Paravirt;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.isa.AddressTranslation;

@@ -2,7 +2,7 @@ package org.ipi4j.sim;
 
 import java.util.Objects;
 
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.Topology;
 
 /**

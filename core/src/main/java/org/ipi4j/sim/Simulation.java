@@ -13,7 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 
 /**
  * A deterministic, seeded, virtual-time {@link Timeline}: the same machine, cores, cross-calls and

@@ -8,7 +8,7 @@ import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 
 import org.ipi4j.Core;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.observability.CrossCallEvent;
 import org.ipi4j.interrupts.CpuSet;
 

@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntConsumer;
 
 import org.ipi4j.Machine;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.Interrupt;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Topology;

@@ -6,7 +6,7 @@ import java.util.function.IntPredicate;
 import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.observability.CrossCallEvent;
 

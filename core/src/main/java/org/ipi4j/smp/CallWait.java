@@ -5,7 +5,7 @@ import java.util.concurrent.atomic.LongAdder;
 
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Vector;

@@ -15,7 +15,7 @@ import java.util.function.LongFunction;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.apic.InterruptController;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.InterruptHandler;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.MailboxFullException;

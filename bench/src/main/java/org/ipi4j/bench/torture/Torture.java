@@ -40,7 +40,7 @@ import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.Faults;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.idle.Timeline;
+import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuException;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.DeliveryMode;

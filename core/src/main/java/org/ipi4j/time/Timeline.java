@@ -1,4 +1,4 @@
-package org.ipi4j.idle;
+package org.ipi4j.time;
 
 import java.util.concurrent.locks.LockSupport;
 
