@@ -130,17 +130,7 @@ class ReviewMmFindingsTest {
         final ShootdownTest.Rig r = ShootdownTest.rig(2);
         try {
             final Mmu mmu = Mmu.builder(r.smp()).pageWords(PAGE).broadcastInvalidation(2).build();
-            final AddressSpace as = mmu.newAddressSpace(8);
-            as.map(0, 1, Pte.READ | Pte.WRITE);
-            as.map(1, 2, Pte.READ | Pte.WRITE);
-            for (int cpu = 0; cpu < 2; cpu++) {
-                r.machine().core(cpu).submit(() -> {
-                    mmu.switchTo(as);
-                    return mmu.read(as, 0);
-                }).get(10, TimeUnit.SECONDS);
-            }
-            as.protect(1, 1, Pte.READ); // the transition round
-            assertThat(as.isGlobal()).isTrue();
+            final AddressSpace as = ShootdownTest.globalSpace(r, mmu);
             final AddressTranslation inner = mmu.translation(as);
             // endAccess is abstract now: a wrapper has to say what it does with it, and delegates.
             final AddressTranslation counting = new AddressTranslation() {

@@ -38,17 +38,7 @@ class ReviewRedesignMmTest {
         final ShootdownTest.Rig r = ShootdownTest.rig(2, watchdog, Broadcast.flat());
         try {
             final Mmu mmu = Mmu.builder(r.smp()).pageWords(PAGE).broadcastInvalidation(2).build();
-            final AddressSpace as = mmu.newAddressSpace(8);
-            as.map(0, 1, Pte.READ | Pte.WRITE);
-            as.map(1, 2, Pte.READ | Pte.WRITE);
-            for (int cpu = 0; cpu < 2; cpu++) {
-                r.machine().core(cpu).submit(() -> {
-                    mmu.switchTo(as);
-                    return mmu.read(as, 0);
-                }).get(10, TimeUnit.SECONDS);
-            }
-            as.protect(1, 1, Pte.READ); // the transition round
-            assertThat(as.isGlobal()).isTrue();
+            final AddressSpace as = ShootdownTest.globalSpace(r, mmu);
             final Vector v = Vector.of(0x40);
             final CountDownLatch handled = new CountDownLatch(1);
             r.machine().interrupts().register(v, irq -> {

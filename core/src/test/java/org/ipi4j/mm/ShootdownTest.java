@@ -48,6 +48,26 @@ class ShootdownTest {
         return new Rig(m, smp, mmu, mmu.newAddressSpace(48));
     }
 
+    /**
+     * A space of 8 pages on {@code mmu} (built with broadcast invalidation from 2 cores) whose
+     * pages 0 and 1 map frames 1 and 2 writable, switched to and read on both of {@code r}'s
+     * cores, then made global by a transition round (a protect of page 1 to read-only).
+     */
+    static AddressSpace globalSpace(final Rig r, final Mmu mmu) throws Exception {
+        final AddressSpace as = mmu.newAddressSpace(8);
+        as.map(0, 1, Pte.READ | Pte.WRITE);
+        as.map(1, 2, Pte.READ | Pte.WRITE);
+        for (int cpu = 0; cpu < 2; cpu++) {
+            r.machine().core(cpu).submit(() -> {
+                mmu.switchTo(as);
+                return mmu.read(as, 0);
+            }).get(10, TimeUnit.SECONDS);
+        }
+        as.protect(1, 1, Pte.READ); // the transition round
+        assertThat(as.isGlobal()).as("global after the transition round").isTrue();
+        return as;
+    }
+
     static Rig rig(final int cores) {
         return rig(cores, Duration.ofSeconds(10), Broadcast.flat());
     }
