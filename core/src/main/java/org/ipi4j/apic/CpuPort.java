@@ -3,12 +3,12 @@ package org.ipi4j.apic;
 import java.util.List;
 import java.util.Objects;
 
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.InterruptHandler;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.time.Timeline;
 import org.jctools.queues.MessagePassingQueue;
 
 /**
@@ -272,7 +272,7 @@ public final class CpuPort {
             if (idle.isParked()) {
                 raise(Vector.RESCHEDULE.number(), self);
             } else {
-                idle.elided.increment();
+                idle.elided.getAndIncrement();
             }
         } catch (MachineClosedException e) {
             gate.refused(self);

@@ -7,8 +7,9 @@ import java.util.function.BooleanSupplier;
 
 import org.agrona.concurrent.IdleStrategy;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.observability.CoreParkedEvent;
+import org.ipi4j.time.Timeline;
+import org.jctools.util.PaddedAtomicLong;
 
 /** Cache lines of padding before the idle state word (JCTools-style padding by inheritance). */
 abstract class IdleLoopPadBefore {
@@ -105,10 +106,15 @@ public final class IdleLoop extends IdleLoopPadAfter {
     private final IdleStrategy pollingStrategy;
     private final int cpu;
     private volatile Thread owner;
-    /** Wake-ups that needed an unpark (many wakers). */
-    final SenderCount unparks = new SenderCount();
-    /** Wake-ups that needed none: the core was running or polling (many wakers). */
-    final SenderCount elided = new SenderCount();
+    /**
+     * Wake-ups that needed an unpark, and wake-ups that needed none (the core was running or
+     * polling): many wakers add to them on every send, so each is a JCTools padded count on a
+     * cache line of its own. Unpadded, such a count sat next to whatever was allocated after it
+     * (the core's registers in {@link CpuContext}, which the core writes at every interrupt),
+     * and every send pulled that line away from the receiving core.
+     */
+    final PaddedAtomicLong unparks = new PaddedAtomicLong();
+    final PaddedAtomicLong elided = new PaddedAtomicLong();
 
     /**
      * An idle loop on the host, polling as {@code policy} says, for tests and the stress suite.
@@ -245,11 +251,11 @@ public final class IdleLoop extends IdleLoopPadAfter {
             if (probe.dropWakeup(cpu)) {
                 return false; // an injected lost wake-up: the core sleeps on a pending bit
             }
-            unparks.increment();
+            unparks.getAndIncrement();
             timeline.unpark(owner);
             return true;
         }
-        elided.increment();
+        elided.getAndIncrement();
         return false;
     }
 
@@ -268,11 +274,11 @@ public final class IdleLoop extends IdleLoopPadAfter {
 
     /** {@return wake-ups that needed an unpark} */
     public long unparkWakeups() {
-        return unparks.sum();
+        return unparks.get();
     }
 
     /** {@return wake-ups that needed none} */
     public long elidedWakeups() {
-        return elided.sum();
+        return elided.get();
     }
 }

@@ -4,7 +4,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.function.IntConsumer;
 
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.ExceptionHandler;
@@ -14,6 +13,7 @@ import org.ipi4j.interrupts.MailboxFullException;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Shorthand;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.time.Timeline;
 import org.jctools.queues.MessagePassingQueue;
 
 /**
@@ -78,7 +78,7 @@ public final class InterruptController {
         this.host = Objects.requireNonNull(host, "host");
         this.timeline = Objects.requireNonNull(timeline, "timeline");
         this.ports = new CpuPort[config.cores()];
-        // Every send adds to the VM-exit count: a SenderCount, on a line of its own (allocated
+        // Every send adds to the VM-exit count: a JCTools padded count, on a line of its own (allocated
         // unpadded after the ports, it shared a line with what a spinning core reads: ipi-spin
         // round trip p50 ~600 ns instead of ~170).
         this.multicast = new Multicast(config, ports);

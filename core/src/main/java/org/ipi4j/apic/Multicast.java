@@ -8,6 +8,7 @@ import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.MailboxFullException;
 import org.ipi4j.interrupts.Shorthand;
 import org.ipi4j.interrupts.Vector;
+import org.jctools.util.PaddedAtomicLong;
 
 /**
  * One vector to many cores, and the VM exits the machine's sends cost: the loops behind
@@ -22,7 +23,7 @@ final class Multicast {
     private final String name;
     private final CpuPort[] ports;
     private final ControllerConfig config;
-    private final SenderCount vmExits = new SenderCount();
+    private final PaddedAtomicLong vmExits = new PaddedAtomicLong(); // every send adds: a line of its own
 
     Multicast(final ControllerConfig config, final CpuPort[] ports) {
         this.name = config.name();
@@ -32,12 +33,12 @@ final class Multicast {
 
     /** VM exits for a send to {@code targets} cores: one each, or one hypercall per batch with PV send-IPI. */
     void countExits(final int targets) {
-        vmExits.add(config.pvSendIpi()
+        vmExits.getAndAdd(config.pvSendIpi()
             ? (targets + InterruptController.PV_SEND_IPI_BATCH - 1) / InterruptController.PV_SEND_IPI_BATCH : targets);
     }
 
     long vmExits() {
-        return vmExits.sum();
+        return vmExits.get();
     }
 
     /**
