@@ -1,8 +1,8 @@
 package org.ipi4j;
 
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;
+import org.ipi4j.time.Timeline;
 
 /**
  * What a core needs from the machine it belongs to, and nothing more: the machine hands each core

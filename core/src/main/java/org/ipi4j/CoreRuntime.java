@@ -13,7 +13,6 @@ import org.ipi4j.apic.IdleLoop;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.apic.LocalApic;
 import org.ipi4j.apic.Vcpu;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.ExceptionHandler;
 import org.ipi4j.interrupts.GeneralProtectionException;
 import org.ipi4j.interrupts.Mode;
@@ -21,6 +20,7 @@ import org.ipi4j.interrupts.UndeliveredInterrupt;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.observability.CoreStats;
 import org.ipi4j.observability.Counter;
+import org.ipi4j.time.Timeline;
 
 /**
  * The runtime of one core's thread, behind its face {@link Core}: the thread's body (pinning, the

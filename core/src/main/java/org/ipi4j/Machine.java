@@ -12,7 +12,6 @@ import java.util.function.IntConsumer;
 
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.MachineClosedException;
@@ -23,6 +22,7 @@ import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;
 import org.ipi4j.observability.CoreStats;
 import org.ipi4j.sim.Simulation;
+import org.ipi4j.time.Timeline;
 
 /**
  * An emulated SMP machine: {@code n} {@link Core}s, their {@link InterruptController}, and a

@@ -9,13 +9,13 @@ import org.ipi4j.apic.ControllerConfig;
 import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.Oops;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Topology;
 import org.ipi4j.sim.Simulation;
+import org.ipi4j.time.Timeline;
 
 /**
  * What a {@link Machine.Builder} was told, checked value by value as it was told: the one thing a

@@ -4,10 +4,10 @@ import java.util.List;
 import java.util.function.IntConsumer;
 
 import org.ipi4j.apic.InterruptController;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;
+import org.ipi4j.time.Timeline;
 
 /**
  * The machine as its cores and its interrupt controller see it: what they need of it, and no

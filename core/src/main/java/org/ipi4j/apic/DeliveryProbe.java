@@ -2,9 +2,9 @@ package org.ipi4j.apic;
 
 import java.util.Objects;
 
-import org.ipi4j.time.Timeline;
 import org.ipi4j.observability.InterruptHandledEvent;
 import org.ipi4j.observability.InterruptSentEvent;
+import org.ipi4j.time.Timeline;
 
 /**
  * Everything the delivery path does besides delivering, reached through one call per site (as

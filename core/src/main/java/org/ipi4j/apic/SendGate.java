@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.MachineClosedException;
+import org.ipi4j.time.Timeline;
 
 /**
  * The closing protocol of one machine's sends: once {@link #close} has returned, no sender is

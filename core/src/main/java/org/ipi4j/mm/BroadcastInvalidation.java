@@ -5,11 +5,11 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 
 import org.ipi4j.Core;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.observability.ShootdownEvent;
 import org.ipi4j.smp.CallTimeoutException;
 import org.ipi4j.smp.SmpCall;
+import org.ipi4j.time.Timeline;
 
 /**
  * Broadcast invalidation without IPIs, the model of AMD's INVLPGB and TLBSYNC, for address spaces

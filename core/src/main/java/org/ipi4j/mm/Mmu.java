@@ -11,7 +11,6 @@ import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.Paravirt;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.isa.AddressTranslation;
@@ -19,6 +18,7 @@ import org.ipi4j.isa.Memory;
 import org.ipi4j.observability.ShootdownEvent;
 import org.ipi4j.smp.Broadcast;
 import org.ipi4j.smp.SmpCall;
+import org.ipi4j.time.Timeline;
 
 /**
  * The software MMU of a machine: per-core {@link Tlb}s, the address space each core runs, page

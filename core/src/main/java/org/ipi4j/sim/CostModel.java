@@ -2,8 +2,8 @@ package org.ipi4j.sim;
 
 import java.util.Objects;
 
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.Topology;
+import org.ipi4j.time.Timeline;
 
 /**
  * What each step costs in a {@link Simulation}, in virtual nanoseconds: sending an IPI (per

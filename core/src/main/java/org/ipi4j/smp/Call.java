@@ -8,9 +8,9 @@ import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 
 import org.ipi4j.Core;
-import org.ipi4j.time.Timeline;
-import org.ipi4j.observability.CrossCallEvent;
 import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.observability.CrossCallEvent;
+import org.ipi4j.time.Timeline;
 
 /**
  * One cross-core call and how far it got: its function, its targets, one {@link CallDescriptor} per

@@ -4,11 +4,11 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntConsumer;
 
 import org.ipi4j.Machine;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.Interrupt;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Topology;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.time.Timeline;
 
 /**
  * The {@link Vector#CALL_FUNCTION} protocol of one machine, both halves in one file: how an armed

@@ -6,9 +6,9 @@ import java.util.function.IntPredicate;
 import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.observability.CrossCallEvent;
+import org.ipi4j.time.Timeline;
 
 /**
  * The caller's side of a cross-core call, once {@link SmpCall} has checked its arguments: the

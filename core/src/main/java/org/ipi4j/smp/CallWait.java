@@ -5,10 +5,10 @@ import java.util.concurrent.atomic.LongAdder;
 
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.time.Timeline;
 
 /**
  * How the caller of a waited cross-core call waits for its acknowledgements, and what it does

@@ -15,7 +15,6 @@ import java.util.function.LongFunction;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.apic.InterruptController;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.InterruptHandler;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.MailboxFullException;
@@ -29,6 +28,7 @@ import org.ipi4j.mm.Pte;
 import org.ipi4j.smp.Broadcast;
 import org.ipi4j.smp.CallTimeoutException;
 import org.ipi4j.smp.SmpCall;
+import org.ipi4j.time.Timeline;
 
 /**
  * Small runs of the real protocols where two of them meet, each with the one property it must

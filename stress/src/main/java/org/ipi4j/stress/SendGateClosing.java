@@ -6,8 +6,8 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 import java.util.concurrent.TimeUnit;
 
 import org.ipi4j.apic.SendGate;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.MachineClosedException;
+import org.ipi4j.time.Timeline;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Description;
 import org.openjdk.jcstress.annotations.JCStressTest;

@@ -40,7 +40,6 @@ import org.ipi4j.apic.FaultInjector;
 import org.ipi4j.apic.Faults;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.time.Timeline;
 import org.ipi4j.interrupts.CpuException;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.DeliveryMode;
@@ -72,6 +71,7 @@ import org.ipi4j.smp.CoreAction;
 import org.ipi4j.smp.Scheduler;
 import org.ipi4j.smp.SmpCall;
 import org.ipi4j.smp.SmpCallException;
+import org.ipi4j.time.Timeline;
 
 /**
  * A seeded torture run of the whole library at once, in the spirit of Linux's scftorture and
