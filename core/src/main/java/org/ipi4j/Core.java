@@ -265,6 +265,35 @@ public final class Core {
     }
 
     /**
+     * Runs {@code task} on this core once {@code delay} has passed on the machine's clock, between
+     * tasks and like one (see {@link CoreTimer} for what it guarantees); a parked core wakes for it.
+     *
+     * @param delay how long from now, not negative
+     * @param task the task
+     * @return the timer: its future, and {@link CoreTimer#cancel()}
+     * @throws org.ipi4j.interrupts.MachineClosedException if the machine is closing
+     */
+    public CoreTimer schedule(final Duration delay, final Runnable task) {
+        return runtime.schedule(Objects.requireNonNull(task, "task"), Deadlines.timerNanos(delay, "delay", true), 0);
+    }
+
+    /**
+     * Runs {@code task} on this core after {@code initialDelay}, then every {@code period} at a fixed
+     * rate (a run that falls behind skips the periods it missed) until cancelled, until it throws,
+     * or until shutdown; see {@link #schedule}.
+     *
+     * @param initialDelay how long until the first run, not negative
+     * @param period how long between runs, positive
+     * @param task the task
+     * @return the timer
+     */
+    public CoreTimer schedulePeriodic(final Duration initialDelay, final Duration period, final Runnable task) {
+        final long first = Deadlines.timerNanos(initialDelay, "initialDelay", true);
+        final long every = Deadlines.timerNanos(period, "period", false);
+        return runtime.schedule(Objects.requireNonNull(task, "task"), first, every);
+    }
+
+    /**
      * Runs {@code program} on this core in {@code mode}, with physical addresses.
      *
      * @param program the program to run

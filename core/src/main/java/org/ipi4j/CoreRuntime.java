@@ -51,6 +51,8 @@ final class CoreRuntime {
     /** Run on resume with a TLB flush left by a shootdown: the machine's PV flush hooks (the MMU's full flush). */
     private final Runnable pvFlush;
     private final TaskQueue runQueue = new TaskQueue(this::afterTask);
+    /** Tasks due later, run between tasks like them; shutdown cancels what is left. */
+    private final TimerQueue timers;
     private volatile boolean stopRequested;
 
     // ---- owned by the core thread ---------------------------------------------------------
@@ -64,9 +66,14 @@ final class CoreRuntime {
     /** What the innermost {@link #waitUntil} waits for; read by {@link #waitWork}. */
     private BooleanSupplier waitCondition;
     private final BooleanSupplier waitWork = this::waitOver;
+    private final Runnable afterTimer = this::afterTask;
+    /** Boundaries reached, for the stall watch to sample; allocated last, on a line only this thread writes. */
+    private final Counter progress = new Counter();
 
     private volatile Thread thread;
     private volatile int hostCpu = -1;
+    private final Counter stalls = new Counter(); // written by the stall watch's thread only
+    private final Runnable wakeCore; // a timer's scheduler on another thread wakes the core with it
 
     CoreRuntime(final int id, final Pinning pinning, final InterruptController controller, final CoreHost host) {
         this.id = id;
@@ -82,6 +89,8 @@ final class CoreRuntime {
         this.timeline = host.timeline();
         this.boundaryCost = host.boundaryCost();
         this.pvFlush = () -> host.pvFlush(id);
+        this.timers = new TimerQueue(id, timeline);
+        this.wakeCore = idle::wake;
     }
 
     // ---- observers (any thread) ----------------------------------------------------------
@@ -101,7 +110,17 @@ final class CoreRuntime {
     CoreStats stats() {
         return new CoreStats(id, hostCpu, cpu.sent(), cpu.received(), cpu.payloadsReceived(), apic.coalesced(),
             idle.unparkWakeups(), idle.elidedWakeups(), cpu.handlerNanos(), cpu.maxInterruptsOffNanos(),
-            exceptions.get(), oopses.get() + cpu.handlerFailures(), tasks.get());
+            exceptions.get(), oopses.get() + cpu.handlerFailures(), tasks.get(), stalls.get());
+    }
+
+    /** {@return boundaries this core has reached (checkpoints, instructions, run-loop and wait rounds); any thread} */
+    long progress() {
+        return progress.get();
+    }
+
+    /** Counts a stall the stall watch reported; the watch's thread only. */
+    void stalled() {
+        stalls.increment();
     }
 
     // ---- submission and preemption (any thread) ------------------------------------------
@@ -109,6 +128,12 @@ final class CoreRuntime {
         final TaskQueue.Task<T> t = runQueue.task(body);
         controller.post(id, runQueue.queue(), t);
         return t;
+    }
+
+    /** A timer for {@code task} on this core; see {@link Core#schedule}. Any thread. */
+    CoreTimer schedule(final Runnable task, final long delayNanos, final long periodNanos) {
+        controller.checkOpen();
+        return timers.schedule(task, delayNanos, periodNanos, Thread.currentThread() == thread ? () -> { } : wakeCore);
     }
 
     /** Asks the host to deschedule this core: for {@code nanos}, or {@link Vcpu#UNTIL_RESUMED}. */
@@ -303,6 +328,9 @@ final class CoreRuntime {
             if (port.deliverable()) {
                 port.deliverPending(-1);
             }
+            if (timers.due()) {
+                timers.runDue(afterTimer);
+            }
             final Runnable task = runQueue.poll();
             if (task != null) {
                 checkpoints = 0;
@@ -313,7 +341,7 @@ final class CoreRuntime {
                     return;
                 }
             } else {
-                idle.idleUntil(runLoopWork, IdleLoop.NO_DEADLINE);
+                idle.idleUntil(runLoopWork, timers.deadline()); // a parked core wakes for its next timer
             }
         }
     }
@@ -337,10 +365,12 @@ final class CoreRuntime {
     /**
      * The work an idle core waits for. Every read is volatile: this is the re-check after PARKED
      * (partners: the sender's IRR raise and {@link InterruptController#post}'s offer, each then
-     * reading the idle state; shutdown's {@code stopRequested} store, then an unconditional unpark).
+     * reading the idle state; a new earliest timer's rearm store, then its waker's read; shutdown's
+     * {@code stopRequested} store, then an unconditional unpark).
      */
     private boolean hasWork(final boolean runnable) {
-        return stopRequested || port.deliverable() || (runnable && !runQueue.isEmpty()) || vcpu.requested();
+        return stopRequested || port.deliverable() || (runnable && (!runQueue.isEmpty() || timers.rearmed()))
+            || vcpu.requested();
     }
 
     /**
@@ -349,6 +379,7 @@ final class CoreRuntime {
      * PV flush first).
      */
     private void boundaryFault() {
+        progress.increment(); // a release store, no clock read: the stall watch samples it
         if (faults != null) {
             faults.atBoundary(id);
         }
@@ -396,5 +427,10 @@ final class CoreRuntime {
     /** Fails every task still queued (the core will never run them); returns how many. */
     int rejectQueued(final RuntimeException why) {
         return runQueue.rejectAll(why);
+    }
+
+    /** Closes this core's timers and cancels those left (shutdown): their futures fail with MachineClosedException. */
+    void cancelTimers() {
+        timers.closeAll();
     }
 }

@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadFactory;
+import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
 import org.ipi4j.apic.InterruptController;
@@ -76,6 +77,10 @@ public final class Machine implements AutoCloseable {
     /** What the cores and the controller see of the machine. */
     private final MachineHost host;
     private final List<Runnable> shutdownHooks = new CopyOnWriteArrayList<>();
+    /** Run first at shutdown, the last registered first, while the cores still take work. */
+    private final List<Consumer<Duration>> stopHooks = new CopyOnWriteArrayList<>();
+    /** Null unless the builder set a stall threshold (and the machine is not simulated). */
+    private final StallWatch stallWatch;
     private int lifecycle = NEW;
     private ShutdownReport report;
 
@@ -106,6 +111,8 @@ public final class Machine implements AutoCloseable {
             cores[i] = new Core(i, pinning, interrupts, host);
         }
         host.bind(interrupts, cores);
+        this.stallWatch = c.stallThreshold() == null || simulation != null ? null
+            : new StallWatch(name, cores, c.stallThreshold().toNanos(), c.stallListener(), oopses);
     }
 
     /** {@return a builder with the defaults: 2 cores, adaptive idle, best-effort pinning} */
@@ -133,6 +140,9 @@ public final class Machine implements AutoCloseable {
             lifecycle = STARTED;
             for (final Thread t : threads) {
                 t.start();
+            }
+            if (stallWatch != null) {
+                stallWatch.start();
             }
         }
         try {
@@ -287,6 +297,20 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
+     * Runs {@code hook} first when the machine shuts down, on the thread that shuts it down, while
+     * the cores still take calls and tasks: a layer that must still reach its cores (closing its
+     * per-core state on them) does it here. The hook is given how much of the shutdown's timeout
+     * is left, and must not wait longer. Hooks run in reverse order of registration, the last
+     * registered first (a layer built on another stops before it); one that throws is recorded as
+     * an {@link Oops} and the next one runs. Register before shutdown.
+     *
+     * @param hook runs once, at the start of shutdown, given the time left
+     */
+    public void beforeShutdown(final Consumer<Duration> hook) {
+        stopHooks.add(0, Objects.requireNonNull(hook, "hook"));
+    }
+
+    /**
      * {@return true if this machine's cores use paravirtual feature {@code feature}}
      *
      * @param feature the feature
@@ -332,6 +356,9 @@ public final class Machine implements AutoCloseable {
         }
         // One deadline for every wait below, taken first: the closing protocol's wait too.
         final long deadline = System.nanoTime() + Deadlines.saturatedNanos(timeout);
+        if (lifecycle == STARTED) {
+            ShutdownSequence.runStopHooks(stopHooks, deadline, oopses);
+        }
         if (simulation != null) {
             simulation.end(); // the cores stop in real time
         }
@@ -341,6 +368,9 @@ public final class Machine implements AutoCloseable {
         final boolean started = lifecycle == STARTED;
         lifecycle = CLOSED;
         report = ShutdownSequence.stopCores(name, cores, started, deadline, inFlight);
+        if (stallWatch != null && started) {
+            stallWatch.stop(); // after the cores: a core stuck in the shutdown is still reported
+        }
         ShutdownSequence.runHooks(shutdownHooks, oopses);
         return report;
     }

@@ -14,6 +14,7 @@ import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.Oops;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Topology;
+import org.ipi4j.observability.CoreStall;
 import org.ipi4j.sim.Simulation;
 import org.ipi4j.time.Timeline;
 
@@ -41,12 +42,15 @@ import org.ipi4j.time.Timeline;
  * @param deliveryMode how a send decides to wake its target
  * @param simulation the simulation the machine runs in, or null
  * @param topology where cores sit, or null for the default
+ * @param stallThreshold how long without a boundary is a stall, or null for no stall watch
+ * @param stallListener called for every stall, or null
  */
 record MachineConfig(String name, int cores, IdlePolicy idlePolicy, Pinning pinning, int mailboxCapacity,
                      OverflowPolicy overflowPolicy, Duration blockTimeout, FaultPolicy faultPolicy, int memoryWords,
                      Consumer<Oops> oopsListener, boolean timeHandlers, int oopsCapacity, FaultInjector faults,
                      Pinner pinner, ThreadFactory threadFactory, EnumSet<Paravirt> paravirt,
-                     DeliveryMode deliveryMode, Simulation simulation, Topology topology) {
+                     DeliveryMode deliveryMode, Simulation simulation, Topology topology, Duration stallThreshold,
+                     Consumer<CoreStall> stallListener) {
     MachineConfig {
         paravirt = EnumSet.copyOf(paravirt); // the builder may change its set after build()
     }

@@ -14,6 +14,7 @@ import org.ipi4j.interrupts.FaultPolicy;
 import org.ipi4j.interrupts.Oops;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Topology;
+import org.ipi4j.observability.CoreStall;
 import org.ipi4j.observability.CoreStats;
 import org.ipi4j.sim.Simulation;
 
@@ -46,6 +47,8 @@ abstract class MachineSettings<B extends MachineSettings<B>> {
     private DeliveryMode deliveryMode = DeliveryMode.PER_VECTOR;
     private Simulation simulation;
     private Topology topology;
+    private Duration stallThreshold;
+    private Consumer<CoreStall> stallListener;
 
     /**
      * Runs the machine in {@code simulation}: virtual time, one thread at a time, in the
@@ -296,6 +299,41 @@ abstract class MachineSettings<B extends MachineSettings<B>> {
         return self();
     }
 
+    /**
+     * Watch for stalls: a running core that reaches no instruction boundary (no
+     * {@link Core#checkpoint()}, no program instruction, no round of its run loop or of a wait)
+     * for longer than {@code threshold} is reported once per stall, with its stack: to the
+     * {@link #onStall} listener, as the JFR event {@code org.ipi4j.CoreStalled}, and in
+     * {@link CoreStats#stalls()}. An idle, parked or preempted core is not stalled. A watch thread
+     * samples each core's boundary count a few times per threshold; the cores read no clock for
+     * it. Off by default (no thread, nothing sampled). Real time only: a simulated machine does
+     * not watch (its cores run one at a time, in virtual time).
+     *
+     * @param threshold how long without a boundary is a stall, at least 1 ms
+     * @return this builder
+     */
+    public B stallThreshold(final Duration threshold) {
+        Objects.requireNonNull(threshold, "threshold");
+        if (threshold.compareTo(Duration.ofMillis(1)) < 0) {
+            throw new IllegalArgumentException("stallThreshold must be at least 1 ms, not " + threshold);
+        }
+        this.stallThreshold = threshold;
+        return self();
+    }
+
+    /**
+     * Called on the stall watch's thread for every stall reported (see {@link #stallThreshold},
+     * which must be set for any to be). It must return soon: the watch samples no core while it
+     * runs. One that throws is recorded as an {@link Oops}.
+     *
+     * @param listener called once per stall
+     * @return this builder
+     */
+    public B onStall(final Consumer<CoreStall> listener) {
+        this.stallListener = Objects.requireNonNull(listener, "listener");
+        return self();
+    }
+
     /** {@return this, as the builder type} */
     abstract B self();
 
@@ -303,6 +341,6 @@ abstract class MachineSettings<B extends MachineSettings<B>> {
     final MachineConfig config() {
         return new MachineConfig(name, cores, idlePolicy, pinning, mailboxCapacity, overflowPolicy, blockTimeout,
             faultPolicy, memoryWords, oopsListener, timeHandlers, oopsCapacity, faults, pinner, threadFactory, paravirt,
-            deliveryMode, simulation, topology);
+            deliveryMode, simulation, topology, stallThreshold, stallListener);
     }
 }

@@ -1,9 +1,11 @@
 package org.ipi4j;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.UndeliveredInterrupt;
@@ -11,7 +13,8 @@ import org.ipi4j.interrupts.UndeliveredInterrupt;
 /**
  * The part of a machine's orderly shutdown that comes after its interrupt controller closed (so
  * that nothing new is queued anywhere): ask every core to stop, wait for each until the deadline,
- * collect what the stopped ones left, fail every task still queued, and run the shutdown hooks.
+ * collect what the stopped ones left, fail every task still queued, cancel every timer not yet run,
+ * and run the shutdown hooks.
  * Runs once, on the thread that shuts the machine down, under the machine's lock.
  */
 final class ShutdownSequence {
@@ -57,8 +60,20 @@ final class ShutdownSequence {
                 undelivered.addAll(core.runtime().leftovers()); // a stuck core still owns its mailboxes
             }
             rejected += core.runtime().rejectQueued(why); // a stuck core's queued tasks too: it may never take them
+            core.runtime().cancelTimers(); // shutdown does not wait for timers: their futures fail
         }
         return new ShutdownReport(List.copyOf(undelivered), rejected, List.copyOf(stuck), List.copyOf(inFlight));
+    }
+
+    /** Runs every hook in turn, each given the time left until {@code deadline}; one that throws is recorded and the next runs. */
+    static void runStopHooks(final List<Consumer<Duration>> hooks, final long deadline, final OopsLog oopses) {
+        for (final Consumer<Duration> hook : hooks) {
+            try {
+                hook.accept(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            } catch (RuntimeException | Error e) {
+                oopses.record(-1, null, "before-shutdown hook threw", e, List.of());
+            }
+        }
     }
 
     /** Runs every hook in turn; one that throws is recorded in {@code oopses} (off the cores) and the next runs. */

@@ -19,9 +19,12 @@ package org.ipi4j.observability;
  *                             it, disabling and re-enabling interrupts reads no clock)
  * @param exceptions           exceptions (#GP, #PF, ...) raised on this core
  * @param oopses               handler failures and invariant breaks recorded on this core
- * @param tasks                Java tasks and programs run to completion
+ * @param tasks                Java tasks, timers' runs and programs run to completion
+ * @param stalls               stalls reported on this core: stretches longer than the machine's stall
+ *                             threshold without an instruction boundary ({@code Machine.Builder.stallThreshold});
+ *                             0 unless it is set
  */
 public record CoreStats(int cpu, int hostCpu, long sent, long received, long payloads, long coalesced,
                         long unparkWakeups, long elidedWakeups, long handlerNanos, long maxIrqOffNanos,
-                        long exceptions, long oopses, long tasks) {
+                        long exceptions, long oopses, long tasks, long stalls) {
 }

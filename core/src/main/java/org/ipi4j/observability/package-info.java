@@ -5,7 +5,8 @@
  * {@link org.ipi4j.observability.InterruptSentEvent},
  * {@link org.ipi4j.observability.InterruptHandledEvent},
  * {@link org.ipi4j.observability.CrossCallEvent}, {@link org.ipi4j.observability.ShootdownEvent},
- * {@link org.ipi4j.observability.CoreParkedEvent}. A leaf package.
+ * {@link org.ipi4j.observability.CoreParkedEvent}, {@link org.ipi4j.observability.CoreStalledEvent}
+ * (with {@link org.ipi4j.observability.CoreStall}, what a stall listener is given). A leaf package.
  *
  * <p>Internal, public for the other packages: {@link org.ipi4j.observability.Counter} and the
  * events' emitting methods ({@code emit}, {@code startIfEnabled}, {@code finish}), with no

@@ -1,0 +1,126 @@
+package org.ipi4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.observability.CoreStall;
+import org.ipi4j.sim.Simulation;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Stall detection ({@code Machine.Builder.stallThreshold}): a running core without an instruction
+ * boundary for longer than the threshold is reported once per stall, with its stack; one that
+ * checkpoints, or is parked idle, is not. Thresholds are generous (the host is shared and may
+ * deschedule a core thread for a while), and the runs last several thresholds.
+ */
+@Timeout(60)
+class StallDetectionTest {
+    private static final Duration THRESHOLD = Duration.ofMillis(150);
+
+    private final List<CoreStall> stalls = new CopyOnWriteArrayList<>();
+    private final CountDownLatch reported = new CountDownLatch(1);
+
+    private Machine machine(final IdlePolicy idle) {
+        return Machine.builder().cores(2).idlePolicy(idle).pinning(Pinning.NONE).stallThreshold(THRESHOLD)
+            .onStall(s -> {
+                stalls.add(s);
+                reported.countDown();
+            }).build().start();
+    }
+
+    /** Spins on the calling core, with no boundary, until {@code nanos} have passed since {@code until} was reached. */
+    private static void spinWithoutCheckpoint(final CountDownLatch until, final long nanos) {
+        while (until.getCount() > 0) {
+            Thread.onSpinWait();
+        }
+        final long end = System.nanoTime() + nanos;
+        while (System.nanoTime() - end < 0) {
+            Thread.onSpinWait();
+        }
+    }
+
+    @Test
+    void aTaskThatSpinsWithoutACheckpointIsReportedExactlyOnceWithItsStack() throws Exception {
+        try (Machine m = machine(IdlePolicy.park())) {
+            // After the report it goes on spinning for four more thresholds: still one stall.
+            m.core(1).submit(() -> spinWithoutCheckpoint(reported, 4 * THRESHOLD.toNanos())).get(30, TimeUnit.SECONDS);
+            assertThat(stalls).hasSize(1);
+            final CoreStall s = stalls.get(0);
+            assertThat(s.cpu()).isEqualTo(1);
+            assertThat(s.stalledNanos()).isGreaterThanOrEqualTo(THRESHOLD.toNanos());
+            assertThat(s.description()).startsWith("core 1 [RUNNING");
+            assertThat(s.stack()).anySatisfy(f -> assertThat(f.getMethodName()).isEqualTo("spinWithoutCheckpoint"));
+            assertThat(s.toString()).contains("stalled for", "spinWithoutCheckpoint");
+            assertThat(m.core(1).stats().stalls()).isEqualTo(1);
+            assertThat(m.core(0).stats().stalls()).isZero();
+        }
+    }
+
+    @Test
+    void aCheckpointBetweenTwoStallsMakesTwoReports() throws Exception {
+        try (Machine m = machine(IdlePolicy.park())) {
+            final CountDownLatch second = new CountDownLatch(1);
+            m.core(0).submit(() -> {
+                spinWithoutCheckpoint(reported, 0);
+                Core.current().checkpoint(); // the first stall ends here
+                while (stalls.size() < 2) {
+                    Thread.onSpinWait();
+                }
+                second.countDown();
+            });
+            assertThat(second.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(stalls).extracting(CoreStall::cpu).containsExactly(0, 0);
+        }
+    }
+
+    @Test
+    void aTaskThatCheckpointsAndAParkedIdleCoreAreNotStalls() throws Exception {
+        try (Machine m = machine(IdlePolicy.park())) {
+            // Core 0 checkpoints for six thresholds; core 1 stays parked all along.
+            m.core(0).submit(() -> {
+                final long end = System.nanoTime() + 6 * THRESHOLD.toNanos();
+                while (System.nanoTime() - end < 0) {
+                    Core.current().checkpoint();
+                }
+            }).get(30, TimeUnit.SECONDS);
+            assertThat(stalls).isEmpty();
+            assertThat(m.core(1).state()).isEqualTo(Core.State.IDLE_PARKED);
+        }
+    }
+
+    @Test
+    void aListenerThatThrowsIsAnOopsAndTheWatchGoesOn() throws Exception {
+        final CountDownLatch calls = new CountDownLatch(2);
+        try (Machine m = Machine.builder().cores(2).idlePolicy(IdlePolicy.park()).pinning(Pinning.NONE)
+                .stallThreshold(THRESHOLD).onStall(s -> {
+                    calls.countDown();
+                    throw new IllegalStateException("listener");
+                }).build().start()) {
+            for (int cpu = 0; cpu < 2; cpu++) {
+                m.core(cpu).submit(() -> spinWithoutCheckpoint(calls, 0));
+            }
+            assertThat(calls.await(30, TimeUnit.SECONDS)).isTrue(); // both cores reported: the first throw did not end the watch
+            assertThat(m.oopses()).anySatisfy(o -> assertThat(o.what()).isEqualTo("stall listener threw"));
+        }
+    }
+
+    @Test
+    void theThresholdIsCheckedAndASimulationStartsNoWatch() throws Exception {
+        assertThatThrownBy(() -> Machine.builder().stallThreshold(Duration.ofNanos(999_999)))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("stallThreshold");
+        final Simulation sim = Simulation.builder().seed(1).build();
+        try (Machine m = Machine.builder().name("stall-sim").cores(1).simulation(sim).stallThreshold(THRESHOLD).build()
+                .start()) {
+            assertThat(Thread.getAllStackTraces().keySet())
+                .noneMatch(t -> t.getName().equals(m.name() + "-stall-watch") && t.isAlive());
+        }
+    }
+}
