@@ -13,6 +13,8 @@ import org.ipi4j.interrupts.Vector;
 import org.ipi4j.mm.AddressSpace;
 import org.ipi4j.mm.Mmu;
 import org.ipi4j.mm.Pte;
+import org.ipi4j.shard.ShardFunction;
+import org.ipi4j.shard.Sharded;
 import org.ipi4j.smp.Broadcast;
 import org.ipi4j.smp.CoreAction;
 import org.ipi4j.smp.SmpCall;
@@ -124,6 +126,34 @@ class AllocationTest {
             }).get(60, TimeUnit.SECONDS);
             assertThat(fromCore).as("run(cpu) from core 0, caller side").isLessThan(BOUND);
             assertThat(sink[1]).isEqualTo(10L * ops); // 4 rounds of run(1), 4 of run(both), 2 from core 0
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Idle.class)
+    void waitedShardedInvokeOnAllocatesNothing(final Idle idle) throws Exception {
+        try (Machine m = Machine.builder().cores(2).idlePolicy(idle.policy).pinning(Pinning.NONE).build().start()) {
+            final Sharded<long[]> shards = Sharded.start(SmpCall.install(m), cpu -> new long[1]);
+            final ShardFunction<long[], Object> count = cell -> {
+                cell[0]++;
+                return null; // a boxed result would be the caller's allocation, not the call's
+            };
+            final int ops = idle == Idle.SPIN ? 20_000 : 5_000;
+            assertThat(bytesPerOp(m, ops, () -> shards.invokeOn(1, count))).as("invokeOn(cpu) from outside")
+                .isLessThan(BOUND);
+            final double fromCore = m.core(0).submit(() -> {
+                for (int i = 0; i < ops; i++) {
+                    shards.invokeOn(1, count);
+                }
+                final long before = THREADS.getThreadAllocatedBytes(Thread.currentThread().getId());
+                for (int i = 0; i < ops; i++) {
+                    shards.invokeOn(1, count);
+                }
+                return (THREADS.getThreadAllocatedBytes(Thread.currentThread().getId()) - before) / (double) ops;
+            }).get(60, TimeUnit.SECONDS);
+            assertThat(fromCore).as("invokeOn(cpu) from core 0, caller side").isLessThan(BOUND);
+            final long calls = shards.invokeOn(1, cell -> cell[0]);
+            assertThat(calls).isEqualTo(6L * ops); // 4 rounds from outside, 2 from core 0
         }
     }
 

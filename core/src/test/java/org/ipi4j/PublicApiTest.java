@@ -61,6 +61,7 @@ class PublicApiTest {
     static SmpCall smp;
     static Mmu mmu;
     static AddressSpace space;
+    static org.ipi4j.shard.Sharded<Object> sharded;
 
     /** "Class.method(param)" where null means something (documented on the method). */
     static final Set<String> NULL_ALLOWED = Set.of(
@@ -69,12 +70,13 @@ class PublicApiTest {
         "Core.execute(translation)",                    // physical addresses
         "SmpCall.runAsync(condition)", "SmpCall.run(condition)", // every core in the set
         "Mmu.switchTo(as)",                             // run no space
+        "Sharded.mapReduce(initial)", "Sharded.mapReduceAsync(initial)", // a fold may start from null
         "Simulation.park(blocker)", "Simulation.parkNanos(blocker)", // LockSupport's contract: no blocker
         "Simulation.unpark(thread)");                   // LockSupport's contract: null is ignored
 
     /** Where a core id must exist on the machine (a CpuSet, a builder or a fault hook cannot know it). */
     static final Set<Class<?>> MACHINE_BOUND = Set.of(Machine.class, Core.class, InterruptController.class,
-        SmpCall.class, Scheduler.class, Mmu.class, AddressSpace.class);
+        SmpCall.class, Scheduler.class, Mmu.class, AddressSpace.class, org.ipi4j.shard.Sharded.class);
 
     @BeforeAll
     static void start() {
@@ -84,6 +86,7 @@ class PublicApiTest {
         smp = SmpCall.install(machine);
         mmu = Mmu.builder(smp).pageWords(64).build();
         space = mmu.newAddressSpace(4);
+        sharded = org.ipi4j.shard.Sharded.start(smp, cpu -> new Object());
     }
 
     @AfterAll
@@ -108,6 +111,8 @@ class PublicApiTest {
         targets.put("Simulation.Builder", org.ipi4j.sim.Simulation.builder());
         targets.put("CostModel.Builder", org.ipi4j.sim.CostModel.builder());
         targets.put("Simulation", org.ipi4j.sim.Simulation.builder().build());
+        targets.put("Sharded", sharded);
+        targets.put("KeyRouter", new org.ipi4j.shard.KeyRouter(2));
         final List<Arguments> out = new ArrayList<>();
         targets.forEach((name, target) -> {
             for (final Method m : target.getClass().getMethods()) {
@@ -117,7 +122,7 @@ class PublicApiTest {
             }
         });
         for (final Class<?> statics : List.of(SmpCall.class, Scheduler.class, Mmu.class, IdlePolicy.class, Vector.class,
-            CpuSet.class, Broadcast.class, org.ipi4j.interrupts.Topology.class)) {
+            CpuSet.class, Broadcast.class, org.ipi4j.interrupts.Topology.class, org.ipi4j.shard.Sharded.class)) {
             for (final Method m : statics.getMethods()) {
                 if (Modifier.isStatic(m.getModifiers()) && m.getParameterCount() > 0 && m.getDeclaringClass() == statics) {
                     out.add(Arguments.of(statics.getSimpleName() + "." + m.getName() + sig(m), null, m));
@@ -271,6 +276,14 @@ class PublicApiTest {
             return java.util.concurrent.CompletableFuture.completedFuture(null);
         } else if (type == Thread.class) {
             return Thread.currentThread();
+        } else if (type == java.util.function.IntFunction.class) {
+            return (java.util.function.IntFunction<Object>) cpu -> new Object();
+        } else if (type == java.util.function.BiFunction.class) {
+            return (java.util.function.BiFunction<Object, Object, Object>) (a, b) -> a;
+        } else if (type == org.ipi4j.shard.ShardFunction.class) {
+            return (org.ipi4j.shard.ShardFunction<Object, Object>) shard -> shard;
+        } else if (type == org.ipi4j.shard.ShardAction.class) {
+            return (org.ipi4j.shard.ShardAction<Object>) shard -> { };
         } else if (type == InterruptController.class) {
             return machine.interrupts();
         }
