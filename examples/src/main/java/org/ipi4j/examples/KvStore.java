@@ -6,61 +6,76 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.shard.KeyRouter;
+import org.ipi4j.shard.Sharded;
 import org.ipi4j.smp.SmpCall;
 
 /**
  * A thread-per-core key-value store: each core owns one shard (a plain {@link HashMap} that only
- * its owner ever touches), and a client on any core reaches the owner with a cross-core call.
- * No lock anywhere: the call's acknowledgement is what publishes the owner's writes to the
- * caller. {@code onEachCore} collects the statistics.
+ * its owner ever touches, held by a {@link Sharded}), a {@link KeyRouter} says which core owns a
+ * key, and a client on any core or thread reaches the owner with {@link Sharded#invokeOn}. No lock
+ * anywhere: the call's acknowledgement is what publishes the owner's writes to the caller.
+ * {@link Sharded#mapReduce} collects the statistics.
  *
  * <p>Run: {@code mvn -q -pl examples exec:java -Dexample=KvStore} (after {@code mvn -q install -DskipTests}).
  */
 public final class KvStore implements AutoCloseable {
+    /** One core's part of the store; touched on that core only. */
+    private static final class Shard {
+        final int cpu;
+        final Map<String, String> map = new HashMap<>();
+        long served;
+
+        Shard(final int cpu) {
+            this.cpu = cpu;
+        }
+    }
+
     private final Machine machine;
     private final SmpCall smp;
-    private final List<Map<String, String>> shards = new ArrayList<>();
-    private final AtomicLongArray served;
+    private final Sharded<Shard> shards;
+    private final KeyRouter router;
 
     public KvStore(final int cores) {
         machine = Machine.builder().name("kv").cores(cores).idlePolicy(IdlePolicy.adaptive()).build().start();
         smp = SmpCall.install(machine);
-        for (int i = 0; i < cores; i++) {
-            shards.add(new HashMap<>()); // touched only by core i from now on
-        }
-        served = new AtomicLongArray(cores);
-    }
-
-    private int owner(final String key) {
-        return Math.floorMod(key.hashCode(), machine.coreCount());
+        shards = Sharded.start(smp, Shard::new); // each shard made on its own core
+        router = shards.router();
     }
 
     /** Stores {@code value} and returns the previous one. Call from a core or any thread. */
     public String put(final String key, final String value) {
-        return smp.call(owner(key), cpu -> {
-            served.incrementAndGet(cpu);
-            return shards.get(cpu).put(key, value);
+        return shards.invokeOn(router.route(key), shard -> {
+            shard.served++;
+            return shard.map.put(key, value);
         });
     }
 
     /** The value for {@code key}, or null. */
     public String get(final String key) {
-        return smp.call(owner(key), cpu -> {
-            served.incrementAndGet(cpu);
-            return shards.get(cpu).get(key);
+        return shards.invokeOn(router.route(key), shard -> {
+            shard.served++;
+            return shard.map.get(key);
         });
     }
 
-    /** Shard sizes, collected with one call on every core. */
+    /** {@return the core that owns {@code key}} */
+    public int owner(final String key) {
+        return router.route(key);
+    }
+
+    /** Shard sizes, by core, collected with one call on every core. */
     public int[] shardSizes() {
-        final int[] sizes = new int[machine.coreCount()];
-        smp.onEachCore(cpu -> sizes[cpu] = shards.get(cpu).size());
-        return sizes;
+        // The mapper reads the map on its own core; the fold, here, sees only the numbers it returned.
+        return shards.mapReduce(shard -> new int[] {shard.cpu, shard.map.size()}, new int[machine.coreCount()],
+            (sizes, cpuAndSize) -> {
+                sizes[cpuAndSize[0]] = cpuAndSize[1];
+                return sizes;
+            });
     }
 
     public Machine machine() {
@@ -71,13 +86,15 @@ public final class KvStore implements AutoCloseable {
         return smp;
     }
 
+    /** {@return requests core {@code cpu}'s shard served} */
     public long served(final int cpu) {
-        return served.get(cpu);
+        final long n = shards.invokeOn(cpu, shard -> shard.served);
+        return n;
     }
 
     @Override
     public void close() {
-        machine.close();
+        machine.close(); // shutdown closes the shards first, on their cores
     }
 
     public static void main(final String[] args) {

@@ -1,88 +1,97 @@
 package org.ipi4j.examples;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.idle.IdlePolicy;
-import org.ipi4j.mm.AddressSpace;
-import org.ipi4j.mm.Mmu;
-import org.ipi4j.mm.Pte;
+import org.ipi4j.shard.Sharded;
 import org.ipi4j.smp.SmpCall;
 
 /**
- * A routing table that every core caches privately, kept coherent by TLB shootdown.
+ * A routing table that every core caches privately, kept coherent by invalidating every core's
+ * copy: the pattern of a per-core cache of shared configuration.
  *
- * <p>Route {@code r} is virtual page {@code r}; its next hop lives in the physical frame the page
- * maps to. Lookups on a core go through that core's TLB (its private cache) and take no lock. An
- * update writes the new next hop into a fresh frame and remaps the page: {@link #update} returns
- * only when no core can still read the old frame, so the old frame can be reused at once, which
- * is exactly why an OS waits for shootdown before freeing a page.
+ * <p>The next hop of route {@code r} lives in a slot of a shared pool; each core's cache (one
+ * {@code int[]} per core, in a {@link Sharded}) says which slot holds each route. A lookup on a
+ * core reads its own cache and then the slot, with no lock and no call. An update writes the new
+ * next hop into a fresh slot and points every core's cache at it with {@link Sharded#invokeOnAll}:
+ * {@link #update} returns only when no core can still read the old slot, so the old slot is freed
+ * and reused at once, which is why an OS waits for a TLB shootdown before freeing a page. It holds
+ * because a core takes the call only at an instruction boundary (its {@link Core#checkpoint()}),
+ * never in the middle of a lookup: once every core has answered, none is between reading its
+ * cache and reading the old slot.
  *
  * <p>Run: {@code mvn -q -pl examples exec:java -Dexample=RoutingTable}.
  */
 public final class RoutingTable implements AutoCloseable {
     private static final int ROUTES = 16;
-    private static final int FRAMES = 64;
+    private static final int SLOTS = 64;
+    /** What a freed slot holds: a lookup that reads it read a route after its slot was reused. */
+    static final long FREED = -1;
 
     private final Machine machine;
-    private final Mmu mmu;
-    private final AddressSpace routes;
-    private final boolean[] frameFree = new boolean[FRAMES];
-    private final int[] frameOf = new int[ROUTES];
+    /** Every core's private cache: route to slot. */
+    private final Sharded<int[]> caches;
+    /** The shared slots; a lookup reads one with a volatile load. */
+    private final AtomicLongArray slots = new AtomicLongArray(SLOTS);
+    private final boolean[] slotFree = new boolean[SLOTS]; // guarded by this
+    private final int[] slotOf = new int[ROUTES]; // guarded by this: the slot every cache points to
 
     public RoutingTable(final int cores) {
-        machine = Machine.builder().name("routing").cores(cores).idlePolicy(IdlePolicy.adaptive())
-            .memoryWords(FRAMES * 8).build().start();
-        mmu = Mmu.builder(SmpCall.install(machine)).pageWords(8).detectStale(true).build();
-        routes = mmu.newAddressSpace(ROUTES);
-        java.util.Arrays.fill(frameFree, true);
+        machine = Machine.builder().name("routing").cores(cores).idlePolicy(IdlePolicy.adaptive()).build().start();
+        Arrays.fill(slotFree, true);
+        Arrays.fill(slotOf, -1);
+        caches = Sharded.start(SmpCall.install(machine), cpu -> new int[ROUTES]);
         for (int r = 0; r < ROUTES; r++) {
-            frameOf[r] = -1;
             update(r, 1000 + r);
         }
     }
 
-    /** Next hop of {@code route}, through the calling core's TLB. Call from a core. */
+    /** Next hop of {@code route}, through the calling core's cache. Call from a core. */
     public long lookup(final int route) {
-        return mmu.read(routes, (long) route * mmu.pageWords());
+        return slots.get(caches.local()[route]); // no boundary between the two reads: no call comes between them
     }
 
     /**
-     * Sets the next hop of {@code route}; returns when no core can read the old one. The old
-     * frame is reused immediately.
+     * Sets the next hop of {@code route}; returns when no core can read the old one. The old slot
+     * is reused immediately. The whole update path is this method. Call it from outside the
+     * machine's cores: a core blocked on this method's lock would take no calls, and the update
+     * holding it waits for every core.
      */
     public synchronized void update(final int route, final long nextHop) {
         final int fresh = allocate();
-        machine.memory().storeRelease((long) fresh * mmu.pageWords(), nextHop);
-        routes.map(route, fresh, Pte.READ); // remap: shootdown, then return
-        if (frameOf[route] >= 0) {
-            // Safe only because map() returned: nobody can translate to it any more.
-            machine.memory().store((long) frameOf[route] * mmu.pageWords(), -1);
-            frameFree[frameOf[route]] = true;
+        slots.set(fresh, nextHop); // before the call: the call publishes it to every core
+        caches.invokeOnAll(cache -> cache[route] = fresh); // every core, and wait for each
+        final int old = slotOf[route];
+        if (old >= 0) {
+            // Safe only because invokeOnAll returned: no core can be between its cache and this slot.
+            slots.set(old, FREED);
+            slotFree[old] = true;
         }
-        frameOf[route] = fresh;
+        slotOf[route] = fresh;
     }
 
     private int allocate() {
-        for (int f = 1; f < FRAMES; f++) {
-            if (frameFree[f]) {
-                frameFree[f] = false;
+        for (int f = 0; f < SLOTS; f++) {
+            if (slotFree[f]) {
+                slotFree[f] = false;
                 return f;
             }
         }
-        throw new IllegalStateException("no free frame");
+        throw new IllegalStateException("no free slot");
     }
 
     public Machine machine() {
         return machine;
-    }
-
-    public AddressSpace routes() {
-        return routes;
     }
 
     @Override
@@ -90,8 +99,8 @@ public final class RoutingTable implements AutoCloseable {
         machine.close();
     }
 
-    /** Result of a run: lookups made, lookups that saw a freed frame (-1), and stale-after-return ones. */
-    record Outcome(long lookups, long sawFreedFrame, long staleAfterReturn, long updates) {
+    /** Result of a run: lookups made, lookups that saw a freed slot, and stale-after-return ones. */
+    record Outcome(long lookups, long sawFreedSlot, long staleAfterReturn, long updates) {
     }
 
     /** Readers on every core look up routes while the main thread keeps updating them. */
@@ -101,9 +110,9 @@ public final class RoutingTable implements AutoCloseable {
             final AtomicLong lookups = new AtomicLong();
             final AtomicLong freed = new AtomicLong();
             final AtomicLong stale = new AtomicLong();
-            final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            final AtomicBoolean stop = new AtomicBoolean();
             final List<CompletableFuture<Void>> readers = new ArrayList<>();
-            final java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(cores);
+            final CountDownLatch reading = new CountDownLatch(cores);
             for (final Core core : table.machine().cores()) {
                 readers.add(core.submit(() -> {
                     reading.countDown();
@@ -114,7 +123,7 @@ public final class RoutingTable implements AutoCloseable {
                             final int route = (int) (last / 1_000_000_000L);
                             final long hop = last % 1_000_000_000L;
                             final long seen = table.lookup(route);
-                            if (seen == -1) {
+                            if (seen == FREED) {
                                 freed.incrementAndGet();
                             } else if (seen < hop) { // hops only grow: an older hop is stale
                                 stale.incrementAndGet();
@@ -122,7 +131,7 @@ public final class RoutingTable implements AutoCloseable {
                         }
                         table.lookup((int) (n % ROUTES));
                         n++;
-                        Core.current().checkpoint(); // where this core takes shootdown IPIs
+                        Core.current().checkpoint(); // where this core takes the updates' calls
                     }
                     lookups.addAndGet(n);
                 }));
@@ -130,7 +139,7 @@ public final class RoutingTable implements AutoCloseable {
             // Updates race with readers that run: on a loaded host a reader could otherwise start
             // only after the last update and look up nothing.
             try {
-                if (!reading.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                if (!reading.await(30, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("readers did not start");
                 }
             } catch (InterruptedException e) {
@@ -145,7 +154,7 @@ public final class RoutingTable implements AutoCloseable {
             }
             stop.set(true);
             CompletableFuture.allOf(readers.toArray(new CompletableFuture[0])).join();
-            return new Outcome(lookups.get(), freed.get(), stale.get() + table.routes().stats().violations(), updates);
+            return new Outcome(lookups.get(), freed.get(), stale.get(), updates);
         }
     }
 
@@ -154,9 +163,9 @@ public final class RoutingTable implements AutoCloseable {
         final Outcome o = run(cores, args.length > 1 ? Integer.parseInt(args[1]) : 500);
         System.out.printf("%d cores (%d host CPUs): %d route updates, %d lookups%n", cores, Machine.hostCpus(),
             o.updates(), o.lookups());
-        System.out.printf("lookups that read a freed frame: %d; stale routes after an update returned: %d%n",
-            o.sawFreedFrame(), o.staleAfterReturn());
-        if (o.sawFreedFrame() != 0 || o.staleAfterReturn() != 0) {
+        System.out.printf("lookups that read a freed slot: %d; stale routes after an update returned: %d%n",
+            o.sawFreedSlot(), o.staleAfterReturn());
+        if (o.sawFreedSlot() != 0 || o.staleAfterReturn() != 0) {
             throw new IllegalStateException("coherence broken");
         }
     }

@@ -35,4 +35,21 @@ class KvStoreTest {
             assertThat(kv.put("c0-0", "new")).isEqualTo("v0");
         }
     }
+
+    @Test
+    void eachKeyLivesOnTheCoreTheRouterNamesAndEveryRequestIsCounted() {
+        try (KvStore kv = new KvStore(4)) {
+            final int[] expected = new int[4];
+            for (int i = 0; i < 1000; i++) {
+                assertThat(kv.put("k" + i, "v" + i)).isNull();
+                expected[kv.owner("k" + i)]++;
+            }
+            assertThat(kv.shardSizes()).containsExactly(expected);
+            long served = 0;
+            for (int c = 0; c < 4; c++) {
+                served += kv.served(c);
+            }
+            assertThat(served).isEqualTo(1000);
+        }
+    }
 }

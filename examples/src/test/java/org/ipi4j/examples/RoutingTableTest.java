@@ -8,10 +8,10 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class RoutingTableTest {
     @RepeatedTest(3)
-    void noCoreReadsAnOldRouteOrAFreedFrameAfterAnUpdateReturns() {
+    void noCoreReadsAnOldRouteOrAFreedSlotAfterAnUpdateReturns() {
         final RoutingTable.Outcome o = RoutingTable.run(4, 300);
         assertThat(o.lookups()).isPositive();
-        assertThat(o.sawFreedFrame()).isZero();
+        assertThat(o.sawFreedSlot()).isZero();
         assertThat(o.staleAfterReturn()).isZero();
     }
 }
