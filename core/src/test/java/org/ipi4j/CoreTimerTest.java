@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.sim.Simulation;
+import org.ipi4j.smp.SmpCall;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -62,6 +63,22 @@ class CoreTimerTest {
             final CountDownLatch ran = new CountDownLatch(1);
             m.core(0).submit(() -> m.core(0).schedule(Duration.ZERO, ran::countDown)).get(10, TimeUnit.SECONDS);
             assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void aTimerMayWaitForACrossCoreCallAndScheduleAnotherTimer() throws Exception {
+        try (Machine m = parked(2)) {
+            final SmpCall smp = SmpCall.install(m);
+            final AtomicInteger answer = new AtomicInteger();
+            final CountDownLatch second = new CountDownLatch(1);
+            m.core(0).schedule(Duration.ZERO, () -> {
+                final int a = smp.call(1, cpu -> cpu + 41); // a timer runs like a task: it may wait, taking interrupts
+                answer.set(a);
+                m.core(0).schedule(Duration.ofMillis(1), second::countDown);
+            }).get(10, TimeUnit.SECONDS);
+            assertThat(answer).hasValue(42);
+            assertThat(second.await(10, TimeUnit.SECONDS)).isTrue();
         }
     }
 

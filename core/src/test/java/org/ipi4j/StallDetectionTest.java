@@ -8,10 +8,13 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.observability.CoreStall;
 import org.ipi4j.sim.Simulation;
+import org.ipi4j.smp.CallCompletion;
+import org.ipi4j.smp.SmpCall;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -78,6 +81,29 @@ class StallDetectionTest {
             });
             assertThat(second.await(30, TimeUnit.SECONDS)).isTrue();
             assertThat(stalls).extracting(CoreStall::cpu).containsExactly(0, 0);
+        }
+    }
+
+    @Test
+    void aStallDuringABroadcastIsReportedAndTheBroadcastCompletesWhenItEnds() throws Exception {
+        try (Machine m = machine(IdlePolicy.park())) {
+            final SmpCall smp = SmpCall.install(m);
+            final CountDownLatch spinning = new CountDownLatch(1);
+            final CountDownLatch release = new CountDownLatch(1);
+            m.core(1).submit(() -> {
+                spinning.countDown();
+                spinWithoutCheckpoint(release, 0); // takes no interrupt: the broadcast waits for it
+            });
+            assertThat(spinning.await(10, TimeUnit.SECONDS)).isTrue();
+            final AtomicIntegerArray ran = new AtomicIntegerArray(2);
+            final CallCompletion<Void> all = smp.onEachCoreAsync(ran::incrementAndGet);
+            assertThat(reported.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(stalls).extracting(CoreStall::cpu).containsExactly(1);
+            assertThat(all).isNotDone(); // core 1 has not taken the call: it is the stall
+            release.countDown();
+            all.get(10, TimeUnit.SECONDS);
+            assertThat(ran.get(0) + ran.get(1)).isEqualTo(2);
+            assertThat(stalls).hasSize(1);
         }
     }
 

@@ -293,8 +293,8 @@ public final class Sharded<T> implements AutoCloseable {
 
     /** The machine's before-shutdown hook: closes what {@link #close()} would, within {@code left}. */
     private void stopAtShutdown(final Duration left) {
-        if (machine.simulation() != null || !closed.compareAndSet(false, true)) {
-            return;
+        if (machine.simulation() != null || !closed.compareAndSet(false, true) || machine.isClosed()) {
+            return; // a machine a handler halted (FaultPolicy.HALT_MACHINE) takes no more calls
         }
         final CallCompletion<Void> done = smp.onEachCoreAsync(this::closeOn);
         try {
