@@ -49,9 +49,10 @@ import org.ipi4j.smp.SmpCallException;
  *   <li>{@link #close()} closes the instances that are {@link AutoCloseable}, each on its own core;
  *       shutdown does it too, before the cores stop, for every {@code Sharded} not closed yet, in
  *       reverse order of creation (one made on top of another's services stops first), within the
- *       shutdown's timeout (an instance on a core that does not answer in time is recorded as an
- *       oops, not waited for). A simulated machine's shutdown does not: close them inside the
- *       simulation's run.</li>
+ *       shutdown's timeout: a core that does not answer in time is recorded as an oops, and the
+ *       wait for it is time the shutdown no longer has for the other cores. A {@code Sharded}
+ *       whose instances are not closeable costs the shutdown nothing. A simulated machine's
+ *       shutdown does not reach the cores: close them inside the simulation's run.</li>
  * </ul>
  * Thread-safe: any thread or core may call any method.
  *
@@ -71,6 +72,8 @@ public final class Sharded<T> implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean(); // the first close() wins; later calls are refused
     /** The instances' class name, for messages; written on core 0 before the construction call returns. */
     private volatile String type = "?";
+    /** True if any instance is {@link AutoCloseable}: only then does shutdown spend time on them. */
+    private volatile boolean closeable;
 
     private Sharded(final SmpCall smp) {
         this.smp = smp;
@@ -102,8 +105,11 @@ public final class Sharded<T> implements AutoCloseable {
                     throw new IllegalStateException("the factory returned null on core " + cpu);
                 }
                 s.instances[cpu] = made;
+                if (made instanceof AutoCloseable) {
+                    s.closeable = true;
+                }
                 if (cpu == 0) {
-                    s.type = made.getClass().getName();
+                    s.type = made.getClass().getName(); // both volatile: any thread's message may read them
                 }
             });
         } catch (RuntimeException e) {
@@ -293,8 +299,8 @@ public final class Sharded<T> implements AutoCloseable {
 
     /** The machine's before-shutdown hook: closes what {@link #close()} would, within {@code left}. */
     private void stopAtShutdown(final Duration left) {
-        if (machine.simulation() != null || !closed.compareAndSet(false, true) || machine.isClosed()) {
-            return; // a machine a handler halted (FaultPolicy.HALT_MACHINE) takes no more calls
+        if (!closed.compareAndSet(false, true) || !closeable || machine.simulation() != null || machine.isClosed()) {
+            return; // nothing to close, or a machine a handler halted (FaultPolicy.HALT_MACHINE): no more calls
         }
         final CallCompletion<Void> done = smp.onEachCoreAsync(this::closeOn);
         try {

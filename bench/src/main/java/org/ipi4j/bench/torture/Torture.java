@@ -32,6 +32,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.ipi4j.Core;
+import org.ipi4j.CoreTimer;
 import org.ipi4j.Machine;
 import org.ipi4j.Paravirt;
 import org.ipi4j.Pinning;
@@ -62,6 +63,7 @@ import org.ipi4j.mm.MmuGather;
 import org.ipi4j.mm.Pte;
 import org.ipi4j.mm.ShootdownStats;
 import org.ipi4j.sim.CostModel;
+import org.ipi4j.shard.Sharded;
 import org.ipi4j.sim.Simulation;
 import org.ipi4j.smp.Broadcast;
 import org.ipi4j.smp.CallCompletion;
@@ -155,7 +157,21 @@ public final class Torture {
         /** A listener or hook ran (oops listener, shutdown hook, PV flush hook, exception handler). */
         HOOK,
         /** A scheduler preemption point. */
-        PREEMPTION_POINT
+        PREEMPTION_POINT,
+        /** {@code Sharded.invokeOn}, waited. */
+        SHARDED_INVOKE,
+        /** {@code Sharded.invokeOnAsync}. */
+        SHARDED_INVOKE_ASYNC,
+        /** {@code Sharded.mapReduce}, waited. */
+        SHARDED_MAP_REDUCE,
+        /** {@code Sharded.mapReduceAsync}. */
+        SHARDED_MAP_REDUCE_ASYNC,
+        /** {@code Core.schedule}: a one-shot timer. */
+        TIMER,
+        /** {@code Core.schedulePeriodic}, cancelled later (or by shutdown). */
+        TIMER_PERIODIC,
+        /** {@code CoreTimer.cancel}. */
+        TIMER_CANCEL
     }
 
     /** The faults the run injects, counted in {@link Result#faults()}. */
@@ -197,7 +213,11 @@ public final class Torture {
         /** The library threw only what its contract allows at each call. */
         CONTRACT("exception-contract"),
         /** After the stuck work is released every core halts, every future completes, every initiator ends. */
-        QUIESCENCE("quiescence");
+        QUIESCENCE("quiescence"),
+        /** A sharded instance is touched only on its own core, and each call's function runs there once. */
+        SHARD_ON_ITS_CORE("shard-touched-on-its-core"),
+        /** A timer runs on its core, not before its delay, and never after a cancel that returned true. */
+        TIMER_ON_TIME("timer-on-its-core-not-early");
 
         private final String label;
 
@@ -625,6 +645,10 @@ public final class Torture {
     private final ConcurrentLinkedQueue<AddressSpace> allSpaces = new ConcurrentLinkedQueue<>();
     private final AtomicInteger spacesMade = new AtomicInteger();
     private AddressSpace probe;
+    /** One cell per core, made on its core; null until the mix starts (it needs a running machine). */
+    private volatile Sharded<ShardCell> shards;
+    /** Periodic timers not yet cancelled: the simulated drain cancels them (they never complete by themselves). */
+    private final ConcurrentLinkedQueue<CoreTimer> periodicTimers = new ConcurrentLinkedQueue<>();
     private Faults faults;
     private long startNanos;
     private long deadlineNanos;
@@ -916,6 +940,7 @@ public final class Torture {
     private void runReal() throws InterruptedException {
         startNanos = System.nanoTime();
         deadlineNanos = startNanos + duration.toNanos();
+        startShards();
         final List<Thread> initiators = new ArrayList<>();
         for (int i = 0; i < cfg.initiators(); i++) {
             final int me = i;
@@ -946,12 +971,14 @@ public final class Torture {
         sim.run(() -> {
             startNanos = tl.nanoTime();
             deadlineNanos = startNanos + duration.toNanos();
+            startShards();
             while (tl.nanoTime() - deadlineNanos < 0) {
                 step(Site.OUTSIDE, 0);
             }
             // Drain in virtual time: nothing may be left for the real-time shutdown, so that the
             // counts depend on the seed alone.
             draining = true;
+            cancelPeriodicTimers();
             for (int round = 0; round < 1000; round++) {
                 resumeAll();
                 recoverWakeups();
@@ -1278,6 +1305,8 @@ public final class Torture {
                 preemptOrResume(r);
             } else if (x < 910) {
                 probe(site, r);
+            } else if (x < 960) {
+                shardOrTimer(site, r);
             } else if (site == Site.JOB) {
                 op(Kind.PREEMPTION_POINT);
                 scheduler.preemptionPoint();
@@ -1310,6 +1339,8 @@ public final class Torture {
         } else if (x < 94) {
             // A waited call in interrupt context: refused (deadlock hazard), and must never run.
             waitedCall(site, depth, r, pick(r, Kind.RUN, Kind.RUN_MANY, Kind.ON_OTHERS));
+        } else if (x < 97) {
+            shardOrTimerNested(site, r);
         } else {
             preemptOrResume(r);
         }
@@ -2039,6 +2070,201 @@ public final class Torture {
                     + refusal.getClass().getSimpleName() + ": " + refusal.getMessage() + ") but changed its PTE from "
                     + before + " to " + after);
             }
+        }
+    }
+
+    // ---- Sharded and timers ------------------------------------------------------------------
+
+    /** One core's sharded instance: where it was made, and how often it was touched (on its core only). */
+    private static final class ShardCell {
+        final int cpu;
+        long touches;
+
+        ShardCell(final int cpu) {
+            this.cpu = cpu;
+        }
+    }
+
+    /** Makes the run's sharded instances, each on its core; from the run's outside caller, before the mix. */
+    private void startShards() {
+        shards = Sharded.start(smp, cpu -> {
+            check(Oracle.SHARD_ON_ITS_CORE);
+            if (selfId() != cpu) {
+                fail(Oracle.SHARD_ON_ITS_CORE, "core " + cpu + "'s instance was made on " + selfId());
+            }
+            return new ShardCell(cpu);
+        });
+    }
+
+    /** A cell touched by a function: it must be its own core's; {@code runs} counts the function's runs. */
+    private int touch(final ShardCell cell, final AtomicInteger runs, final boolean mayThrow, final SplittableRandom r) {
+        check(Oracle.SHARD_ON_ITS_CORE);
+        if (selfId() != cell.cpu) {
+            fail(Oracle.SHARD_ON_ITS_CORE, "core " + cell.cpu + "'s instance touched on " + selfId());
+        }
+        if (runs != null && runs.incrementAndGet() != 1) {
+            fail(Oracle.SHARD_ON_ITS_CORE, "a sharded call's function ran twice on core " + cell.cpu);
+        }
+        cell.touches++;
+        if (mayThrow && r.nextInt(10) == 0) {
+            throw new TortureException("shard function told to throw");
+        }
+        return cell.cpu;
+    }
+
+    /** A Sharded call or a timer from a site that may wait. */
+    private void shardOrTimer(final Site site, final SplittableRandom r) {
+        final int x = r.nextInt(10);
+        if (x < 3) {
+            shardedWaited(site, r);
+        } else if (x < 6) {
+            shardedAsync(site, r);
+        } else {
+            timer(site, r);
+        }
+    }
+
+    /** From interrupt context: only what returns at once (waiting there is refused). */
+    private void shardOrTimerNested(final Site site, final SplittableRandom r) {
+        if (r.nextBoolean()) {
+            shardedAsync(site, r);
+        } else {
+            timer(site, r);
+        }
+    }
+
+    private void shardedWaited(final Site site, final SplittableRandom r) {
+        final Sharded<ShardCell> s = shards;
+        if (s == null) {
+            return;
+        }
+        final boolean mapReduce = r.nextInt(3) == 0;
+        final Kind kind = mapReduce ? Kind.SHARDED_MAP_REDUCE : Kind.SHARDED_INVOKE;
+        op(kind);
+        final int target = r.nextInt(cores);
+        final AtomicInteger runs = new AtomicInteger();
+        try {
+            if (mapReduce) {
+                final long seen = s.<Long, Long>mapReduce(cell -> 1L << touch(cell, null, false, r), 0L, Long::sum);
+                check(Oracle.WAITED_CALL_RESULT);
+                if (seen != allMask()) {
+                    fail(Oracle.WAITED_CALL_RESULT, "mapReduce visited " + Long.toBinaryString(seen) + ", not every core once");
+                }
+            } else {
+                final int on = s.invokeOn(target, cell -> touch(cell, runs, true, coreRandom[cell.cpu]));
+                check(Oracle.WAITED_CALL_RESULT);
+                if (on != target || runs.get() != 1) {
+                    fail(Oracle.WAITED_CALL_RESULT, "invokeOn(" + target + ") ran on " + on + ", " + runs.get() + " times");
+                }
+            }
+            outcome("sharded call returned");
+        } catch (RuntimeException e) {
+            shardedRefused(kind, site, e);
+        }
+    }
+
+    private void shardedAsync(final Site site, final SplittableRandom r) {
+        final Sharded<ShardCell> s = shards;
+        if (s == null || inflightAsync.get() > 64 * cores) {
+            return;
+        }
+        final boolean mapReduce = r.nextInt(3) == 0;
+        final Kind kind = mapReduce ? Kind.SHARDED_MAP_REDUCE_ASYNC : Kind.SHARDED_INVOKE_ASYNC;
+        op(kind);
+        final int target = r.nextInt(cores);
+        final AtomicInteger runs = new AtomicInteger();
+        final CompletableFuture<?> f;
+        try {
+            f = mapReduce ? s.<Long, Long>mapReduceAsync(cell -> 1L << touch(cell, null, false, null), 0L, Long::sum)
+                : s.invokeOnAsync(target, cell -> touch(cell, runs, true, coreRandom[cell.cpu]));
+        } catch (RuntimeException e) {
+            shardedRefused(kind, site, e);
+            return;
+        }
+        inflightAsync.incrementAndGet();
+        track(f, kind, -1, false);
+        f.whenComplete((v, e) -> {
+            inflightAsync.decrementAndGet();
+            if (e == null) {
+                check(Oracle.WAITED_CALL_RESULT);
+                final long want = mapReduce ? allMask() : target;
+                if (((Number) v).longValue() != want || (!mapReduce && runs.get() != 1)) {
+                    fail(Oracle.WAITED_CALL_RESULT, kind + " gave " + v + " (" + runs.get() + " runs), not " + want);
+                }
+                outcome("sharded async call completed");
+            } else {
+                final Throwable t = unwrap(e);
+                if (t instanceof SmpCallException || t instanceof CallTimeoutException) {
+                    outcome("sharded async call failed: " + t.getClass().getSimpleName());
+                } else {
+                    unexpected(kind, site, t);
+                }
+            }
+        });
+    }
+
+    /** What a Sharded call may throw: closed (the machine, or the Sharded by shutdown), refused, failed, timed out. */
+    private void shardedRefused(final Kind kind, final Site site, final RuntimeException e) {
+        if (e instanceof MachineClosedException || e instanceof SmpCallException || e instanceof CallTimeoutException
+            || e instanceof IllegalStateException) {
+            outcome("sharded call refused or failed: " + e.getClass().getSimpleName());
+        } else {
+            unexpected(kind, site, e);
+        }
+    }
+
+    /** A one-shot or periodic timer on a random core; its body checks the core and the time. */
+    private void timer(final Site site, final SplittableRandom r) {
+        final int cpu = r.nextInt(cores);
+        final boolean periodic = !draining && r.nextInt(4) == 0;
+        final long delay = tl.simulated() ? r.nextInt(200_000) : r.nextInt(r.nextInt(8) == 0 ? 50_000_000 : 2_000_000);
+        final Kind kind = periodic ? Kind.TIMER_PERIODIC : Kind.TIMER;
+        op(kind);
+        final long scheduledAt = tl.nanoTime();
+        final AtomicBoolean cancelled = new AtomicBoolean();
+        final Runnable body = () -> {
+            check(Oracle.TIMER_ON_TIME);
+            if (selfId() != cpu) {
+                fail(Oracle.TIMER_ON_TIME, "a timer for core " + cpu + " ran on " + selfId());
+            }
+            if (tl.nanoTime() - scheduledAt < delay) {
+                fail(Oracle.TIMER_ON_TIME, "a timer ran " + (tl.nanoTime() - scheduledAt) + " ns after scheduling, before its "
+                    + delay + " ns");
+            }
+            if (!periodic && cancelled.get()) {
+                fail(Oracle.TIMER_ON_TIME, "a one-shot timer ran after its cancel returned true");
+            }
+        };
+        final CoreTimer t;
+        try {
+            t = periodic ? machine.core(cpu).schedulePeriodic(Duration.ofNanos(delay), Duration.ofNanos(200_000 + r.nextInt(800_000)), body)
+                : machine.core(cpu).schedule(Duration.ofNanos(delay), body);
+        } catch (MachineClosedException e) {
+            outcome("timer refused: closed");
+            return;
+        } catch (RuntimeException e) {
+            unexpected(kind, site, e);
+            return;
+        }
+        track(t, kind, -1, false);
+        if (periodic) {
+            periodicTimers.add(t);
+            if (draining) {
+                cancelPeriodicTimers(); // Dekker with the drain: it sets draining, then cancels what it finds
+            }
+        } else if (r.nextInt(4) == 0) {
+            op(Kind.TIMER_CANCEL);
+            cancelled.set(t.cancel()); // set after cancel: a run that saw false ran before it; one after sees true
+            outcome(cancelled.get() ? "timer cancelled" : "timer already ran");
+        }
+    }
+
+    /** Cancels every periodic timer still running (the simulated drain: they would never complete). */
+    private void cancelPeriodicTimers() {
+        CoreTimer t;
+        while ((t = periodicTimers.poll()) != null) {
+            op(Kind.TIMER_CANCEL);
+            t.cancel();
         }
     }
 
