@@ -16,7 +16,14 @@ import java.util.Objects;
  * @param stack the core thread's stack when the watch noticed, innermost frame first
  */
 public record CoreStall(int cpu, long stalledNanos, String description, List<StackTraceElement> stack) {
-    /** Copies the stack: the record is immutable. */
+    /**
+     * A stall; the stack is copied (the record is immutable).
+     *
+     * @param cpu the core
+     * @param stalledNanos how long it had been without a boundary
+     * @param description what the core was doing
+     * @param stack the core thread's stack, innermost frame first
+     */
     public CoreStall {
         Objects.requireNonNull(description, "description");
         stack = List.copyOf(stack);
