@@ -3,6 +3,10 @@ package org.ipi4j;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -10,13 +14,20 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
+import jdk.jfr.Configuration;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
+
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.observability.CoreStall;
+import org.ipi4j.observability.CoreStalledEvent;
 import org.ipi4j.sim.Simulation;
 import org.ipi4j.smp.CallCompletion;
 import org.ipi4j.smp.SmpCall;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Stall detection ({@code Machine.Builder.stallThreshold}): a running core without an instruction
@@ -65,6 +76,26 @@ class StallDetectionTest {
             assertThat(m.core(1).stats().stalls()).isEqualTo(1);
             assertThat(m.core(0).stats().stalls()).isZero();
         }
+    }
+
+    @Test
+    void aStallIsAJfrEventWithTheCoresStack(@TempDir final Path dir) throws Exception {
+        final Path file = dir.resolve("stall.jfr");
+        try (Reader jfc = new InputStreamReader(getClass().getResourceAsStream("/org/ipi4j/observability/ipi4j.jfc"),
+                StandardCharsets.UTF_8); Recording recording = new Recording(Configuration.create(jfc))) {
+            recording.start();
+            try (Machine m = machine(IdlePolicy.park())) {
+                m.core(1).submit(() -> spinWithoutCheckpoint(reported, 0)).get(30, TimeUnit.SECONDS);
+            }
+            recording.stop();
+            recording.dump(file);
+        }
+        final List<RecordedEvent> events = RecordingFile.readAllEvents(file).stream()
+            .filter(e -> e.getEventType().getName().equals(CoreStalledEvent.NAME)).toList();
+        assertThat(events).hasSize(1);
+        assertThat(events.get(0).getInt("core")).isEqualTo(1);
+        assertThat(events.get(0).getDuration("stalled")).isGreaterThanOrEqualTo(THRESHOLD);
+        assertThat(events.get(0).getString("stack")).contains("spinWithoutCheckpoint");
     }
 
     @Test
