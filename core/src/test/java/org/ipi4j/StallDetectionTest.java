@@ -139,9 +139,10 @@ class StallDetectionTest {
     }
 
     @Test
-    void aTaskThatCheckpointsAndAParkedIdleCoreAreNotStalls() throws Exception {
+    void aTaskThatCheckpointsAPreemptedCoreAndAParkedIdleCoreAreNotStalls() throws Exception {
         try (Machine m = machine(IdlePolicy.park())) {
-            // Core 0 checkpoints for six thresholds; core 1 stays parked all along.
+            // Core 0 checkpoints for six thresholds; core 1 is preempted for the first three, then parked.
+            m.core(1).preempt(THRESHOLD.multipliedBy(3));
             m.core(0).submit(() -> {
                 final long end = System.nanoTime() + 6 * THRESHOLD.toNanos();
                 while (System.nanoTime() - end < 0) {
