@@ -41,8 +41,9 @@ import org.ipi4j.time.Timeline;
  * Sends and submissions made before start are delivered after it. {@link #shutdown(Duration)}
  * (and {@link #close()}) is orderly: new sends and submissions are refused with
  * {@link MachineClosedException}; cores finish what they were given (queued tasks run, pending
- * interrupts are delivered); threads are joined; whatever could not be delivered is returned in
- * the {@link ShutdownReport}. More cores than host CPUs is supported: use a parking
+ * interrupts are delivered, timers not yet run are cancelled); threads are joined; whatever could
+ * not be delivered is returned in the {@link ShutdownReport}. {@link #beforeShutdown} hooks run
+ * first, while the cores still take work; {@link #onShutdown} hooks run last. More cores than host CPUs is supported: use a parking
  * {@link IdlePolicy} so idle cores do not compete for the CPUs.
  *
  * <p>Thread-safe. Core threads are daemon threads, so a core stuck in a handler cannot keep the

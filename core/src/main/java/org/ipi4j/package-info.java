@@ -9,8 +9,10 @@
  *
  * <p>Inside, one job per file, and no two files reach each other (FileDependencyTest holds it):
  * a core is its public face over a package-private {@code CoreRuntime} (its thread's run loop,
- * instruction boundary and stop), whose tasks are a {@code TaskQueue}; a program sees it as a
- * {@code ProgramCpu}. A core knows its machine only as a {@code CoreHost}; the machine is made
+ * instruction boundary and stop), whose tasks are a {@code TaskQueue} and whose timers
+ * ({@link org.ipi4j.CoreTimer}) wait in a {@code TimerQueue}; a program sees it as a
+ * {@code ProgramCpu}. A {@code StallWatch} samples the cores' boundary counts when the builder
+ * sets a stall threshold. A core knows its machine only as a {@code CoreHost}; the machine is made
  * from a {@code MachineConfig}, books failures in an {@code OopsLog} and stops its cores with a
  * {@code ShutdownSequence}.
  */
