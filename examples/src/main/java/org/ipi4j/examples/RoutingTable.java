@@ -58,7 +58,17 @@ public final class RoutingTable implements AutoCloseable {
 
     /** Next hop of {@code route}, through the calling core's cache. Call from a core. */
     public long lookup(final int route) {
-        return slots.get(caches.local()[route]); // no boundary between the two reads: no call comes between them
+        return slot(cachedSlot(route)); // no boundary between the two reads: no call comes between them
+    }
+
+    /** The first half of {@link #lookup}: the slot the calling core's cache names for {@code route}. */
+    int cachedSlot(final int route) {
+        return caches.local()[route];
+    }
+
+    /** The second half of {@link #lookup}: what slot {@code slot} holds now. */
+    long slot(final int slot) {
+        return slots.get(slot);
     }
 
     /**
