@@ -289,7 +289,8 @@ public final class Sharded<T> implements AutoCloseable {
      * are refused. Idempotent: only the first call closes.
      *
      * @throws SmpCallException if an instance's {@code close} threw (the others are closed all the same)
-     * @throws MachineClosedException if the machine is already closed (shutdown closed them)
+     * @throws MachineClosedException if the machine no longer takes calls (a handler halted it);
+     *         after a shutdown this returns quietly: the shutdown closed them
      */
     public void close() {
         if (closed.compareAndSet(false, true)) {
