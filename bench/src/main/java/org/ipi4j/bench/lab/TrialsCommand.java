@@ -71,18 +71,33 @@ final class TrialsCommand implements Callable<Integer> {
         out.printf("host: %d CPUs; %d rounds x %d variants and floors%n", Machine.hostCpus(), rounds, variants.size());
         out.flush();
         final List<Trials.Trial> trials = Trials.run(variants, warmUp, trial, rounds, seed, t -> {
-            out.printf("round %2d  %-20s p50 %8.0f ns  (%d samples)%n", t.round(), t.variant(), t.p50Nanos(), t.samples());
+            if (t.variant().equals(Trials.IDLE)) {
+                out.printf("round %2d  %-20s (the host's interrupts at rest, the baseline)%n", t.round(), t.variant());
+            } else {
+                out.printf("round %2d  %-20s p50 %8.0f ns  (%d samples)%n", t.round(), t.variant(), t.p50Nanos(),
+                    t.samples());
+            }
             out.flush();
         });
         out.println();
         out.print(Trials.table(Trials.compare(trials, seed), rounds, trial));
+        out.println();
+        out.print(Trials.hostTable(Trials.hostCosts(trials)));
         out.flush();
         if (csv != null) {
-            final StringBuilder b = new StringBuilder("round,variant,floor,p50_ns,samples,oversubscribed\n");
+            final StringBuilder b = new StringBuilder("round,variant,floor,p50_ns,samples,oversubscribed");
+            for (final String k : HostInterrupts.KINDS) {
+                b.append(',').append("host_").append(k.toLowerCase(java.util.Locale.ROOT));
+            }
+            b.append('\n');
             for (final Trials.Trial t : trials) {
                 b.append(t.round()).append(',').append(t.variant()).append(',').append(t.floor() == null ? "" : t.floor())
                     .append(',').append(t.p50Nanos()).append(',').append(t.samples()).append(',')
-                    .append(t.oversubscribed()).append('\n');
+                    .append(t.oversubscribed());
+                for (int k = 0; k < HostInterrupts.KINDS.length; k++) {
+                    b.append(',').append(t.irqs() == null ? "" : Long.toString(t.irqs().get(k)));
+                }
+                b.append('\n');
             }
             Files.writeString(csv, b);
         }
