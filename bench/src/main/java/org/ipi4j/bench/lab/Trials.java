@@ -236,52 +236,86 @@ final class Trials {
 
     /** Every variant that has a floor, against it, round by round. */
     static List<Comparison> compare(final List<Trial> trials, final long seed) {
-        final Map<String, Map<Integer, Trial>> byVariant = new LinkedHashMap<>();
-        for (final Trial t : trials) {
-            byVariant.computeIfAbsent(t.variant(), k -> new LinkedHashMap<>()).put(t.round(), t);
-        }
+        final Map<String, Map<Integer, Trial>> byVariant = byVariant(trials);
         final List<Comparison> out = new ArrayList<>();
         final Random random = new Random(seed);
         for (final Map.Entry<String, Map<Integer, Trial>> e : byVariant.entrySet()) {
             final Trial any = e.getValue().values().iterator().next();
             final Map<Integer, Trial> floor = any.floor() == null ? null : byVariant.get(any.floor());
-            if (floor == null) {
-                continue;
+            if (floor != null) {
+                out.add(comparison(e.getKey(), e.getValue(), any.floor(), floor, random));
             }
-            final List<Double> ratios = new ArrayList<>();
-            final List<Double> p50 = new ArrayList<>();
-            final List<Double> floorP50 = new ArrayList<>();
-            boolean oversubscribed = false;
-            for (final Trial t : e.getValue().values()) {
-                final Trial f = floor.get(t.round());
-                if (f != null) {
-                    ratios.add(t.p50Nanos() / f.p50Nanos());
-                    p50.add(t.p50Nanos());
-                    floorP50.add(f.p50Nanos());
-                    oversubscribed |= t.oversubscribed() || f.oversubscribed();
-                }
-            }
-            final double[] r = unbox(ratios);
-            final double[] boot = new double[RESAMPLES];
-            final double[] resample = new double[r.length];
-            for (int i = 0; i < RESAMPLES; i++) {
-                for (int j = 0; j < r.length; j++) {
-                    resample[j] = r[random.nextInt(r.length)];
-                }
-                boot[i] = median(resample);
-            }
-            final double[] f = unbox(floorP50);
-            double min = Double.MAX_VALUE;
-            double max = 0;
-            for (final double x : f) {
-                min = Math.min(min, x);
-                max = Math.max(max, x);
-            }
-            out.add(new Comparison(e.getKey(), any.floor(), median(unbox(p50)), median(f), median(r),
-                new Percentile().evaluate(boot, 2.5), new Percentile().evaluate(boot, 97.5), r.length, max / min,
-                oversubscribed));
         }
         return out;
+    }
+
+    /**
+     * Every ipi4j variant ({@code ipi-*}, {@code call-*}) against {@code peer}, round by round, as
+     * against a floor: the emulation beside the host's own mechanism, in the same rounds.
+     *
+     * @return empty if {@code peer} did not run
+     */
+    static List<Comparison> compareWith(final List<Trial> trials, final String peer, final long seed) {
+        final Map<String, Map<Integer, Trial>> byVariant = byVariant(trials);
+        final Map<Integer, Trial> reference = byVariant.get(peer);
+        final List<Comparison> out = new ArrayList<>();
+        if (reference == null) {
+            return out;
+        }
+        final Random random = new Random(seed);
+        for (final Map.Entry<String, Map<Integer, Trial>> e : byVariant.entrySet()) {
+            if (e.getKey().startsWith("ipi-") || e.getKey().startsWith("call-")) {
+                out.add(comparison(e.getKey(), e.getValue(), peer, reference, random));
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, Map<Integer, Trial>> byVariant(final List<Trial> trials) {
+        final Map<String, Map<Integer, Trial>> byVariant = new LinkedHashMap<>();
+        for (final Trial t : trials) {
+            if (!t.variant().equals(IDLE)) {
+                byVariant.computeIfAbsent(t.variant(), k -> new LinkedHashMap<>()).put(t.round(), t);
+            }
+        }
+        return byVariant;
+    }
+
+    /** {@code variant} against {@code reference} over the rounds both ran: per-round ratios, their median and bootstrap interval. */
+    private static Comparison comparison(final String variant, final Map<Integer, Trial> rounds, final String refName,
+                                         final Map<Integer, Trial> reference, final Random random) {
+        final List<Double> ratios = new ArrayList<>();
+        final List<Double> p50 = new ArrayList<>();
+        final List<Double> refP50 = new ArrayList<>();
+        boolean oversubscribed = false;
+        for (final Trial t : rounds.values()) {
+            final Trial f = reference.get(t.round());
+            if (f != null) {
+                ratios.add(t.p50Nanos() / f.p50Nanos());
+                p50.add(t.p50Nanos());
+                refP50.add(f.p50Nanos());
+                oversubscribed |= t.oversubscribed() || f.oversubscribed();
+            }
+        }
+        final double[] r = unbox(ratios);
+        final double[] boot = new double[RESAMPLES];
+        final double[] resample = new double[r.length];
+        for (int i = 0; i < RESAMPLES; i++) {
+            for (int j = 0; j < r.length; j++) {
+                resample[j] = r[random.nextInt(r.length)];
+            }
+            boot[i] = median(resample);
+        }
+        final double[] f = unbox(refP50);
+        double min = Double.MAX_VALUE;
+        double max = 0;
+        for (final double x : f) {
+            min = Math.min(min, x);
+            max = Math.max(max, x);
+        }
+        return new Comparison(variant, refName, median(unbox(p50)), median(f), median(r),
+            new Percentile().evaluate(boot, 2.5), new Percentile().evaluate(boot, 97.5), r.length, max / min,
+            oversubscribed);
     }
 
     /** The comparisons as a Markdown table, with what a reader needs to trust it. */
@@ -293,7 +327,7 @@ final class Trials {
         b.append("| variant | floor | p50 ns (median of rounds) | floor p50 ns | ratio | 95% CI | floor drift |\n");
         b.append("|---|---|---:|---:|---:|---|---:|\n");
         for (final Comparison c : comparisons) {
-            b.append(String.format("| %s%s | %s | %.0f | %.0f | %.2fx | [%.2f-%.2f] | %.2fx%s |%n", c.variant(),
+            b.append(String.format("| %s%s | %s | %.0f | %.0f | %.3gx | [%.3g-%.3g] | %.2fx%s |%n", c.variant(),
                 c.oversubscribed() ? " (oversubscribed)" : "", c.floor(), c.p50Nanos(), c.floorP50Nanos(), c.ratio(),
                 c.low(), c.high(), c.floorDrift(), c.drifting() ? " DRIFTING" : ""));
         }

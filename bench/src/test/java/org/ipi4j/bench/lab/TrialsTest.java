@@ -64,6 +64,25 @@ class TrialsTest {
         }
     }
 
+    /** The emulation against the host's own IPI, round by round: only ipi4j variants, and the same per-round ratio. */
+    @Test
+    void ipi4jVariantsAreComparedWithTheHostsIpiInTheSameRounds() {
+        final List<Trials.Trial> trials = new ArrayList<>();
+        for (int round = 1; round <= 4; round++) {
+            final double speed = round % 2 == 0 ? 1.0 : 3.0;
+            trials.add(new Trials.Trial(round, "floor-spin", null, 100 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "host-ipi", "floor-spin", 2000 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "call-spin", "floor-spin", 500 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "disruptor-busyspin", "floor-spin", 200 * speed, 1000, false));
+        }
+        final List<Trials.Comparison> c = Trials.compareWith(trials, "host-ipi", 1);
+        assertThat(c).extracting(Trials.Comparison::variant).containsExactly("call-spin");
+        assertThat(c.get(0).floor()).isEqualTo("host-ipi");
+        assertThat(c.get(0).ratio()).isCloseTo(0.25, within(1e-9));
+        assertThat(Trials.compareWith(trials, "host-shootdown", 1)).isEmpty();
+        assertThat(org.ipi4j.bench.RoundTrip.variants()).doesNotContainAnyElementsOf(org.ipi4j.bench.RoundTrip.hostVariants());
+    }
+
     /** Per round trip, less the same round's idle count: 100 RES over 50 round trips with 20 at rest is 1.6 RES/op. */
     @Test
     void hostInterruptsPerRoundTripTakeTheSameRoundsIdleCountOut() {
