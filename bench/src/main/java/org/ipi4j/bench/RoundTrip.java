@@ -26,6 +26,9 @@ import org.ipi4j.host.HostIpi;
 import org.ipi4j.host.HostShootdown;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.mm.AddressSpace;
+import org.ipi4j.mm.Mmu;
+import org.ipi4j.mm.Pte;
 import org.ipi4j.smp.CoreAction;
 import org.ipi4j.smp.SmpCall;
 
@@ -126,11 +129,12 @@ public abstract class RoundTrip implements AutoCloseable {
     /**
      * The host's own mechanisms, made from user space ({@code org.ipi4j.host}): a real IPI round
      * trip ({@code membarrier}) and a real one-page TLB shootdown ({@code mprotect}), each with a
-     * thread of ours running on another CPU. Not in {@link #variants()}: a host may refuse them
-     * ({@link #refusal}); {@code lab trials} runs them where it does not.
+     * thread of ours running on another CPU, and {@code shootdown-spin}, ipi4j's one-page
+     * shootdown measured the same way, their emulated peer. Not in {@link #variants()}: a host may
+     * refuse the first two ({@link #refusal}); {@code lab trials} runs them where it does not.
      */
     public static List<String> hostVariants() {
-        return List.of("host-ipi", "host-shootdown");
+        return List.of("host-ipi", "host-shootdown", "shootdown-spin");
     }
 
     /** {@return why this host will not run the named variant (the refused call and its errno), or empty} */
@@ -176,6 +180,7 @@ public abstract class RoundTrip implements AutoCloseable {
             case "disruptor-blocking" -> new DisruptorPeer(variant, new BlockingWaitStrategy(), Floor.PARK);
             case "host-ipi" -> new HostIpiPeer();
             case "host-shootdown" -> new HostShootdownPeer();
+            case "shootdown-spin" -> new Shootdown();
             default -> throw new IllegalArgumentException("unknown variant " + variant + "; known: " + variants());
         };
     }
@@ -349,6 +354,48 @@ public abstract class RoundTrip implements AutoCloseable {
                 return; // leave the page mapped rather than risk a touch after the unmap
             }
             page.close();
+        }
+    }
+
+    /**
+     * ipi4j's one-page shootdown, as {@code host-shootdown} measures the host's: a one-core
+     * machine, spinning, runs an address space with the page in its TLB; each request revokes the
+     * page's write right (returning once the core flushed it: one call-function IPI) and gives it
+     * back (no shootdown: adding a right needs none).
+     */
+    static final class Shootdown extends RoundTrip {
+        private final Machine machine;
+        private final AddressSpace space;
+
+        Shootdown() {
+            super("shootdown-spin", "ipi4j", Floor.SPIN);
+            machine = Machine.builder().name(name()).cores(1).idlePolicy(IdlePolicy.spin()).pinning(Pinning.NONE)
+                .memoryWords(64).build().start();
+            final Mmu mmu = Mmu.builder(SmpCall.install(machine)).build();
+            space = mmu.newAddressSpace(1);
+            space.map(0, 0, Pte.READ | Pte.WRITE);
+            try {
+                machine.core(0).submit(() -> {
+                    mmu.switchTo(space);
+                    mmu.read(space, 0);
+                }).get();
+            } catch (InterruptedException | ExecutionException e) {
+                machine.close();
+                throw new IllegalStateException("core 0 could not run the space", e);
+            }
+            responders.add(findThread(machine.core(0).threadId()));
+        }
+
+        @Override
+        protected void request(final long s) {
+            space.protect(0, 1, Pte.READ);
+            space.protect(0, 1, Pte.READ | Pte.WRITE);
+            ack = s;
+        }
+
+        @Override
+        public void close() {
+            machine.close();
         }
     }
 

@@ -250,12 +250,13 @@ final class Trials {
     }
 
     /**
-     * Every ipi4j variant ({@code ipi-*}, {@code call-*}) against {@code peer}, round by round, as
-     * against a floor: the emulation beside the host's own mechanism, in the same rounds.
+     * Every variant whose name starts with one of {@code prefixes} against {@code peer}, round by
+     * round, as against a floor: the emulation beside the host's own mechanism, in the same rounds.
      *
      * @return empty if {@code peer} did not run
      */
-    static List<Comparison> compareWith(final List<Trial> trials, final String peer, final long seed) {
+    static List<Comparison> compareWith(final List<Trial> trials, final String peer, final long seed,
+                                        final String... prefixes) {
         final Map<String, Map<Integer, Trial>> byVariant = byVariant(trials);
         final Map<Integer, Trial> reference = byVariant.get(peer);
         final List<Comparison> out = new ArrayList<>();
@@ -264,8 +265,11 @@ final class Trials {
         }
         final Random random = new Random(seed);
         for (final Map.Entry<String, Map<Integer, Trial>> e : byVariant.entrySet()) {
-            if (e.getKey().startsWith("ipi-") || e.getKey().startsWith("call-")) {
-                out.add(comparison(e.getKey(), e.getValue(), peer, reference, random));
+            for (final String prefix : prefixes) {
+                if (e.getKey().startsWith(prefix)) {
+                    out.add(comparison(e.getKey(), e.getValue(), peer, reference, random));
+                    break;
+                }
             }
         }
         return out;

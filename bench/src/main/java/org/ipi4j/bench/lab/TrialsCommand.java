@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
         + "seconds to minutes at a time."},
     footer = {"", "Examples:",
         "  lab trials                                          (ipi-spin, call-spin, ipi-park, call-park, host-ipi)",
-        "  lab trials --variants ipi-spin,host-ipi,host-shootdown   (the emulation beside the host's own IPI and shootdown)",
+        "  lab trials --variants ipi-spin,host-ipi,shootdown-spin,host-shootdown   (the emulation beside the host's own IPI and shootdown)",
         "  lab trials --variants ipi-spin,disruptor-busyspin --rounds 20 --trial 300ms --csv trials.csv"})
 final class TrialsCommand implements Callable<Integer> {
     @Spec
@@ -37,7 +37,7 @@ final class TrialsCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME", defaultValue = "ipi-spin,call-spin,ipi-park,call-park,host-ipi",
         description = "Round-trip variants (see lab --list, plus the host's own host-ipi and host-shootdown, run where "
-            + "the host allows them); their floors are added (default: ${DEFAULT-VALUE}).")
+            + "the host allows them, and shootdown-spin, ipi4j's one-page shootdown measured the same way); their floors are added (default: ${DEFAULT-VALUE}).")
     private List<String> variants;
 
     @Option(names = "--rounds", paramLabel = "N", defaultValue = "12",
@@ -92,14 +92,10 @@ final class TrialsCommand implements Callable<Integer> {
         });
         out.println();
         out.print(Trials.table(Trials.compare(trials, seed), rounds, trial));
-        final List<Trials.Comparison> real = Trials.compareWith(trials, "host-ipi", seed);
-        if (!real.isEmpty()) {
-            out.println();
-            out.println("Against the host's real IPI round trip (host-ipi: membarrier(PRIVATE_EXPEDITED) to a CPU where "
-                + "a thread of ours spins), in the same rounds:");
-            out.println();
-            out.print(Trials.table(real, rounds, trial));
-        }
+        peers(out, Trials.compareWith(trials, "host-ipi", seed, "ipi-", "call-"), "host-ipi: membarrier(PRIVATE_EXPEDITED) "
+            + "to a CPU where a thread of ours spins");
+        peers(out, Trials.compareWith(trials, "host-shootdown", seed, "shootdown-"), "host-shootdown: mprotect revoking "
+            + "and restoring the write right of a page a thread of ours reads on another CPU");
         out.println();
         out.print(Trials.hostTable(Trials.hostCosts(trials)));
         out.flush();
@@ -121,5 +117,14 @@ final class TrialsCommand implements Callable<Integer> {
             Files.writeString(csv, b);
         }
         return 0;
+    }
+
+    private void peers(final PrintWriter out, final List<Trials.Comparison> real, final String peer) {
+        if (!real.isEmpty()) {
+            out.println();
+            out.println("Against the host's own mechanism (" + peer + "), in the same rounds:");
+            out.println();
+            out.print(Trials.table(real, rounds, trial));
+        }
     }
 }

@@ -75,11 +75,11 @@ class TrialsTest {
             trials.add(new Trials.Trial(round, "call-spin", "floor-spin", 500 * speed, 1000, false));
             trials.add(new Trials.Trial(round, "disruptor-busyspin", "floor-spin", 200 * speed, 1000, false));
         }
-        final List<Trials.Comparison> c = Trials.compareWith(trials, "host-ipi", 1);
+        final List<Trials.Comparison> c = Trials.compareWith(trials, "host-ipi", 1, "ipi-", "call-");
         assertThat(c).extracting(Trials.Comparison::variant).containsExactly("call-spin");
         assertThat(c.get(0).floor()).isEqualTo("host-ipi");
         assertThat(c.get(0).ratio()).isCloseTo(0.25, within(1e-9));
-        assertThat(Trials.compareWith(trials, "host-shootdown", 1)).isEmpty();
+        assertThat(Trials.compareWith(trials, "host-shootdown", 1, "shootdown-")).isEmpty();
         assertThat(org.ipi4j.bench.RoundTrip.variants()).doesNotContainAnyElementsOf(org.ipi4j.bench.RoundTrip.hostVariants());
     }
 
