@@ -1,0 +1,34 @@
+package org.ipi4j.bench.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+/** The report says when a paced run missed its pace, and by how much it was late. */
+class PacedTest {
+    private static Result paced(final double achievedNanos, final double late) {
+        final Result r = new Result("roundtrip", "ipi-park", "ipi4j", "floor-park");
+        r.addRepeat(Map.of("pace_achieved_ns", achievedNanos, "pace_nominal_ns", 50_000.0, "paced_late", late));
+        return r;
+    }
+
+    @Test
+    void anAchievedPaceMoreThanTenPercentOffTheNominalOneIsMarked() {
+        assertThat(Report.pace(paced(66_000, 0.4))).isEqualTo("66 us OFF PACE (nominal 50 us), 40% late");
+        assertThat(Report.pace(paced(44_000, 0.0))).contains("OFF PACE");
+    }
+
+    @Test
+    void aPaceWithinTenPercentIsNotMarked() {
+        assertThat(Report.pace(paced(52_000, 0.01))).isEqualTo("52 us, 1% late");
+    }
+
+    @Test
+    void aResultWithoutTheNominalPaceShowsTheAchievedOneOnly() {
+        final Result r = new Result("roundtrip", "old", "ipi4j", "floor-park");
+        r.addRepeat(Map.of("pace_achieved_ns", 60_000.0));
+        assertThat(Report.pace(r)).isEqualTo("60 us");
+    }
+}
