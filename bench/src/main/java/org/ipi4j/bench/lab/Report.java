@@ -244,6 +244,10 @@ final class Report {
         for (final Map.Entry<String, Table> section : sections().entrySet()) {
             if (!section.getValue().isEmpty()) {
                 md.append("## ").append(section.getKey()).append("\n\n").append(section.getValue().markdown()).append('\n');
+                final String columns = columns(section.getKey());
+                if (columns != null) {
+                    md.append(columns).append("\n\n");
+                }
             }
         }
         if (!failures.isEmpty()) {
@@ -253,6 +257,40 @@ final class Report {
         }
         md.append('_').append(footer).append("_\n");
         return md.toString();
+    }
+
+    /**
+     * What the columns of a section's table mean, where the heading and {@link #METHOD} do not say
+     * it: printed under the table in every rendering, so no column is left to guess.
+     */
+    static final Map<String, String> COLUMNS = Map.of(
+        "calls", "*rounds*: IPI hops to the farthest target (1 for flat, up to n for serial, log_k n for a tree). "
+            + "*p50 vs park floor*: the call's median against the raw park/unpark round trip of this run.",
+        "shootdowns", "*revoke*: the protect call, start to return. *window*: the illegal-access window, from the first "
+            + "PTE change to the last target's invalidation. *delivery* (per target): flush request sent to handler "
+            + "entry. *irq-off delay* (per target): the part of delivery spent waiting for interrupts to be re-enabled. "
+            + "*handler* (per target): time spent invalidating. *storm cost*: stalled core-seconds per second since "
+            + "the space was made (targets' handler time plus the initiator's wait). *stale after return*: "
+            + "translations served from a revoked entry after protect returned (must be 0).",
+        "storms", "*shootdowns*: protect calls that needed one; *call IPIs*: call-function IPIs sent; *full flushes on "
+            + "targets*: flushes of a whole space instead of single entries (above the per-page ceiling); *storms*: "
+            + "repeats of the 64-page unmap.",
+        "virt", "*per operation*: each count divided by the operations measured (e.g. pv flushes per op: deferred "
+            + "PV TLB flushes a preempted core ran on its way back, per protect; yields per op: directed yields to a "
+            + "preempted target, per call).");
+
+    /** {@return the column definitions for the section under {@code heading}, or null} */
+    static String columns(final String heading) {
+        if (heading.startsWith("Waited cross-core calls")) {
+            return COLUMNS.get("calls");
+        } else if (heading.startsWith("TLB shootdown")) {
+            return COLUMNS.get("shootdowns");
+        } else if (heading.startsWith("Unmap storm")) {
+            return COLUMNS.get("storms");
+        } else if (heading.startsWith("Virtualization")) {
+            return COLUMNS.get("virt");
+        }
+        return null;
     }
 
     /** The tables after the context, by heading, in report order. */
