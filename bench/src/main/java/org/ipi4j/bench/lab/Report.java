@@ -25,7 +25,10 @@ final class Report {
         + "send time had passed when the caller got to them. "
         + "Each figure is the median across repeats, with [min-max] when repeated; ratios compare a median with the "
         + "median of its floor in this same run: raw volatile spin ping-pong for polling variants, raw LockSupport "
-        + "park/unpark ping-pong for signalling ones and for the machine-level parts.";
+        + "park/unpark ping-pong for signalling ones and for the machine-level parts. A variant that beats its floor "
+        + "beyond their spread (or in a single repeat) is marked BROKEN FLOOR instead of given a ratio: the floor did "
+        + "not bound it. A percentile is printed only where at least 1,000 samples lie beyond it (p50 from 2,000 "
+        + "samples, p99 from 100,000, p99.9 from a million); \"-\" marks one with fewer.";
 
     /** Headings of the simulated latency tables (the HTML page draws a chart after each). */
     static final String SIM_CALLS = "Simulated: onEachCore from core 0, virtual time, against cores (seeded, "
@@ -376,11 +379,39 @@ final class Report {
         if (f == null) {
             return "n/a (" + r.floor() + " not run)";
         }
-        return String.format(Locale.ROOT, "%.2fx %s", r.median(metric) / Math.max(1, f.median(floorMetric)), r.floor());
+        if (!supported(r, metric) || !supported(f, floorMetric)) {
+            return "-";
+        }
+        final double ratio = r.median(metric) / Math.max(1, f.median(floorMetric));
+        if (ratio < 1 && (r.repeats().size() < 2 || f.repeats().size() < 2 || r.max(metric) < f.min(floorMetric))) {
+            // A floor is a lower bound: one the variant beats beyond their spread measures nothing.
+            return String.format(Locale.ROOT, "BROKEN FLOOR (%.2fx %s)", ratio, r.floor());
+        }
+        return String.format(Locale.ROOT, "%.2fx %s", ratio, r.floor());
     }
 
+    /**
+     * A percentile is quoted only when at least this many samples lie beyond it (so p50 needs
+     * 2,000 samples, p99 100,000, p99.9 a million): fewer, and the figure is one outlier's.
+     */
+    static final int MIN_BEYOND = 1000;
+
+    /** A time metric, or "-" for a percentile its samples cannot support ({@link #MIN_BEYOND}). */
     static String time(final Result r, final String metric) {
-        return spread(r, metric, Report::us);
+        return supported(r, metric) ? spread(r, metric, Report::us) : "-";
+    }
+
+    /** False for a percentile metric ({@code *_p50_ns}, {@code *_p99_ns}, {@code *_p999_ns}) with too few samples beyond it. */
+    static boolean supported(final Result r, final String metric) {
+        final double p = metric.contains("_p999_") ? 0.999 : metric.contains("_p99_") ? 0.99
+            : metric.contains("_p50_") ? 0.5 : Double.NaN;
+        if (Double.isNaN(p)) {
+            return true;
+        }
+        final String samples = metric.startsWith("paced_") ? "samples_paced" : metric.startsWith("b2b_") ? "samples_b2b"
+            : "samples";
+        final double n = r.median(samples);
+        return Double.isNaN(n) || n * (1 - p) >= MIN_BEYOND - 1e-9;
     }
 
     private static String plain(final Result r, final String metric, final String format) {

@@ -322,8 +322,17 @@ final class Trials {
             oversubscribed);
     }
 
-    /** The comparisons as a Markdown table, with what a reader needs to trust it. */
+    /** The comparisons with their floors as a Markdown table, with what a reader needs to trust it. */
     static String table(final List<Comparison> comparisons, final int rounds, final Duration trial) {
+        return table(comparisons, rounds, trial, true);
+    }
+
+    /**
+     * The comparisons as a Markdown table. Against floors ({@code floors} true), a variant whose
+     * whole interval lies below 1 is marked BROKEN FLOOR: a floor is a lower bound, and one that a
+     * variant beats beyond its interval bounds nothing. Against a peer, a ratio below 1 is a result.
+     */
+    static String table(final List<Comparison> comparisons, final int rounds, final Duration trial, final boolean floors) {
         final StringBuilder b = new StringBuilder();
         b.append("Interleaved trials: ").append(rounds).append(" rounds of ").append(trial.toMillis())
             .append(" ms per variant, random order per round; ratio = median over rounds of p50(variant) / p50(floor) "
@@ -331,8 +340,9 @@ final class Trials {
         b.append("| variant | floor | p50 ns (median of rounds) | floor p50 ns | ratio | 95% CI | floor drift |\n");
         b.append("|---|---|---:|---:|---:|---|---:|\n");
         for (final Comparison c : comparisons) {
-            b.append(String.format("| %s%s | %s | %.0f | %.0f | %.3gx | [%.3g-%.3g] | %.2fx%s |%n", c.variant(),
-                c.oversubscribed() ? " (oversubscribed)" : "", c.floor(), c.p50Nanos(), c.floorP50Nanos(), c.ratio(),
+            b.append(String.format("| %s%s | %s | %.0f | %.0f | %s%.3gx | [%.3g-%.3g] | %.2fx%s |%n", c.variant(),
+                c.oversubscribed() ? " (oversubscribed)" : "", c.floor(), c.p50Nanos(), c.floorP50Nanos(),
+                floors && c.high() < 1 ? "BROKEN FLOOR " : "", c.ratio(),
                 c.low(), c.high(), c.floorDrift(), c.drifting() ? " DRIFTING" : ""));
         }
         return b.toString();

@@ -124,7 +124,7 @@ final class TrialsCommand implements Callable<Integer> {
             out.println();
             out.println("Against the host's own mechanism (" + peer + "), in the same rounds:");
             out.println();
-            out.print(Trials.table(real, rounds, trial));
+            out.print(Trials.table(real, rounds, trial, false));
         }
     }
 }

@@ -44,4 +44,36 @@ class ReportTest {
         }
         assertThat(Report.columns("Round trip: send, handle, acknowledge")).isNull(); // METHOD defines those
     }
+
+    @Test
+    void aPercentileIsPrintedOnlyWithAThousandSamplesBeyondIt() {
+        final Result r = new Result("roundtrip", "ipi-spin", "ipi4j", "floor-spin");
+        r.addRepeat(Map.of("paced_p50_ns", 2000.0, "paced_p99_ns", 9000.0, "samples_paced", 2000.0,
+            "b2b_p99_ns", 3000.0, "samples_b2b", 100_000.0));
+        assertThat(Report.time(r, "paced_p50_ns")).isEqualTo("2.00 us"); // 1,000 beyond the median
+        assertThat(Report.time(r, "paced_p99_ns")).isEqualTo("-"); // 20 beyond: one outlier's figure
+        assertThat(Report.time(r, "b2b_p99_ns")).isEqualTo("3.00 us");
+        final Result few = new Result("roundtrip", "ipi-park", "ipi4j", "floor-park");
+        few.addRepeat(Map.of("paced_p50_ns", 2000.0, "samples_paced", 100.0));
+        assertThat(Report.time(few, "paced_p50_ns")).isEqualTo("-");
+    }
+
+    @Test
+    void aVariantThatBeatsItsFloorIsMarkedBrokenFloorNotGivenARatio() {
+        final Result floor = new Result("roundtrip", "floor-park", "floor", "floor-park");
+        floor.addRepeat(Map.of("paced_p50_ns", 30_000.0, "samples_paced", 2000.0));
+        final Result variant = new Result("roundtrip", "ipi-park", "ipi4j", "floor-park");
+        variant.addRepeat(Map.of("paced_p50_ns", 10_000.0, "samples_paced", 2000.0));
+        final String md = new Report(Context.of(Map.of("commit", "x")), java.util.List.of(floor, variant),
+            java.util.List.of(), "t").markdown();
+        assertThat(md).contains("BROKEN FLOOR (0.33x floor-park)");
+        final java.util.List<Trials.Trial> trials = new java.util.ArrayList<>();
+        for (int round = 1; round <= 4; round++) {
+            trials.add(new Trials.Trial(round, "floor-park", null, 30_000, 1000, false));
+            trials.add(new Trials.Trial(round, "ipi-park", "floor-park", 10_000 + round, 1000, false));
+        }
+        final java.util.List<Trials.Comparison> c = Trials.compare(trials, 1);
+        assertThat(Trials.table(c, 4, java.time.Duration.ofMillis(100))).contains("BROKEN FLOOR");
+        assertThat(Trials.table(c, 4, java.time.Duration.ofMillis(100), false)).doesNotContain("BROKEN FLOOR");
+    }
 }
