@@ -1,6 +1,7 @@
 package org.ipi4j.bench.lab;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -19,12 +20,16 @@ final class Report {
         + "sends the next request at once; *paced* sends one per nominal pace on an absolute schedule that never slips, "
         + "and its latency is taken from each request's intended send time (the correction of coordinated omission wrk2 "
         + "makes: a stall delays every request scheduled behind it, and that delay is counted; a late caller sends at once "
-        + "and catches up in a burst). A responder that polls burns CPU in the gaps, which *CPU/msg* charges: the "
+        + "and catches up in a burst; the caller spins the last 200 us before a send, since a park oversleeps and a late "
+        + "generator would charge its own lateness to the responder). A responder that polls burns CPU in the gaps, which *CPU/msg* charges: the "
         + "responder threads' CPU time divided by messages. *Achieved pace* is the measured mean interval between sends, "
         + "marked OFF PACE where it misses the nominal one by more than 10%; *late* is the share of paced requests whose "
         + "send time had passed when the caller got to them. "
-        + "Each figure is the median across repeats, with [min-max] when repeated; ratios compare a median with the "
-        + "median of its floor in this same run: raw volatile spin ping-pong for polling variants, raw LockSupport "
+        + "Round trips run as interleaved trials: every repeat is a round that runs each variant and floor once, in a "
+        + "fresh random order, so the host's speed regimes (they last seconds to minutes) fall on a variant and its floor "
+        + "alike; a round trip's ratio is the median over rounds of its figure over its floor's in the same round. "
+        + "Each figure is the median across repeats, with [min-max] when repeated; the other parts' ratios compare a "
+        + "median with the median of its floor in this same run: raw volatile spin ping-pong for polling variants, raw LockSupport "
         + "park/unpark ping-pong for signalling ones and for the machine-level parts. A variant that beats its floor "
         + "beyond their spread (or in a single repeat) is marked BROKEN FLOOR instead of given a ratio: the floor did "
         + "not bound it. A percentile is printed only where at least 1,000 samples lie beyond it (p50 from 2,000 "
@@ -382,12 +387,45 @@ final class Report {
         if (!supported(r, metric) || !supported(f, floorMetric)) {
             return "-";
         }
-        final double ratio = r.median(metric) / Math.max(1, f.median(floorMetric));
+        final double ratio = interleaved(r, f) ? perRound(r, metric, f, floorMetric)
+            : r.median(metric) / Math.max(1, f.median(floorMetric));
         if (ratio < 1 && (r.repeats().size() < 2 || f.repeats().size() < 2 || r.max(metric) < f.min(floorMetric))) {
             // A floor is a lower bound: one the variant beats beyond their spread measures nothing.
             return String.format(Locale.ROOT, "BROKEN FLOOR (%.2fx %s)", ratio, r.floor());
         }
         return String.format(Locale.ROOT, "%.2fx %s", ratio, r.floor());
+    }
+
+    /** True if {@code r} and its floor ran as interleaved trials: their repeats pair by round. */
+    private static boolean interleaved(final Result r, final Result f) {
+        return Boolean.TRUE.equals(r.info().get("interleaved")) && Boolean.TRUE.equals(f.info().get("interleaved"));
+    }
+
+    /**
+     * The median over rounds of {@code metric / floorMetric} within the same round: a speed regime
+     * of the host that lasts a round falls on both and cancels (randomized multiple interleaved
+     * trials). Rounds either side lacks are left out.
+     */
+    static double perRound(final Result r, final String metric, final Result f, final String floorMetric) {
+        final Map<Double, Double> floorByRound = new LinkedHashMap<>();
+        for (final Map<String, Double> rep : f.repeats()) {
+            if (rep.containsKey("round") && rep.containsKey(floorMetric)) {
+                floorByRound.put(rep.get("round"), rep.get(floorMetric));
+            }
+        }
+        final List<Double> ratios = new ArrayList<>();
+        for (final Map<String, Double> rep : r.repeats()) {
+            final Double floor = floorByRound.get(rep.get("round"));
+            if (floor != null && rep.containsKey(metric)) {
+                ratios.add(rep.get(metric) / Math.max(1, floor));
+            }
+        }
+        if (ratios.isEmpty()) {
+            return r.median(metric) / Math.max(1, f.median(floorMetric));
+        }
+        Collections.sort(ratios);
+        final int n = ratios.size();
+        return n % 2 == 1 ? ratios.get(n / 2) : (ratios.get(n / 2 - 1) + ratios.get(n / 2)) / 2;
     }
 
     /**

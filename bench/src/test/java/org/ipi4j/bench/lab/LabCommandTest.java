@@ -90,7 +90,7 @@ class LabCommandTest {
         final Run run = lab("--smoke", "--variants", "ipi-park,storm", "--repeat", "2", "--csv", "--hlog",
             "--out", dir.toString());
         assertThat(run.code()).as(run.out() + run.err()).isZero();
-        assertThat(run.out()).contains("[lab  1/4]", "elapsed, about", "left", "ipi-park: paced p50");
+        assertThat(run.out()).contains("[lab  1/6]", "(round 2/2)", "elapsed, about", "left", "ipi-park: paced p50"); // 2 rounds of 2 round trips, 2 storms
 
         final Compare.Run results = Compare.read(dir.resolve("results.json"));
         final List<String> names = results.results().stream().map(Result::name).collect(Collectors.toList());
@@ -134,7 +134,7 @@ class LabCommandTest {
         final StringWriter console = new StringWriter();
         try (Sink sink = new Sink(null)) {
             final List<LabRun.Step> steps = List.of(
-                new LabRun.Step("round trip floor-spin", () -> RoundTripPart.measure("floor-spin", s, sink)),
+                RoundTripPart.steps(s, sink).get(0), // one variant, one round: one trial
                 new LabRun.Step("a step that breaks", () -> {
                     // The first figure is already on disk while the second runs.
                     assertThat(Compare.read(json).results()).extracting(Result::name).containsExactly("floor-spin");

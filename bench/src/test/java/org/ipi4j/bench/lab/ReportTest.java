@@ -76,4 +76,24 @@ class ReportTest {
         assertThat(Trials.table(c, 4, java.time.Duration.ofMillis(100))).contains("BROKEN FLOOR");
         assertThat(Trials.table(c, 4, java.time.Duration.ofMillis(100), false)).doesNotContain("BROKEN FLOOR");
     }
+
+    @Test
+    void anInterleavedRoundTripsRatioIsTheMedianOfItsPerRoundRatios() {
+        final Result floor = new Result("roundtrip", "floor-spin", "floor", "floor-spin");
+        final Result variant = new Result("roundtrip", "ipi-spin", "ipi4j", "floor-spin");
+        floor.info().put("interleaved", true);
+        variant.info().put("interleaved", true);
+        final double[] speed = {1, 3, 1}; // the host slows down threefold in round 1, for both
+        for (int round = 0; round < 3; round++) {
+            floor.addRepeat(Map.of("paced_p50_ns", 100 * speed[round], "round", (double) round));
+            variant.addRepeat(Map.of("paced_p50_ns", 130 * speed[round], "round", (double) round));
+        }
+        assertThat(Report.perRound(variant, "paced_p50_ns", floor, "paced_p50_ns")).isCloseTo(1.3,
+            org.assertj.core.api.Assertions.within(1e-9));
+        final Result partial = new Result("roundtrip", "ipi-park", "ipi4j", "floor-spin");
+        partial.info().put("interleaved", true);
+        partial.addRepeat(Map.of("paced_p50_ns", 390.0, "round", 1.0)); // ran only in the slow round
+        assertThat(Report.perRound(partial, "paced_p50_ns", floor, "paced_p50_ns")).isCloseTo(1.3,
+            org.assertj.core.api.Assertions.within(1e-9)); // its median over medians would say 3.9
+    }
 }
