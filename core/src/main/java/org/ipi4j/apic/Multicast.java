@@ -6,6 +6,7 @@ import java.util.function.IntConsumer;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.MailboxFullException;
+import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Shorthand;
 import org.ipi4j.interrupts.Vector;
 import org.jctools.util.PaddedAtomicLong;
@@ -120,8 +121,10 @@ final class Multicast {
 
     /** {@return the exception for payloads to {@code failed} that did not fit} */
     MailboxFullException full(final CpuSet failed, final Vector vector) {
+        final String waited = config.overflowPolicy() == OverflowPolicy.BLOCK
+            ? ", still full after waiting " + config.blockTimeoutNanos() / 1_000_000 + " ms (blockTimeout)" : "";
         return new MailboxFullException(failed, vector,
-            config.overflowPolicy() + " policy, capacity " + config.mailboxCapacity());
+            config.overflowPolicy() + " policy, capacity " + config.mailboxCapacity() + waited);
     }
 
     private static boolean contains(final int[] cpus, final int n, final int cpu) {
