@@ -121,8 +121,10 @@ final class Multicast {
 
     /** {@return the exception for payloads to {@code failed} that did not fit} */
     MailboxFullException full(final CpuSet failed, final Vector vector) {
-        final String waited = config.overflowPolicy() == OverflowPolicy.BLOCK
-            ? ", still full after waiting " + config.blockTimeoutNanos() / 1_000_000 + " ms (blockTimeout)" : "";
+        final long wait = config.blockTimeoutNanos();
+        final String waited = config.overflowPolicy() != OverflowPolicy.BLOCK ? ""
+            : ", still full after waiting " + (wait % 1_000_000 == 0 ? wait / 1_000_000 + " ms" : wait / 1_000 + " us")
+            + " (blockTimeout)";
         return new MailboxFullException(failed, vector,
             config.overflowPolicy() + " policy, capacity " + config.mailboxCapacity() + waited);
     }
