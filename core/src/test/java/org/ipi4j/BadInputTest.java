@@ -146,6 +146,38 @@ class BadInputTest {
             .satisfies(u -> assertThat(u.payloads()).containsExactly(1, 2));
     }
 
+    /** Under BLOCK a core's send to itself does not wait for room (nobody else drains it), and its message says so. */
+    @Test
+    void aFullMailboxToItselfSaysItDidNotWait() throws Exception {
+        try (Machine m = Machine.builder().cores(2).mailboxCapacity(2).overflowPolicy(OverflowPolicy.BLOCK)
+                .blockTimeout(Duration.ofSeconds(30)).pinning(Pinning.NONE).build().start()) {
+            final AtomicInteger handled = new AtomicInteger();
+            m.interrupts().register(V, irq -> handled.addAndGet(irq.payloads().size()));
+            final MailboxFullException full = m.core(0).submit(() -> {
+                final Core self = Core.current();
+                final boolean flags = self.disableInterrupts();
+                try {
+                    m.interrupts().send(0, V, 1);
+                    m.interrupts().send(0, V, 2);
+                    m.interrupts().send(0, V, 3);
+                    return null;
+                } catch (MailboxFullException e) {
+                    return e;
+                } finally {
+                    self.restoreInterrupts(flags);
+                }
+            }).get(10, TimeUnit.SECONDS);
+            assertThat(full).isNotNull();
+            assertThat(full.failed()).isEqualTo(CpuSet.of(0));
+            assertThat(full).hasMessageContaining("core 0's send to itself does not wait").hasMessageNotContaining("waiting");
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (handled.get() < 2 && System.nanoTime() < deadline) {
+                Thread.yield();
+            }
+            assertThat(handled.get()).isEqualTo(2);
+        }
+    }
+
     /** A refused value is named with the value itself, so the message says what was wrong. */
     @Test
     void aBadNumberIsNamedWithItsValue() {

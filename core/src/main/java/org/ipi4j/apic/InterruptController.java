@@ -240,8 +240,9 @@ public final class InterruptController {
         idt.checkSendable(vector);
         checkCpu(cpu);
         multicast.countExits(1);
-        if (!ports[cpu].deliver(vector.number(), payload, host.currentCpu(), true)) {
-            throw multicast.full(CpuSet.of(cpu), vector);
+        final int self = host.currentCpu();
+        if (!ports[cpu].deliver(vector.number(), payload, self, true)) {
+            throw multicast.full(CpuSet.of(cpu), vector, self);
         }
     }
 
