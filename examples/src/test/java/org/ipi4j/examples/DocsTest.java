@@ -39,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * an {@code import}, {@code package} or top-level type is a compilation unit; any other is a
  * method body, with {@link #SNIPPET_IMPORTS}), unless the line before it is {@value #FRAGMENT};
  * the README's quick start also runs. Every relative link and anchor resolves, and every example,
- * test, benchmark and jcstress test a command names exists. (The lab's options are checked
+ * module, test, benchmark and jcstress test a command names exists. (The lab's options are checked
  * against its {@code --help} by bench's {@code LabDocsTest}.)
  */
 @Timeout(120)
@@ -163,7 +163,23 @@ class DocsTest {
                 }
             }
         }
+        final Matcher modules = Pattern.compile("-pl ([\\w,]+)").matcher(String.join("\n", texts()));
+        while (modules.find()) {
+            for (final String module : modules.group(1).split(",")) {
+                if (!Files.exists(REPO.resolve(module).resolve("pom.xml"))) {
+                    missing.add("module " + module + " (in -pl " + modules.group(1) + ")");
+                }
+            }
+        }
         assertThat(missing).isEmpty();
+    }
+
+    private static List<String> texts() throws IOException {
+        final List<String> texts = new ArrayList<>();
+        for (final Path doc : docs(false)) {
+            texts.add(Files.readString(doc));
+        }
+        return texts;
     }
 
     /** README.md and docs/*.md, and with {@code changelog} CHANGELOG.md too. */
