@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The documentation is tested, as docs/TESTING.md's first section says: every {@code ```java}
  * block of README.md and docs/*.md compiles against this module's test class path (a block with
  * an {@code import}, {@code package} or top-level type is a compilation unit; any other is a
- * method body, with {@link #SNIPPET_IMPORTS}), unless the line before it is {@value #FRAGMENT};
+ * method body, with {@link #snippetImports()}), unless the line before it is {@value #FRAGMENT};
  * the README's quick start also runs. Every relative link and anchor resolves, and every example,
  * module, test, benchmark and jcstress test a command names exists. (The lab's options are checked
  * against its {@code --help} by bench's {@code LabDocsTest}.)
@@ -47,11 +47,8 @@ class DocsTest {
     /** The line before a block that is not meant to compile on its own. */
     static final String FRAGMENT = "<!-- fragment -->";
 
-    /** What a method-body block may use without importing it. */
-    static final List<String> SNIPPET_IMPORTS = List.of(
-        "java.time.Duration", "java.util.List", "java.util.concurrent.*",
-        "org.ipi4j.*", "org.ipi4j.apic.*", "org.ipi4j.idle.*", "org.ipi4j.interrupts.*", "org.ipi4j.isa.*",
-        "org.ipi4j.mm.*", "org.ipi4j.observability.*", "org.ipi4j.sim.*", "org.ipi4j.smp.*", "org.ipi4j.time.*");
+    /** What a method-body block may use without importing it, besides every package of ipi4j-core ({@link #snippetImports()}). */
+    static final List<String> SNIPPET_IMPORTS = List.of("java.time.Duration", "java.util.List", "java.util.concurrent.*");
 
     private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
     private static final Pattern FENCE = Pattern.compile("(?m)^```(\\w*)\\n(.*?)^```", Pattern.DOTALL);
@@ -231,13 +228,23 @@ class DocsTest {
         } else {
             final String name = "Snippet" + n;
             file = src.resolve(name + ".java");
-            code = SNIPPET_IMPORTS.stream().map(i -> "import " + i + ";\n").collect(Collectors.joining())
+            code = snippetImports().stream().map(i -> "import " + i + ";\n").collect(Collectors.joining())
                 + "class " + name + " {\n    void run() throws Exception {\n" + b.code() + "\n    }\n}\n";
         }
         assertThat(file).as("two blocks declare %s", file.getFileName()).doesNotExist();
         Files.createDirectories(file.getParent());
         Files.writeString(file, code);
         return file;
+    }
+
+    /** {@link #SNIPPET_IMPORTS} and, by wildcard, every package of ipi4j-core, a new one included. */
+    static List<String> snippetImports() throws IOException {
+        final List<String> imports = new ArrayList<>(SNIPPET_IMPORTS);
+        imports.add("org.ipi4j.*");
+        try (Stream<Path> dirs = Files.list(REPO.resolve("core/src/main/java/org/ipi4j"))) {
+            dirs.filter(Files::isDirectory).map(d -> "org.ipi4j." + d.getFileName() + ".*").sorted().forEach(imports::add);
+        }
+        return imports;
     }
 
     /** The class path this test runs with: Surefire's, not its booter jar's. */
