@@ -266,7 +266,7 @@ class PublicApiTest {
         } else if (type == org.ipi4j.interrupts.Topology.class) {
             return org.ipi4j.interrupts.Topology.uniform();
         } else if (type == org.ipi4j.time.Timeline.Work.class) {
-            return org.ipi4j.time.Timeline.Work.SEND;
+            return org.ipi4j.time.Timeline.Work.named("send");
         } else if (type == java.util.concurrent.CompletableFuture.class) {
             return java.util.concurrent.CompletableFuture.completedFuture(null);
         } else if (type == Thread.class) {

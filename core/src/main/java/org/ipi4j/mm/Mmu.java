@@ -60,6 +60,10 @@ public final class Mmu {
      * the host nothing. Chosen once, here, the only place in this package that asks whether the
      * machine is simulated; on the host the hook is an empty lambda the JIT inlines.
      */
+    /** What a simulation charges for: one INVLPG, and a whole space flushed with its refills. */
+    private static final Timeline.Work FLUSH_PAGE = Timeline.Work.named("flush-page");
+    private static final Timeline.Work FLUSH_ALL = Timeline.Work.named("flush-all");
+
     private final ObjIntConsumer<Timeline.Work> flushCost;
     private final SmpCall smp;
     private final Memory memory;
@@ -546,12 +550,12 @@ public final class Mmu {
             // Page by page only if this flush is exactly the one we are missing; otherwise we
             // are further behind (or the range is large): one full flush catches up.
             if (!req.full && req.generation == local + 1 && req.generation == mmGen) {
-                flushCost.accept(Timeline.Work.FLUSH_PAGE, req.count); // INVLPG's cost
+                flushCost.accept(FLUSH_PAGE, req.count); // INVLPG's cost
                 for (int i = 0; i < req.count; i++) {
                     t.flushPage(asid, req.vpns[i]);
                 }
             } else {
-                flushCost.accept(Timeline.Work.FLUSH_ALL, 1);
+                flushCost.accept(FLUSH_ALL, 1);
                 t.flushAll(asid);
                 as.fullFlushes.increment();
             }

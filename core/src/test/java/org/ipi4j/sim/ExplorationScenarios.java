@@ -37,6 +37,9 @@ import org.ipi4j.time.Timeline;
  * breaks the property replays.
  */
 final class ExplorationScenarios {
+    /** Work without an instruction boundary, charged as the delivery path charges a send. */
+    private static final Timeline.Work SEND = Timeline.Work.named("send");
+
     static final int PAGE = 16;
     /** Rounds of core 0's two writes: long enough for a rival's broadcast to meet them. */
     private static final int WRITES = 8;
@@ -204,7 +207,7 @@ final class ExplorationScenarios {
             sim.run(() -> {
                 final CompletableFuture<?> target = m.core(0).submit(() -> {
                     for (int i = 0; i < busyRounds; i++) {
-                        t.spend(Timeline.Work.SEND, 1); // work without an instruction boundary
+                        t.spend(SEND, 1); // work without an instruction boundary
                     }
                     Core.current().checkpoint();
                 });
@@ -215,9 +218,9 @@ final class ExplorationScenarios {
                     }
                     inOuterSend[0] = false;
                 });
-                t.spend(Timeline.Work.SEND, beforeKick);
+                t.spend(SEND, beforeKick);
                 send(ic, 1, TO_SENDER, "kick", accepted, collected, broken);
-                t.spend(Timeline.Work.SEND, beforeClose);
+                t.spend(SEND, beforeClose);
                 // The deadline is real time (shutdown's clock): 10 s is a sender stuck for good.
                 final List<String> inFlight = ic.close(System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
                 if (!inFlight.isEmpty()) {

@@ -109,8 +109,10 @@ final class LabRun {
             case "sim" -> Report.us(r.median("virtual_ns")) + " virtual, " + String.format(Locale.ROOT, "%.0f sends, %.0f "
                 + "switches, %.0f ms real", r.median("sends"), r.median("switches"), r.median("real_ms"));
             case "sim-check" -> "simulated " + Report.us(r.median("sim_ns")) + ", real p50 " + Report.time(r, "real_p50_ns");
-            default -> String.format(Locale.ROOT, "%.0f pages/s, %.0f call IPIs", r.median("pages_per_s"),
+            case "virt" -> "p50 " + Report.time(r, "op_p50_ns") + ", p99 " + Report.time(r, "op_p99_ns");
+            case "storm" -> String.format(Locale.ROOT, "%.0f pages/s, %.0f call IPIs", r.median("pages_per_s"),
                 r.median("call_ipis"));
+            default -> ""; // a part without a headline prints its name only, never a figure it did not measure
         };
     }
 }

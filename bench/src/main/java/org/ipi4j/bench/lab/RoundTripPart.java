@@ -12,7 +12,8 @@ import org.ipi4j.bench.RoundTrip;
 
 /**
  * Round trips of one variant: back-to-back (the next request at once) and paced (one request per
- * {@link Settings#pace()} on an absolute schedule), with the responder's CPU time per message.
+ * {@link Settings#pace()} on an absolute schedule, latency from each request's intended send time),
+ * with the responder's CPU time per message.
  * Percentiles come from HdrHistogram; every repeat's histograms go to the {@link Sink}.
  */
 final class RoundTripPart {
@@ -46,30 +47,48 @@ final class RoundTripPart {
                     sent++;
                 }
                 m.put("cpu_b2b_ns", (double) (cpu(rt) - cpu0) / sent);
+                // Paced: one request per nominal pace on an absolute schedule that never slips. Latency
+                // is taken from each request's intended send time, not from when it really went out
+                // (wrk2's correction of coordinated omission): a responder that stalls delays every
+                // request scheduled behind it, and those delays are its cost. A late caller sends at
+                // once, so the run catches up with its schedule in a burst.
                 final Histogram paced = new Histogram(3);
+                final Histogram service = new Histogram(3);
                 cpu0 = cpu(rt);
                 final long pace = s.pace().toNanos();
-                final long first = System.nanoTime();
-                long next = first;
-                long lastStart = first;
+                long intended = System.nanoTime();
+                long firstStart = 0;
+                long lastStart = 0;
+                int late = 0;
                 for (int i = 0; i < s.pacedSamples(); i++) {
-                    next += pace;
-                    final long wait = next - System.nanoTime();
-                    if (wait > 0) {
-                        LockSupport.parkNanos(wait);
-                    } else {
-                        next = System.nanoTime(); // late: start now, do not burst to catch up
+                    intended += pace;
+                    long now = System.nanoTime();
+                    if (now >= intended) {
+                        late++;
                     }
-                    lastStart = System.nanoTime();
+                    while (now < intended) {
+                        LockSupport.parkNanos(intended - now); // may return early: wait for the schedule
+                        now = System.nanoTime();
+                    }
+                    lastStart = now;
+                    if (i == 0) {
+                        firstStart = now;
+                    }
                     rt.roundTrip();
-                    paced.recordValue(System.nanoTime() - lastStart);
+                    final long end = System.nanoTime();
+                    paced.recordValue(end - intended);
+                    service.recordValue(end - lastStart);
                 }
                 m.put("cpu_paced_ns", (double) (cpu(rt) - cpu0) / s.pacedSamples());
                 put(m, "b2b", b2b);
                 put(m, "paced", paced);
+                put(m, "paced_service", service);
                 m.put("samples_b2b", (double) sent);
                 m.put("samples_paced", (double) s.pacedSamples());
-                m.put("pace_achieved_ns", s.pacedSamples() > 1 ? (double) (lastStart - first) / s.pacedSamples() : Double.NaN);
+                m.put("pace_nominal_ns", (double) pace);
+                m.put("pace_achieved_ns", s.pacedSamples() > 1 ? (double) (lastStart - firstStart) / (s.pacedSamples() - 1)
+                    : Double.NaN);
+                m.put("paced_late", (double) late / s.pacedSamples());
                 result.addRepeat(m);
                 allB2b.add(b2b);
                 allPaced.add(paced);
