@@ -163,7 +163,7 @@ public final class Mmu {
      */
     public AddressSpace newAddressSpace(final int pages) {
         if (pages < 1) {
-            throw new IllegalArgumentException("an address space needs at least one page");
+            throw new IllegalArgumentException("pages: an address space needs at least one page, not " + pages);
         }
         return new AddressSpace(this, nextAsid.getAndIncrement(), pages, machine.coreCount());
     }
@@ -624,7 +624,7 @@ public final class Mmu {
          */
         public Builder fullFlushCeiling(final int pages) {
             if (pages < 0) {
-                throw new IllegalArgumentException("negative ceiling");
+                throw new IllegalArgumentException("fullFlushCeiling must not be negative, not " + pages);
             }
             this.fullFlushCeiling = pages;
             return this;
@@ -649,7 +649,7 @@ public final class Mmu {
          */
         public Builder batchPages(final int pages) {
             if (pages < 1) {
-                throw new IllegalArgumentException("batch must hold at least one page");
+                throw new IllegalArgumentException("batchPages: a batch must hold at least one page, not " + pages);
             }
             this.batchPages = pages;
             return this;
@@ -664,7 +664,7 @@ public final class Mmu {
         public Builder batchWindow(final Duration window) {
             Objects.requireNonNull(window, "window");
             if (window.isNegative()) {
-                throw new IllegalArgumentException("negative window");
+                throw new IllegalArgumentException("batchWindow must not be negative, not " + window);
             }
             this.batchWindow = window;
             return this;

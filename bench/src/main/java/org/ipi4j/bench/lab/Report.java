@@ -12,7 +12,7 @@ import java.util.function.Function;
  * The lab's report, built from results alone (no measuring here): the context, then one table per
  * part, each figure with its median across repeats, its [min-max] when repeated, its samples, and
  * its ratio to the floor measured in the same run. Rendered as Markdown, HTML (with the charts of
- * {@link Charts}), CSV and JSON.
+ * {@link Html}, which draws them with ECharts), CSV and JSON.
  */
 final class Report {
     static final String METHOD = "Every round trip: the caller publishes a request and spin-waits for the "

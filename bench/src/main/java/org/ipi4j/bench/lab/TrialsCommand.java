@@ -22,10 +22,11 @@ import picocli.CommandLine.Spec;
  * ({@link Trials}); prints a Markdown table of per-round ratios with bootstrap confidence
  * intervals, and optionally every trial as CSV. Not thread-safe: one instance per command line.
  */
+// picocli formats the description: a percent sign is written %%
 @Command(name = "trials", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Measures round-trip variants against their floors as interleaved trials: every round runs a short "
         + "trial of each variant and floor in a fresh random order, and each ratio is the median of per-round ratios "
-        + "with a 95% bootstrap confidence interval. Use it to compare timings on a host whose speed changes for "
+        + "with a 95%% bootstrap confidence interval. Use it to compare timings on a host whose speed changes for "
         + "seconds to minutes at a time."},
     footer = {"", "Examples:",
         "  lab trials                                          (ipi-spin, call-spin, ipi-park, call-park, host-ipi)",
