@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
 
 /** The lab's command line; see {@code --help}. */
 @Command(name = "lab", mixinStandardHelpOptions = true, versionProvider = LabCommand.Version.class,
-    sortOptions = false, subcommands = {Compare.class, TortureCommand.class, TrialsCommand.class},
+    sortOptions = false, subcommands = {Compare.class, TortureCommand.class, TrialsCommand.class, MatrixCommand.class},
     description = {
         "Measures, on this machine, polling versus signalling and what it costs in CPU, next to the physical floors "
             + "and to the peers (ExecutorService, Agrona, the Disruptor), then cross-core calls and TLB shootdowns. "
