@@ -102,7 +102,7 @@ public final class Mmu {
     private final CallerLocal<Shootdown> initiators;
 
     private Mmu(final Builder b) {
-        this.smp = b.smp;
+        this.smp = b.smp.layer(); // no deadline: a cancelled flush would leave a stale translation behind
         this.machine = b.smp.machine();
         this.timeline = machine.timeline();
         this.flushCost = timeline.simulated() ? timeline::spend : (work, units) -> { };
