@@ -31,6 +31,8 @@ import org.ipi4j.interrupts.CpuSet;
 public final class CallCompletion<T> extends ReadOnlyFuture<T> {
     /** A continuation cancelled before its call was made. */
     private static final Object CANCELLED = new Object();
+    /** A continuation whose source completed: its call is being made (or it fails with the source). */
+    private static final Object FOLLOWING = new Object();
 
     private final CpuSet targets;
     private final AtomicInteger rounds = new AtomicInteger();
@@ -38,7 +40,10 @@ public final class CallCompletion<T> extends ReadOnlyFuture<T> {
     private final Call call;
     /** The layer (and its deadline and group) the call was made through: continuations use it too. */
     private final SmpCall layer;
-    /** A continuation's state: null until its call is made, then that call's future, or CANCELLED. */
+    /**
+     * A continuation's state, set once from null by one CAS: CANCELLED (by {@link #cancel}) or
+     * FOLLOWING (its source completed); after FOLLOWING, the call's future once made.
+     */
     private final AtomicReference<Object> next;
 
     CallCompletion(final CpuSet targets, final Call call, final SmpCall layer) {
@@ -85,6 +90,7 @@ public final class CallCompletion<T> extends ReadOnlyFuture<T> {
                     return targets;
                 }
             } else {
+                // FOLLOWING: the call is being made, as good as started; once made, it cancels.
                 return n instanceof CallCompletion<?> c ? c.cancel() : CpuSet.empty();
             }
         }
@@ -115,24 +121,23 @@ public final class CallCompletion<T> extends ReadOnlyFuture<T> {
 
     /** A continuation's source completed: makes its call (unless it failed or was cancelled) and completes with it. */
     private void follow(final Throwable error, final Supplier<CallCompletion<T>> make) {
+        // NOTE: the claim comes before the call is made: a cancel that lost it must not be told
+        // "cancelled" while the call it never saw goes out and runs.
+        if (!next.compareAndSet(null, FOLLOWING)) {
+            return; // cancelled first: this future failed already, and the call is never made
+        }
         if (error != null) {
-            if (next.compareAndSet(null, error)) {
-                fail(error);
-            }
+            fail(error);
             return;
         }
         final CallCompletion<T> c;
         try {
             c = make.get();
         } catch (RuntimeException | Error e) { // the machine closed, or a full queue or group refused it
-            if (next.compareAndSet(null, e)) {
-                fail(e);
-            }
+            fail(e);
             return;
         }
-        if (!next.compareAndSet(null, c)) {
-            c.cancel(); // cancelled meanwhile: the call must not run
-        }
+        next.set(c); // from here a cancel reaches the call itself
         c.whenComplete((v, e) -> {
             if (e != null) {
                 fail(e);
