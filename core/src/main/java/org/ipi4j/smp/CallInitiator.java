@@ -217,16 +217,15 @@ final class CallInitiator {
             if (!call.async) {
                 CallWait.checkMayWait(self);
             }
-            final long roomBy = expiry != 0 ? expiry : timeline.nanoTime() + waiting.watchdogNanos();
             if (group != null) {
-                if (!group.take(machine, self, roomBy)) {
+                if (!group.take(machine, self, roomBy(expiry))) {
                     throw new MailboxFullException(call.targetSet(), Vector.CALL_FUNCTION, "service group "
                         + group.name() + " has its " + group.maxInFlight() + " calls in flight");
                 }
                 call.permit = group;
             }
             if (bound != null && call.async) { // a waited call is bounded by its caller, one at a time
-                bound.reserve(machine, call, self, roomBy);
+                bound.reserve(machine, call, self, roomBy(expiry));
             }
         } catch (RuntimeException e) {
             if (call.permit != null) {
@@ -242,6 +241,11 @@ final class CallInitiator {
             call.expiry = timer.after(Math.max(0, expiry - timeline.nanoTime()), () -> expireAsync(call, deadline));
         }
         delivery.send(call);
+    }
+
+    /** How long a call may wait for room: its deadline, or one watchdog period (a clock read: only when bounded). */
+    private long roomBy(final long expiry) {
+        return expiry != 0 ? expiry : timeline.nanoTime() + waiting.watchdogNanos();
     }
 
     /** An async call's deadline passed: its future fails now, with what ran, what never will, what still runs. */
