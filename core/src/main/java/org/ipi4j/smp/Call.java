@@ -354,7 +354,9 @@ final class Call extends CallDescriptor {
         if (waiter != null) {
             waiter = null;
         }
-        permit = null;
+        if (permit != null) {
+            permit = null; // written only when set: targets read this object's line
+        }
         if (result != null) {
             result = null;
         }

@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import org.ipi4j.DeliveryTestSupport.IrqOffHold;
 import org.ipi4j.Machine;
+import org.ipi4j.Pinning;
+import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.junit.jupiter.api.RepeatedTest;
@@ -79,6 +81,23 @@ class DeadlineTest {
             assertThat(t).isInstanceOf(ExecutionException.class).cause().isInstanceOfSatisfying(CallTimeoutException.class,
                 e -> assertThat(e.cancelled()).isEqualTo(CpuSet.of(1)));
             deaf.close();
+            drain(smp, 1);
+            assertThat(ran.get()).isZero();
+        }
+    }
+
+    /** A core the host preempted (no PV yield to end it) cannot start the call: cancelled at the deadline, never run. */
+    @Test
+    void aCallToAPreemptedCoreIsCancelledAtItsDeadline() throws Exception {
+        try (Machine m = Machine.builder().cores(2).idlePolicy(IdlePolicy.park()).pinning(Pinning.NONE).paravirt().build()
+            .start()) {
+            final SmpCall smp = install(m).withDeadline(Duration.ofMillis(100));
+            final AtomicInteger ran = new AtomicInteger();
+            m.core(1).preemptUntilResumed();
+            org.ipi4j.DeliveryTestSupport.waitUntilPreempted(m.core(1));
+            assertThatThrownBy(() -> smp.run(1, cpu -> ran.incrementAndGet()))
+                .isInstanceOfSatisfying(CallTimeoutException.class, e -> assertThat(e.cancelled()).isEqualTo(CpuSet.of(1)));
+            m.core(1).resume();
             drain(smp, 1);
             assertThat(ran.get()).isZero();
         }
