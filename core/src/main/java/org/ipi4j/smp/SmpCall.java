@@ -61,6 +61,9 @@ import org.ipi4j.interrupts.Vector;
  * be short and must not wait for other cores. Dependent stages of a returned future run on the
  * core that completed it unless added with an {@code *Async} method. Thread-safe.
  *
+ * <p>{@link #withDeadline} and {@link #inGroup} return views: the same layer (queues, handler,
+ * counters), with their own deadline and service group for every call made through them.
+ *
  * <p>This class is the contract and checks the arguments. The caller's side (call object, targets,
  * local share) is {@link CallInitiator}; the CALL_FUNCTION protocol, sending above receiving, is
  * {@link CallDelivery}; whom each core passes a call to is the broadcast's {@link Shape}; how the
@@ -84,6 +87,8 @@ public final class SmpCall {
     private final long deadlineNanos;
     /** This view's service group, or null. */
     private final ServiceGroup group;
+    /** The installed layer, of which every view is a copy with its own deadline and group. */
+    private final SmpCall layer;
 
     SmpCall(final Machine machine, final Duration watchdog, final Broadcast broadcast, final CallBound bound) {
         this.machine = machine;
@@ -97,9 +102,6 @@ public final class SmpCall {
         this.group = null;
         this.layer = this;
     }
-
-    /** The installed layer, of which every view is a copy with its own deadline and group. */
-    private final SmpCall layer;
 
     /** A view of {@code base}'s layer with its own deadline and group. */
     private SmpCall(final SmpCall base, final long deadlineNanos, final ServiceGroup group) {
