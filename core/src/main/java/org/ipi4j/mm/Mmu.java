@@ -12,11 +12,13 @@ import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.Paravirt;
 import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.isa.AddressTranslation;
 import org.ipi4j.isa.Memory;
 import org.ipi4j.observability.ShootdownEvent;
 import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.CallTimeoutException;
 import org.ipi4j.smp.SmpCall;
 import org.ipi4j.time.Timeline;
 
@@ -106,7 +108,7 @@ public final class Mmu {
     private final CallerLocal<Shootdown> initiators;
 
     private Mmu(final Builder b) {
-        this.smp = b.smp;
+        this.smp = b.smp.layer(); // no deadline: a cancelled flush would leave a stale translation behind
         this.machine = b.smp.machine();
         this.timeline = machine.timeline();
         this.flushCost = timeline.simulated() ? timeline::spend : (work, units) -> { };
@@ -499,7 +501,7 @@ public final class Mmu {
             if (sd.transition) {
                 as.scope = AddressSpace.LOCAL; // the round did not reach every core: not global (IPIs stay safe)
             }
-            throw e;
+            throw afterTheChange(e);
         }
         if (sd.transition) {
             as.scope = AddressSpace.GLOBAL; // every core took the round after TRANSITION: safe to broadcast
@@ -508,6 +510,34 @@ public final class Mmu {
         as.remoteTargets.add(sd.remote);
         final long last = Math.max(sd.lastInvalidation.get(), sd.sentAt);
         completed(sd, sd.remote, last, sd.handlerNanos.get() + (done - sd.sentAt), jfr);
+    }
+
+    /**
+     * A shootdown's failure, after its change was made: the cross-core layer reports a call the
+     * shutdown abandoned as {@link MachineClosedException}, which for a mapping change means
+     * "refused, nothing changed". Here the change is in effect, so it is reported as a shootdown
+     * that some cores did not confirm: the watchdog's {@link CallTimeoutException} if that is what
+     * the shutdown interrupted, else one naming the cores that never took the flush.
+     */
+    private RuntimeException afterTheChange(final Throwable e) {
+        if (e instanceof MachineClosedException closed) {
+            if (closed.getCause() instanceof CallTimeoutException t) {
+                return t;
+            }
+            CpuSet unconfirmed = CpuSet.firstN(machine.coreCount());
+            final CpuSet ran = closed.delivered();
+            for (int cpu = ran.next(0); cpu >= 0; cpu = ran.next(cpu + 1)) {
+                unconfirmed = unconfirmed.without(cpu);
+            }
+            final CallTimeoutException t = smp.timeout(unconfirmed, "TLB shootdown abandoned by the machine's shutdown "
+                + "after the change was made; cores that did not confirm the flush:");
+            t.initCause(closed);
+            return t;
+        }
+        if (e instanceof RuntimeException r) {
+            return r;
+        }
+        throw (Error) e;
     }
 
     /** Bumps the generation (a volatile RMW after the PTE stores, which were releases) and decides on a full flush. */
