@@ -4,6 +4,8 @@ import java.lang.ref.WeakReference;
 import java.util.Objects;
 import java.util.function.Supplier;
 
+import org.ipi4j.api.InternalApi;
+
 /**
  * One object per caller of a machine's service: one per core of the machine, and one per outside
  * thread. The layers built on the machine keep their reusable per-call state here (a waited
@@ -21,6 +23,7 @@ import java.util.function.Supplier;
  * <p>Thread-safety: each object is handed only to its own caller; {@link #get()} and
  * {@link #abandon} act on the calling core's or thread's slot, so no two threads share a slot.
  */
+@InternalApi
 public final class CallerLocal<T> {
     private final Machine machine;
     private final Supplier<? extends T> factory;

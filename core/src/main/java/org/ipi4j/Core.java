@@ -172,10 +172,13 @@ public final class Core {
     }
 
     /**
-     * Current EPC: the next instruction of the running program, the checkpoint count of the
-     * running Java task, or -1 when idle.
+     * Current EPC, the number {@link #describe()} (and so a stuck core's shutdown report) prints as
+     * {@code epc}: the index of the running program's next instruction; the number of
+     * {@link #checkpoint()}s the running Java task has passed (0 before its first); -1 when the core
+     * runs neither (idle, or between two tasks). A handler does not change it: while one runs, this
+     * is the EPC of the code it interrupted, as its {@link org.ipi4j.interrupts.TrapFrame#epc()} says.
      *
-     * @return the index of the next instruction, or -1 when no program runs
+     * @return the program's next instruction, the task's checkpoint count, or -1 when neither runs
      */
     public long epc() {
         return cpu.epc();

@@ -334,6 +334,7 @@ final class CoreRuntime {
             final Runnable task = runQueue.poll();
             if (task != null) {
                 checkpoints = 0;
+                cpu.epc(0L); // a task's EPC counts its checkpoints from 0, not the idle loop's -1 (Core.epc)
                 task.run(); // Task.run calls afterTask() before completing its future
             } else if (stopRequested) {
                 // Closed: no new sends can arrive (shutdown waited for senders in flight).

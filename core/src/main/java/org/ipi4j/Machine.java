@@ -377,14 +377,18 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * {@link #shutdown(Duration)} with a 10 second timeout.
+     * {@link #shutdown(Duration)} with a 10 second timeout. Throws the report only if this call
+     * is the one that shut the machine down: after {@code shutdown(timeout)} (which returned the
+     * report) or an earlier {@code close()}, it returns quietly, so try-with-resources around an
+     * explicit shutdown does not report twice; {@link #shutdown(Duration)} still returns the report.
      *
      * @throws UncleanShutdownException with the report if it is not clean (the machine is closed all the same)
      */
     @Override
-    public void close() {
+    public synchronized void close() {
+        final boolean first = report == null; // under the lock shutdown takes too: one close reports
         final ShutdownReport r = shutdown(Duration.ofSeconds(10));
-        if (!r.isClean()) {
+        if (first && !r.isClean()) {
             throw new UncleanShutdownException(name, r);
         }
     }

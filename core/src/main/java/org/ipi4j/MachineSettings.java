@@ -157,7 +157,7 @@ abstract class MachineSettings<B extends MachineSettings<B>> {
     public B blockTimeout(final Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative()) {
-            throw new IllegalArgumentException("negative block timeout");
+            throw new IllegalArgumentException("blockTimeout must not be negative, not " + timeout);
         }
         this.blockTimeout = timeout;
         return self();
@@ -182,7 +182,7 @@ abstract class MachineSettings<B extends MachineSettings<B>> {
      */
     public B memoryWords(final int words) {
         if (words < 0) {
-            throw new IllegalArgumentException("negative memory size");
+            throw new IllegalArgumentException("memoryWords must not be negative, not " + words);
         }
         this.memoryWords = words;
         return self();

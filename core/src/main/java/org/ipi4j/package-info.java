@@ -4,8 +4,8 @@
  * the {@link org.ipi4j.Pinner} SPI), paravirtual features ({@link org.ipi4j.Paravirt}) and the
  * read-only futures the library hands out ({@link org.ipi4j.ReadOnlyFuture}).
  *
- * <p>{@link org.ipi4j.CallerLocal} is internal: public for the {@code smp} and {@code mm} layers,
- * with no compatibility promise.
+ * <p>{@link org.ipi4j.CallerLocal} is internal ({@link org.ipi4j.api.InternalApi}): public for the
+ * {@code smp} and {@code mm} layers, with no compatibility promise.
  *
  * <p>Inside, one job per file, and no two files reach each other (FileDependencyTest holds it):
  * a core is its public face over a package-private {@code CoreRuntime} (its thread's run loop,

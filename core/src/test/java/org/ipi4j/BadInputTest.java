@@ -14,6 +14,8 @@ import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.MailboxFullException;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.mm.Mmu;
+import org.ipi4j.smp.SmpCall;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -138,8 +140,60 @@ class BadInputTest {
         never.interrupts().register(V, irq -> { });
         never.interrupts().send(1, V, 1);
         never.interrupts().send(1, V, 2);
-        assertThatThrownBy(() -> never.interrupts().send(1, V, 3)).isInstanceOf(MailboxFullException.class);
+        assertThatThrownBy(() -> never.interrupts().send(1, V, 3)).isInstanceOf(MailboxFullException.class)
+            .hasMessageContaining("0x40").hasMessageContaining("still full after waiting 50 ms");
         assertThat(never.shutdown(Duration.ofSeconds(1)).undelivered()).singleElement()
             .satisfies(u -> assertThat(u.payloads()).containsExactly(1, 2));
+    }
+
+    /** Under BLOCK a core's send to itself does not wait for room (nobody else drains it), and its message says so. */
+    @Test
+    void aFullMailboxToItselfSaysItDidNotWait() throws Exception {
+        try (Machine m = Machine.builder().cores(2).mailboxCapacity(2).overflowPolicy(OverflowPolicy.BLOCK)
+                .blockTimeout(Duration.ofSeconds(30)).pinning(Pinning.NONE).build().start()) {
+            final AtomicInteger handled = new AtomicInteger();
+            m.interrupts().register(V, irq -> handled.addAndGet(irq.payloads().size()));
+            final MailboxFullException full = m.core(0).submit(() -> {
+                final Core self = Core.current();
+                final boolean flags = self.disableInterrupts();
+                try {
+                    m.interrupts().send(0, V, 1);
+                    m.interrupts().send(0, V, 2);
+                    m.interrupts().send(0, V, 3);
+                    return null;
+                } catch (MailboxFullException e) {
+                    return e;
+                } finally {
+                    self.restoreInterrupts(flags);
+                }
+            }).get(10, TimeUnit.SECONDS);
+            assertThat(full).isNotNull();
+            assertThat(full.failed()).isEqualTo(CpuSet.of(0));
+            assertThat(full).hasMessageContaining("core 0's send to itself does not wait").hasMessageNotContaining("waiting");
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (handled.get() < 2 && System.nanoTime() < deadline) {
+                Thread.yield();
+            }
+            assertThat(handled.get()).isEqualTo(2);
+        }
+    }
+
+    /** A refused value is named with the value itself, so the message says what was wrong. */
+    @Test
+    void aBadNumberIsNamedWithItsValue() {
+        assertThatThrownBy(() -> IdlePolicy.adaptive(-3, 0)).hasMessageContaining("spins -3");
+        assertThatThrownBy(() -> Machine.builder().blockTimeout(Duration.ofMillis(-5)))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("blockTimeout").hasMessageContaining("PT-0.005S");
+        assertThatThrownBy(() -> Machine.builder().memoryWords(-1))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("memoryWords").hasMessageContaining("-1");
+        try (Machine m = Machine.builder().cores(2).pinning(Pinning.NONE).build().start()) {
+            final SmpCall smp = SmpCall.install(m);
+            final Mmu mmu = Mmu.builder(smp).build();
+            assertThatThrownBy(() -> mmu.newAddressSpace(0)).hasMessageContaining("pages").hasMessageContaining("not 0");
+            assertThatThrownBy(() -> Mmu.builder(smp).fullFlushCeiling(-2)).hasMessageContaining("not -2");
+            assertThatThrownBy(() -> Mmu.builder(smp).batchPages(0)).hasMessageContaining("not 0");
+        }
+        assertThat(Vector.of(0x40)).hasToString("0x40");
+        assertThat(Vector.CALL_FUNCTION).hasToString("CALL_FUNCTION(0xfc)");
     }
 }

@@ -3,6 +3,7 @@ package org.ipi4j.bench;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -20,8 +21,14 @@ import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 import org.ipi4j.Machine;
 import org.ipi4j.Pinning;
+import org.ipi4j.host.HostCallRefusedException;
+import org.ipi4j.host.HostIpi;
+import org.ipi4j.host.HostShootdown;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.Vector;
+import org.ipi4j.mm.AddressSpace;
+import org.ipi4j.mm.Mmu;
+import org.ipi4j.mm.Pte;
 import org.ipi4j.smp.CoreAction;
 import org.ipi4j.smp.SmpCall;
 
@@ -57,7 +64,7 @@ public abstract class RoundTrip implements AutoCloseable {
         return name;
     }
 
-    /** "floor", "ipi4j" or "peer". */
+    /** "floor", "ipi4j", "peer" or "host" (the host kernel's own mechanism, {@link #hostVariants()}). */
     public String family() {
         return family;
     }
@@ -119,6 +126,33 @@ public abstract class RoundTrip implements AutoCloseable {
             "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield", "call-spin", "call-park", "executor", "agrona-backoff", "disruptor-busyspin", "disruptor-blocking");
     }
 
+    /**
+     * The host's own mechanisms, made from user space ({@code org.ipi4j.host}): a real IPI round
+     * trip ({@code membarrier}) and a real one-page TLB shootdown ({@code mprotect}), each with a
+     * thread of ours running on another CPU, and {@code shootdown-spin}, ipi4j's one-page
+     * shootdown measured the same way, their emulated peer. Not in {@link #variants()}: a host may
+     * refuse the first two ({@link #refusal}); {@code lab trials} runs them where it does not.
+     */
+    public static List<String> hostVariants() {
+        return List.of("host-ipi", "host-shootdown", "shootdown-spin");
+    }
+
+    /** {@return why this host will not run the named variant (the refused call and its errno), or empty} */
+    public static Optional<String> refusal(final String variant) {
+        try {
+            switch (variant) {
+                case "host-ipi" -> HostIpi.open();
+                case "host-shootdown" -> HostShootdown.open().close();
+                default -> {
+                    return Optional.empty();
+                }
+            }
+            return Optional.empty();
+        } catch (HostCallRefusedException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
     /** {@return the floor the named variant is compared with} (starts and closes one, so the answer is the variant's own) */
     public static Floor floorOf(final String variant) {
         try (RoundTrip rt = create(variant)) {
@@ -144,6 +178,9 @@ public abstract class RoundTrip implements AutoCloseable {
             case "agrona-backoff" -> new AgronaPeer();
             case "disruptor-busyspin" -> new DisruptorPeer(variant, new BusySpinWaitStrategy(), Floor.SPIN);
             case "disruptor-blocking" -> new DisruptorPeer(variant, new BlockingWaitStrategy(), Floor.PARK);
+            case "host-ipi" -> new HostIpiPeer();
+            case "host-shootdown" -> new HostShootdownPeer();
+            case "shootdown-spin" -> new Shootdown();
             default -> throw new IllegalArgumentException("unknown variant " + variant + "; known: " + variants());
         };
     }
@@ -240,6 +277,120 @@ public abstract class RoundTrip implements AutoCloseable {
         @Override
         protected void request(final long s) {
             smp.run(0, acknowledge); // returns once the function ran: ack == s already
+        }
+
+        @Override
+        public void close() {
+            machine.close();
+        }
+    }
+
+    /**
+     * The host's real IPI round trip: {@code membarrier(PRIVATE_EXPEDITED)} returns once the other
+     * CPU, where our responder spins, took the kernel's IPI and ran its barrier. The peer of a
+     * waited call to a spinning ipi4j core.
+     */
+    static final class HostIpiPeer extends RoundTrip {
+        private final HostIpi ipi;
+
+        HostIpiPeer() {
+            super("host-ipi", "host", Floor.SPIN);
+            try {
+                ipi = HostIpi.open();
+            } catch (HostCallRefusedException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+            start(name() + "-spinner", () -> {
+                while (running) {
+                    Thread.onSpinWait(); // a thread of ours on the other CPU: what the barrier interrupts
+                }
+            });
+        }
+
+        @Override
+        protected void request(final long s) {
+            ipi.roundTrip();
+            ack = s; // the round trip is the system call itself
+        }
+    }
+
+    /**
+     * The host's real one-page TLB shootdown: our responder keeps reading a page on the other
+     * CPU; each request revokes the page's write right (the kernel invalidates it everywhere
+     * before returning) and gives it back.
+     */
+    static final class HostShootdownPeer extends RoundTrip {
+        private final HostShootdown page;
+        private final Thread toucher;
+
+        HostShootdownPeer() {
+            super("host-shootdown", "host", Floor.SPIN);
+            try {
+                page = HostShootdown.open();
+            } catch (HostCallRefusedException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+            toucher = start(name() + "-toucher", () -> {
+                while (running) {
+                    page.touch(); // keeps the page in this CPU's TLB
+                }
+            });
+        }
+
+        @Override
+        protected void request(final long s) {
+            page.revokeWrite();
+            page.restoreWrite();
+            ack = s;
+        }
+
+        @Override
+        public void close() {
+            super.close();
+            try {
+                toucher.join(); // before the unmap: a touch of an unmapped page kills the JVM
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return; // leave the page mapped rather than risk a touch after the unmap
+            }
+            page.close();
+        }
+    }
+
+    /**
+     * ipi4j's one-page shootdown, as {@code host-shootdown} measures the host's: a one-core
+     * machine, spinning, runs an address space with the page in its TLB; each request revokes the
+     * page's write right (returning once the core flushed it: one call-function IPI) and gives it
+     * back (no shootdown: adding a right needs none).
+     */
+    static final class Shootdown extends RoundTrip {
+        private final Machine machine;
+        private final AddressSpace space;
+
+        Shootdown() {
+            super("shootdown-spin", "ipi4j", Floor.SPIN);
+            machine = Machine.builder().name(name()).cores(1).idlePolicy(IdlePolicy.spin()).pinning(Pinning.NONE)
+                .memoryWords(64).build().start();
+            final Mmu mmu = Mmu.builder(SmpCall.install(machine)).build();
+            space = mmu.newAddressSpace(1);
+            space.map(0, 0, Pte.READ | Pte.WRITE);
+            try {
+                machine.core(0).submit(() -> {
+                    mmu.switchTo(space);
+                    mmu.read(space, 0);
+                }).get();
+            } catch (InterruptedException | ExecutionException e) {
+                machine.close();
+                throw new IllegalStateException("core 0 could not run the space", e);
+            }
+            responders.add(findThread(machine.core(0).threadId()));
+        }
+
+        @Override
+        protected void request(final long s) {
+            space.protect(0, 1, Pte.READ);
+            space.protect(0, 1, Pte.READ | Pte.WRITE);
+            ack = s;
         }
 
         @Override

@@ -2,6 +2,7 @@ package org.ipi4j.apic;
 
 import java.util.Objects;
 
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.OverflowPolicy;
@@ -23,6 +24,7 @@ import org.ipi4j.interrupts.OverflowPolicy;
  * @param pvSendIpi         count VM exits as paravirtual send-IPI does: one hypercall per batch of
  *                          up to {@link InterruptController#PV_SEND_IPI_BATCH} targets
  */
+@InternalApi
 public record ControllerConfig(String name, int cores, IdlePolicy idlePolicy, int mailboxCapacity,
                                OverflowPolicy overflowPolicy, long blockTimeoutNanos, boolean timeHandlers,
                                FaultInjector faults, DeliveryMode deliveryMode, boolean pvSendIpi) {

@@ -3,6 +3,7 @@ package org.ipi4j.apic;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.interrupts.Mode;
 import org.ipi4j.interrupts.TrapFrame;
 import org.ipi4j.observability.Counter;
@@ -19,6 +20,7 @@ import org.ipi4j.observability.Counter;
  * are never torn but order nothing. Only the owner writes this object, so it is apart from the
  * port, which every sender reads.
  */
+@InternalApi
 public final class CpuContext {
     private static final VarHandle EPC;
     private static final VarHandle MODE;

@@ -3,6 +3,7 @@ package org.ipi4j.apic;
 import java.util.List;
 import java.util.Objects;
 
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.InterruptHandler;
 import org.ipi4j.interrupts.MachineClosedException;
@@ -40,6 +41,7 @@ import org.jctools.queues.MessagePassingQueue;
  * has final fields only: every sender reads it, so the core writes nothing here (its registers
  * live in its {@link CpuContext}).
  */
+@InternalApi
 public final class CpuPort {
     private final int cpu;
     /** Every core's port, this one included: a sender's own is {@code ports[self]}. */

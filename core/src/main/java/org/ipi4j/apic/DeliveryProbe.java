@@ -114,6 +114,10 @@ class DeliveryProbe {
 
     /** Faults, timing and a simulation's hooks, on top of the host's JFR probe. */
     private static final class Instrumented extends DeliveryProbe {
+        /** What a simulation charges for: the ICR write per target, and the entry into a handler. */
+        private static final Timeline.Work SEND = Timeline.Work.named("send");
+        private static final Timeline.Work INTERRUPT = Timeline.Work.named("interrupt");
+
         private final Timeline timeline;
         /** Null when no test injects faults. */
         private final FaultInjector faults;
@@ -132,7 +136,7 @@ class DeliveryProbe {
 
         @Override
         void raising(final LocalApic target, final int v) {
-            timeline.spend(Timeline.Work.SEND, 1); // charged before the bit is visible
+            timeline.spend(SEND, 1); // charged before the bit is visible
             if (InterruptHandledEvent.isRecorded()) {
                 target.stampRaise(v, timeline.nanoTime());
             }
@@ -156,7 +160,7 @@ class DeliveryProbe {
             if (timed) {
                 entry.enteredAt = timeline.nanoTime();
             }
-            timeline.spend(Timeline.Work.INTERRUPT, 1); // the entry's cost
+            timeline.spend(INTERRUPT, 1); // the entry's cost
             timeline.interleave(); // the payloads are taken, not yet handled: a close or a send may come between
         }
 

@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.function.BooleanSupplier;
 
 import org.agrona.concurrent.IdleStrategy;
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.observability.CoreParkedEvent;
 import org.ipi4j.time.Timeline;
@@ -75,6 +76,7 @@ abstract class IdleLoopPadAfter extends IdleLoopState {
  * <p>Thread-safety: {@link #idleUntil} and the state transitions belong to the owner thread;
  * {@link #wake()}, {@link #state()} and the counters may be used from any thread.
  */
+@InternalApi
 public final class IdleLoop extends IdleLoopPadAfter {
     /** The machine has not started the core. */
     public static final int NEW = 0;

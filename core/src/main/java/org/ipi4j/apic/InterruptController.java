@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.function.IntConsumer;
 
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.ExceptionHandler;
@@ -39,6 +40,7 @@ import org.jctools.queues.MessagePassingQueue;
  */
 public final class InterruptController {
     /** What the controller needs from the machine that owns it. */
+    @InternalApi
     public interface Host {
         /** {@return the id of the core running the calling thread, or -1 if it is not a core of this machine} */
         int currentCpu();
@@ -73,6 +75,7 @@ public final class InterruptController {
      * @param host the machine's callbacks into the cores
      * @param timeline the machine's time, parking and cost model (the host's, or a simulation's)
      */
+    @InternalApi
     public InterruptController(final ControllerConfig config, final Host host, final Timeline timeline) {
         this.config = Objects.requireNonNull(config, "config");
         this.host = Objects.requireNonNull(host, "host");
@@ -106,6 +109,7 @@ public final class InterruptController {
      *
      * @param cpu the core's id, 0 to the machine's core count - 1
      */
+    @InternalApi
     public CpuPort port(final int cpu) {
         return ports[checkCpu(cpu)];
     }
@@ -236,8 +240,9 @@ public final class InterruptController {
         idt.checkSendable(vector);
         checkCpu(cpu);
         multicast.countExits(1);
-        if (!ports[cpu].deliver(vector.number(), payload, host.currentCpu(), true)) {
-            throw multicast.full(CpuSet.of(cpu), vector);
+        final int self = host.currentCpu();
+        if (!ports[cpu].deliver(vector.number(), payload, self, true)) {
+            throw multicast.full(CpuSet.of(cpu), vector, self);
         }
     }
 
@@ -268,6 +273,7 @@ public final class InterruptController {
      * @param vector the interrupt vector
      * @param unreachable told each core the machine refused because it is closing
      */
+    @InternalApi
     public void sendDoorbells(final int[] cpus, final int count, final Vector vector, final IntConsumer unreachable) {
         Objects.requireNonNull(cpus, "cpus");
         Objects.requireNonNull(unreachable, "unreachable");
@@ -320,6 +326,7 @@ public final class InterruptController {
      * @param cpu the core's id, 0 to the machine's core count - 1
      * @param vector the interrupt vector
      */
+    @InternalApi
     public void resend(final int cpu, final Vector vector) {
         idt.checkSendable(vector);
         checkCpu(cpu);
@@ -339,6 +346,7 @@ public final class InterruptController {
      * @param item the item to queue
      * @throws MachineClosedException if the machine is closing (nothing was queued)
      */
+    @InternalApi
     public <E> void post(final int cpu, final MessagePassingQueue<E> queue, final E item) {
         Objects.requireNonNull(queue, "queue");
         Objects.requireNonNull(item, "item");
@@ -366,11 +374,13 @@ public final class InterruptController {
      * @param deadlineNanos when to stop waiting, on {@link System#nanoTime()}'s clock
      * @return the senders still inside a send at the deadline (empty when none)
      */
+    @InternalApi
     public List<String> close(final long deadlineNanos) {
         return gate.close(deadlineNanos);
     }
 
     /** Refuses new sends without waiting (a core cannot wait for itself). */
+    @InternalApi
     public void closeFromCore() {
         gate.closeFromCore();
     }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.interrupts.DeliveryMode;
 import org.ipi4j.interrupts.UndeliveredInterrupt;
 import org.ipi4j.interrupts.Vector;
@@ -39,6 +40,7 @@ import org.jctools.queues.MpscArrayQueue;
  * Thread-safe for any number of senders and one receiver. The IRR words sit on cache lines of
  * their own: senders write them, and nothing the owner writes at every instruction shares them.
  */
+@InternalApi
 public final class LocalApic {
     private static final VarHandle IRR = MethodHandles.arrayElementVarHandle(long[].class);
     /** Longs of padding before and after the four IRR words: two cache lines of 64 bytes each side. */

@@ -6,6 +6,7 @@ import java.util.function.IntConsumer;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.MailboxFullException;
+import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Shorthand;
 import org.ipi4j.interrupts.Vector;
 import org.jctools.util.PaddedAtomicLong;
@@ -79,7 +80,7 @@ final class Multicast {
         }
         countExits(n);
         if (nFailed > 0) {
-            throw full(CpuSet.of(Arrays.copyOf(failed, nFailed)), vector);
+            throw full(CpuSet.of(Arrays.copyOf(failed, nFailed)), vector, self);
         }
     }
 
@@ -93,7 +94,7 @@ final class Multicast {
                 }
                 countExits(1); // a unicast to ourselves
                 if (!ports[self].deliver(vector.number(), payload, self, true)) {
-                    throw full(CpuSet.of(self), vector);
+                    throw full(CpuSet.of(self), vector, self);
                 }
             }
             case ALL -> send(CpuSet.firstN(ports.length), -1, vector, payload, self);
@@ -118,10 +119,25 @@ final class Multicast {
         countExits(count);
     }
 
-    /** {@return the exception for payloads to {@code failed} that did not fit} */
-    MailboxFullException full(final CpuSet failed, final Vector vector) {
-        return new MailboxFullException(failed, vector,
-            config.overflowPolicy() + " policy, capacity " + config.mailboxCapacity());
+    /**
+     * {@return the exception for payloads to {@code failed} that did not fit, sent by core
+     * {@code self} (-1: not a core)}: under BLOCK it says how long the send waited, and that a
+     * core's send to itself did not wait (CpuPort's enqueue never blocks on its own mailbox)
+     */
+    MailboxFullException full(final CpuSet failed, final Vector vector, final int self) {
+        final StringBuilder why = new StringBuilder().append(config.overflowPolicy()).append(" policy, capacity ")
+            .append(config.mailboxCapacity());
+        if (config.overflowPolicy() == OverflowPolicy.BLOCK) {
+            if (failed.without(self).size() > 0) {
+                final long wait = config.blockTimeoutNanos();
+                why.append(", still full after waiting ")
+                    .append(wait % 1_000_000 == 0 ? wait / 1_000_000 + " ms" : wait / 1_000 + " us").append(" (blockTimeout)");
+            }
+            if (self >= 0 && failed.contains(self)) {
+                why.append("; core ").append(self).append("'s send to itself does not wait");
+            }
+        }
+        return new MailboxFullException(failed, vector, why.toString());
     }
 
     private static boolean contains(final int[] cpus, final int n, final int cpu) {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.time.Timeline;
 
@@ -32,6 +33,7 @@ import org.ipi4j.time.Timeline;
  * <p>Thread-safety: {@link #enter}/{@link #exit} with a core id only on that core's own thread;
  * everything else from any thread.
  */
+@InternalApi
 public final class SendGate {
     /** Longs per slot: a core's depth, or a stripe's entered and left counts, on 128 bytes of their own. */
     private static final int STRIDE = 16;

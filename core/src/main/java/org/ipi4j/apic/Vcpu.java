@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.Objects;
 
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.time.Timeline;
 
 /**
@@ -73,6 +74,7 @@ public final class Vcpu {
      * @param cpu the core's id
      * @param timeline the machine's time and parking
      */
+    @InternalApi
     public Vcpu(final int cpu, final Timeline timeline) {
         this.cpu = cpu;
         this.timeline = Objects.requireNonNull(timeline, "timeline");
@@ -88,6 +90,7 @@ public final class Vcpu {
      *
      * @param thread the core's thread
      */
+    @InternalApi
     public void bind(final Thread thread) {
         owner = thread;
     }
@@ -101,6 +104,7 @@ public final class Vcpu {
      *
      * @param nanos how long, positive, or {@link #UNTIL_RESUMED}
      */
+    @InternalApi
     public void preempt(final long nanos) {
         if (nanos <= 0) {
             throw new IllegalArgumentException("nanos must be positive, not " + nanos);
@@ -113,6 +117,7 @@ public final class Vcpu {
     }
 
     /** Ends a preemption (or a request not yet taken): the core runs again. Any thread. */
+    @InternalApi
     public void resume() {
         REQUEST.setVolatile(this, 0L);
         final Thread t = owner;
@@ -126,6 +131,7 @@ public final class Vcpu {
      * load: it is also the re-check of the idle handshake (Core's work-available test after the
      * core published PARKED; partner: preempt's volatile store, then its wake of the core).
      */
+    @InternalApi
     public boolean requested() {
         return (long) REQUEST.getVolatile(this) != 0;
     }
@@ -139,6 +145,7 @@ public final class Vcpu {
      *
      * @return true if the flush was left to the core's resume
      */
+    @InternalApi
     public boolean flagFlushIfPreempted() {
         for (;;) {
             final int s = state;
@@ -161,6 +168,7 @@ public final class Vcpu {
      * @param flush runs on this core before it runs anything else, if a flush is pending
      * @return true if the core was preempted
      */
+    @InternalApi
     public boolean stopIfRequested(final Runnable flush) {
         long slice = (long) REQUEST.getOpaque(this);
         if (slice == 0) {

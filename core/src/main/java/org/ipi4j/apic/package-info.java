@@ -11,9 +11,10 @@
  *
  * <p>Supported API: {@code InterruptController}'s register and send methods and its counters,
  * {@code Faults} and {@code FaultInjector}, and the observers of the per-core parts. Internal, public
- * for the machine and for the jcstress suite, which drives the real classes: the constructors and
- * the mutators of {@code ControllerConfig}, {@code CpuPort}, {@code LocalApic}, {@code IdleLoop},
- * {@code CpuContext} and {@code Vcpu} (raise, accept, prepareToPark, wake, deliverPending,
+ * for the machine and for the jcstress suite, which drives the real classes, and marked
+ * {@link org.ipi4j.api.InternalApi}: {@code ControllerConfig}, {@code CpuPort}, {@code LocalApic},
+ * {@code IdleLoop}, {@code CpuContext} and {@code SendGate}, and the constructors and mutators of
+ * {@code InterruptController} and {@code Vcpu} (port, post, resend, close; bind, preempt,
  * stopIfRequested and the like), with no compatibility promise; applications reach them through
  * {@code Machine} and {@code Core}.
  */

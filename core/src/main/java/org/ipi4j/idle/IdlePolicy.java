@@ -123,7 +123,7 @@ public final class IdlePolicy {
      */
     public static IdlePolicy adaptive(final int spins, final int yields) {
         if (spins < 0 || yields < 0) {
-            throw new IllegalArgumentException("spins and yields must be >= 0");
+            throw new IllegalArgumentException("spins and yields must be >= 0, not spins " + spins + ", yields " + yields);
         }
         return new IdlePolicy(Kind.ADAPTIVE, 0, spins, yields);
     }

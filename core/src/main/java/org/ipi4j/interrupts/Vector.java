@@ -79,6 +79,11 @@ public final class Vector implements Comparable<Vector> {
         return Integer.compare(number, other.number);
     }
 
+    /**
+     * {@return how every message, report and {@link Oops} prints this vector: a vector the library
+     * names by its name and number ({@code #GP(13)}, {@code #PF(14)}, {@code CALL_FUNCTION(0xfc)},
+     * {@code RESCHEDULE(0xfd)}), any other by its number in hex ({@code 0x40})}
+     */
     @Override
     public String toString() {
         return switch (number) {
@@ -86,7 +91,7 @@ public final class Vector implements Comparable<Vector> {
             case 14 -> "#PF(14)";
             case 0xFC -> "CALL_FUNCTION(0xfc)";
             case 0xFD -> "RESCHEDULE(0xfd)";
-            default -> "vector " + number;
+            default -> String.format("0x%02x", number);
         };
     }
 }

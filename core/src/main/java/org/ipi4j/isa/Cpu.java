@@ -1,5 +1,6 @@
 package org.ipi4j.isa;
 
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.interrupts.CpuException;
 import org.ipi4j.interrupts.ExceptionHandler;
 import org.ipi4j.interrupts.Mode;
@@ -9,6 +10,7 @@ import org.ipi4j.interrupts.Mode;
  * privilege level, its interrupt flag, its instruction boundaries and its privileged operations.
  * Implemented by the machine's cores; every method is called on the core's own thread.
  */
+@InternalApi
 public interface Cpu {
     /** {@return the core id} */
     int id();

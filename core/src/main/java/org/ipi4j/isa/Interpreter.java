@@ -2,6 +2,7 @@ package org.ipi4j.isa;
 
 import java.lang.invoke.VarHandle;
 
+import org.ipi4j.api.InternalApi;
 import org.ipi4j.interrupts.CpuException;
 import org.ipi4j.interrupts.Mode;
 
@@ -10,6 +11,7 @@ import org.ipi4j.interrupts.Mode;
  * the boundaries between instructions (so they are precise) and raising exceptions at the
  * faulting instruction. One interpreter per core; not thread-safe.
  */
+@InternalApi
 public final class Interpreter {
     private final Cpu cpu;
     private final Memory memory;

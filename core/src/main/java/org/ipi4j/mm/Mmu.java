@@ -12,11 +12,13 @@ import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.Paravirt;
 import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.PageFaultException;
 import org.ipi4j.isa.AddressTranslation;
 import org.ipi4j.isa.Memory;
 import org.ipi4j.observability.ShootdownEvent;
 import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.CallTimeoutException;
 import org.ipi4j.smp.SmpCall;
 import org.ipi4j.time.Timeline;
 
@@ -60,6 +62,10 @@ public final class Mmu {
      * the host nothing. Chosen once, here, the only place in this package that asks whether the
      * machine is simulated; on the host the hook is an empty lambda the JIT inlines.
      */
+    /** What a simulation charges for: one INVLPG, and a whole space flushed with its refills. */
+    private static final Timeline.Work FLUSH_PAGE = Timeline.Work.named("flush-page");
+    private static final Timeline.Work FLUSH_ALL = Timeline.Work.named("flush-all");
+
     private final ObjIntConsumer<Timeline.Work> flushCost;
     private final SmpCall smp;
     private final Memory memory;
@@ -102,7 +108,7 @@ public final class Mmu {
     private final CallerLocal<Shootdown> initiators;
 
     private Mmu(final Builder b) {
-        this.smp = b.smp;
+        this.smp = b.smp.layer(); // no deadline: a cancelled flush would leave a stale translation behind
         this.machine = b.smp.machine();
         this.timeline = machine.timeline();
         this.flushCost = timeline.simulated() ? timeline::spend : (work, units) -> { };
@@ -159,7 +165,7 @@ public final class Mmu {
      */
     public AddressSpace newAddressSpace(final int pages) {
         if (pages < 1) {
-            throw new IllegalArgumentException("an address space needs at least one page");
+            throw new IllegalArgumentException("pages: an address space needs at least one page, not " + pages);
         }
         return new AddressSpace(this, nextAsid.getAndIncrement(), pages, machine.coreCount());
     }
@@ -495,7 +501,7 @@ public final class Mmu {
             if (sd.transition) {
                 as.scope = AddressSpace.LOCAL; // the round did not reach every core: not global (IPIs stay safe)
             }
-            throw e;
+            throw afterTheChange(e);
         }
         if (sd.transition) {
             as.scope = AddressSpace.GLOBAL; // every core took the round after TRANSITION: safe to broadcast
@@ -504,6 +510,34 @@ public final class Mmu {
         as.remoteTargets.add(sd.remote);
         final long last = Math.max(sd.lastInvalidation.get(), sd.sentAt);
         completed(sd, sd.remote, last, sd.handlerNanos.get() + (done - sd.sentAt), jfr);
+    }
+
+    /**
+     * A shootdown's failure, after its change was made: the cross-core layer reports a call the
+     * shutdown abandoned as {@link MachineClosedException}, which for a mapping change means
+     * "refused, nothing changed". Here the change is in effect, so it is reported as a shootdown
+     * that some cores did not confirm: the watchdog's {@link CallTimeoutException} if that is what
+     * the shutdown interrupted, else one naming the cores that never took the flush.
+     */
+    private RuntimeException afterTheChange(final Throwable e) {
+        if (e instanceof MachineClosedException closed) {
+            if (closed.getCause() instanceof CallTimeoutException t) {
+                return t;
+            }
+            CpuSet unconfirmed = CpuSet.firstN(machine.coreCount());
+            final CpuSet ran = closed.delivered();
+            for (int cpu = ran.next(0); cpu >= 0; cpu = ran.next(cpu + 1)) {
+                unconfirmed = unconfirmed.without(cpu);
+            }
+            final CallTimeoutException t = smp.timeout(unconfirmed, "TLB shootdown abandoned by the machine's shutdown "
+                + "after the change was made; cores that did not confirm the flush:");
+            t.initCause(closed);
+            return t;
+        }
+        if (e instanceof RuntimeException r) {
+            return r;
+        }
+        throw (Error) e;
     }
 
     /** Bumps the generation (a volatile RMW after the PTE stores, which were releases) and decides on a full flush. */
@@ -546,12 +580,12 @@ public final class Mmu {
             // Page by page only if this flush is exactly the one we are missing; otherwise we
             // are further behind (or the range is large): one full flush catches up.
             if (!req.full && req.generation == local + 1 && req.generation == mmGen) {
-                flushCost.accept(Timeline.Work.FLUSH_PAGE, req.count); // INVLPG's cost
+                flushCost.accept(FLUSH_PAGE, req.count); // INVLPG's cost
                 for (int i = 0; i < req.count; i++) {
                     t.flushPage(asid, req.vpns[i]);
                 }
             } else {
-                flushCost.accept(Timeline.Work.FLUSH_ALL, 1);
+                flushCost.accept(FLUSH_ALL, 1);
                 t.flushAll(asid);
                 as.fullFlushes.increment();
             }
@@ -620,7 +654,7 @@ public final class Mmu {
          */
         public Builder fullFlushCeiling(final int pages) {
             if (pages < 0) {
-                throw new IllegalArgumentException("negative ceiling");
+                throw new IllegalArgumentException("fullFlushCeiling must not be negative, not " + pages);
             }
             this.fullFlushCeiling = pages;
             return this;
@@ -645,7 +679,7 @@ public final class Mmu {
          */
         public Builder batchPages(final int pages) {
             if (pages < 1) {
-                throw new IllegalArgumentException("batch must hold at least one page");
+                throw new IllegalArgumentException("batchPages: a batch must hold at least one page, not " + pages);
             }
             this.batchPages = pages;
             return this;
@@ -660,7 +694,7 @@ public final class Mmu {
         public Builder batchWindow(final Duration window) {
             Objects.requireNonNull(window, "window");
             if (window.isNegative()) {
-                throw new IllegalArgumentException("negative window");
+                throw new IllegalArgumentException("batchWindow must not be negative, not " + window);
             }
             this.batchWindow = window;
             return this;

@@ -1,6 +1,8 @@
 package org.ipi4j.sim;
 
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 import org.ipi4j.interrupts.Topology;
 import org.ipi4j.time.Timeline;
@@ -16,8 +18,24 @@ import org.ipi4j.time.Timeline;
  * a complex / socket / across sockets, ~0.5 us of interrupt entry and exit, ~100 ns per INVLPG (the
  * figure behind Linux's 33-page full-flush ceiling) and ~1.5 us for a full flush and its refills,
  * on 8-core complexes, 8 complexes per socket. Change them to model another machine. Immutable.
+ *
+ * <h2>Work by name</h2>
+ * The code that does the work names it ({@link Timeline.Work#named}); the model prices it by that
+ * name: {@value #SEND}, {@value #INTERRUPT}, {@value #FLUSH_PAGE} and {@value #FLUSH_ALL} have
+ * their own setters, and {@link Builder#price(String, long)} prices any other kind. Work with no
+ * price is refused when it is charged, naming the kind, rather than costing nothing silently.
  */
 public final class CostModel {
+    /** The name of the work of sending one IPI, per target (priced by {@link Builder#send}). */
+    public static final String SEND = "send";
+    /** The name of the work of entering a handler (priced by {@link Builder#interrupt}). */
+    public static final String INTERRUPT = "interrupt";
+    /** The name of the work of invalidating one TLB entry (priced by {@link Builder#flush}). */
+    public static final String FLUSH_PAGE = "flush-page";
+    /** The name of the work of flushing a whole address space (priced by {@link Builder#flush}). */
+    public static final String FLUSH_ALL = "flush-all";
+
+    private final Map<String, Long> prices;
     private final long send;
     private final long[] hop;
     private final long wake;
@@ -36,6 +54,12 @@ public final class CostModel {
         this.flushAll = b.flushAll;
         this.spin = b.spin;
         this.topology = b.topology;
+        final Map<String, Long> p = new TreeMap<>(b.prices);
+        p.put(SEND, send);
+        p.put(INTERRUPT, interrupt);
+        p.put(FLUSH_PAGE, flushPage);
+        p.put(FLUSH_ALL, flushAll);
+        this.prices = Map.copyOf(p);
     }
 
     /** {@return the default model (see the class comment)} */
@@ -49,18 +73,24 @@ public final class CostModel {
     }
 
     /**
-     * The price of one unit of {@code work}.
+     * The price of one unit of {@code work}, by its name.
      *
      * @param work the work
      * @return virtual nanoseconds
+     * @throws IllegalArgumentException if the model has no price for it
      */
     public long price(final Timeline.Work work) {
-        return switch (work) {
-            case SEND -> send;
-            case INTERRUPT -> interrupt;
-            case FLUSH_PAGE -> flushPage;
-            case FLUSH_ALL -> flushAll;
-        };
+        final Long p = prices.get(work.name());
+        if (p == null) {
+            throw new IllegalArgumentException("the cost model has no price for work '" + work.name() + "' (priced: "
+                + new TreeMap<>(prices).keySet() + "); set one with CostModel.builder().price(name, nanos)");
+        }
+        return p;
+    }
+
+    /** {@return the price of sending one IPI, per target} */
+    public long send() {
+        return send;
     }
 
     /**
@@ -104,6 +134,7 @@ public final class CostModel {
         private long flushAll = 1500;
         private long spin = 20;
         private Topology topology = Topology.of(8, 8);
+        private final Map<String, Long> prices = new TreeMap<>();
 
         private Builder() {
         }
@@ -175,6 +206,27 @@ public final class CostModel {
                 throw new IllegalArgumentException("spin must be >= 1 ns, not " + nanos);
             }
             this.spin = nanos;
+            return this;
+        }
+
+        /**
+         * Prices a kind of work by its name; the named setters ({@link #send}, {@link #interrupt},
+         * {@link #flush}) price the library's own kinds.
+         *
+         * @param name the work's name, as {@link Timeline.Work#named} takes it
+         * @param nanos the cost of one unit
+         * @return this
+         * @throws IllegalArgumentException if {@code name} is not a valid work name or {@code nanos} is negative
+         */
+        public Builder price(final String name, final long nanos) {
+            final String n = Timeline.Work.named(name).name();
+            switch (n) {
+                case SEND -> send(nanos);
+                case INTERRUPT -> interrupt(nanos);
+                case FLUSH_PAGE -> this.flushPage = check(n, nanos);
+                case FLUSH_ALL -> this.flushAll = check(n, nanos);
+                default -> prices.put(n, check(n, nanos));
+            }
             return this;
         }
 

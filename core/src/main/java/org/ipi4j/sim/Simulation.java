@@ -751,7 +751,7 @@ public final class Simulation extends Timeline {
         if (me == null || random.nextDouble() >= interleaving) {
             return;
         }
-        advance(me, random.nextLong(2 * costs.price(Work.SEND) + 1), false);
+        advance(me, random.nextLong(2 * costs.send() + 1), false);
     }
 
     /**

@@ -5,10 +5,12 @@ import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
 
 import org.ipi4j.Core;
 import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.observability.CrossCallEvent;
 import org.ipi4j.time.Timeline;
 
@@ -25,6 +27,14 @@ import org.ipi4j.time.Timeline;
  * them). Each target writes its result or failure, releases its descriptor to ACKED, then
  * decrements {@code remaining} (a volatile read-modify-write): the caller that reads
  * {@code remaining == 0} sees every target's writes, including whatever the function wrote.
+ *
+ * <h2>Answering without running</h2>
+ * A deadline ({@link CallWait#expire}), a cancel ({@link #cancel}) or a shutdown answers the
+ * shares no target has started, each claimed with the descriptor's one CAS, so a share is either
+ * run by its target or answered for, never both. A call with a share answered that way by its
+ * caller is never reused: the descriptor may still sit in a queue its target has not drained.
+ * How the call ended is {@link #outcome()}: one exception, chosen by precedence (a shutdown, then
+ * a deadline, then a cancel, then what the functions threw).
  */
 final class Call extends CallDescriptor {
     private static final VarHandle REMAINING;
@@ -57,6 +67,14 @@ final class Call extends CallDescriptor {
     CrossCallEvent event;
     /** Owner-only guard: a function run locally that calls again must not reuse this object. */
     boolean inUse;
+    /** True for a call with a deadline: its targets note when they start, for the deadline's report. */
+    boolean timed;
+    /** The service group's place this call holds (null: none); an async call gives it back with its last answer. */
+    ServiceGroup permit;
+    /** An async call's deadline, scheduled before it is sent; cancelled by the last answer. */
+    Future<?> expiry;
+    /** Per-core room for unanswered calls (null: unbounded); each remote share gives its slot back when answered. */
+    private final CallBound bound;
 
     private volatile int remaining;
     private volatile boolean failed;
@@ -71,8 +89,9 @@ final class Call extends CallDescriptor {
     /** Unparks an outside waiter: the host's, or a simulation's. */
     private final Timeline timeline;
 
-    Call(final int cores, final Timeline timeline) {
+    Call(final int cores, final Timeline timeline, final CallBound bound) {
         this.timeline = timeline;
+        this.bound = bound;
         this.targets = new int[cores];
         this.ring = new int[cores];
         this.descriptors = new CallDescriptor[cores];
@@ -112,6 +131,9 @@ final class Call extends CallDescriptor {
         }
         if (failed) {
             failed = false;
+        }
+        if (timed) {
+            timed = false;
         }
     }
 
@@ -153,6 +175,10 @@ final class Call extends CallDescriptor {
             d.failure = failure;
             failed = true;
         }
+        final CallBound b = bound;
+        if (b != null && d.index() < remoteCount) {
+            b.release(targets[d.index()]); // before the decrement: after it the call may be reused
+        }
         d.ack(); // RUNNING or GIVING_UP -> ANSWERED, after the failure: a reader that sees it answered sees why
         if ((int) REMAINING.getAndAdd(this, -1) == 1) {
             final CrossCallEvent e = event;
@@ -160,10 +186,16 @@ final class Call extends CallDescriptor {
                 e.finish(targetSet(), count, broadcast, false, 0, failed);
             }
             final CallCompletion<Object> f = future;
-            if (f != null) {
+            if (f != null) { // an async call: never reused, so its fields are stable here
+                if (permit != null) {
+                    permit.release(); // before the future completes: a dependent stage may call again
+                }
+                if (expiry != null) {
+                    expiry.cancel(false);
+                }
                 f.reached(rounds());
                 if (failed) {
-                    f.finishExceptionally(failure());
+                    f.finishExceptionally(outcome());
                 } else {
                     f.finish(result);
                 }
@@ -203,16 +235,108 @@ final class Call extends CallDescriptor {
         return r;
     }
 
-    /** What every failing target threw, as one exception (allocates; failure path only). */
-    SmpCallException failure() {
-        final Map<Integer, Throwable> byCore = new TreeMap<>();
+    /**
+     * How a failed call ended, as the one exception its caller gets (allocates; failure path
+     * only; after the last answer): a share given up by a shutdown makes it a
+     * {@link MachineClosedException} naming the cores that did run ({@code delivered()}), else a
+     * deadline's {@link CallTimeoutException}, else a cancel's {@link CallCancelledException},
+     * else the functions' failures as an {@link SmpCallException}; a function's failure beside
+     * one of the first three is suppressed in it.
+     */
+    RuntimeException outcome() {
+        final Map<Integer, Throwable> thrown = new TreeMap<>();
+        CpuSet closed = CpuSet.empty();
+        CpuSet ran = CpuSet.empty();
+        RuntimeException first = null;
         for (int i = 0; i < count; i++) {
-            final Throwable t = descriptors[i].failure;
-            if (t != null) {
-                byCore.put(targets[i], t);
+            final CallDescriptor d = descriptors[i];
+            final Throwable t = d.failure;
+            if (!d.skipped) {
+                ran = ran.with(targets[i]);
+                if (t != null) {
+                    thrown.put(targets[i], t);
+                }
+            } else if (t instanceof MachineClosedException) {
+                closed = closed.with(targets[i]);
+            } else if (t instanceof CallTimeoutException || (t instanceof CallCancelledException && first == null)) {
+                first = (RuntimeException) t;
             }
         }
-        return new SmpCallException(byCore);
+        final RuntimeException e;
+        if (!closed.isEmpty()) {
+            e = new MachineClosedException("the machine shut down before cores " + closed
+                + " ran the cross-core call; it ran on " + ran, ran);
+        } else if (first != null) {
+            e = first;
+        } else {
+            return new SmpCallException(thrown);
+        }
+        if (!thrown.isEmpty()) {
+            e.addSuppressed(new SmpCallException(thrown));
+        }
+        return e;
+    }
+
+    /**
+     * Claims every share no target has started, to answer it without running it (the same CAS
+     * a target's start takes: each share is run or claimed, never both). Any thread; the caller
+     * then answers each claimed share once, and abandons the call.
+     *
+     * @return the claimed target indexes, or null if none was claimed
+     */
+    boolean[] claimUnstarted() {
+        boolean[] claimed = null;
+        for (int i = 0; i < count; i++) {
+            if (descriptors[i].claimForGiveUp()) {
+                if (claimed == null) {
+                    claimed = new boolean[count];
+                }
+                claimed[i] = true;
+            }
+        }
+        return claimed;
+    }
+
+    /** Answers the shares {@link #claimUnstarted} claimed with {@code why}. */
+    void answerClaimed(final boolean[] claimed, final RuntimeException why) {
+        for (int i = 0; i < claimed.length; i++) {
+            if (claimed[i]) {
+                acknowledge(descriptors[i], why);
+            }
+        }
+    }
+
+    /** The targets at the indexes of {@code which} (allocates). */
+    CpuSet targets(final boolean[] which) {
+        CpuSet s = CpuSet.empty();
+        for (int i = 0; i < which.length; i++) {
+            if (which[i]) {
+                s = s.with(targets[i]);
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Cancels an async call: claims the shares not started and answers them with a
+     * {@link CallCancelledException}; the future completes when the started ones finish.
+     *
+     * @return the targets cancelled (empty if every target had started or been answered)
+     */
+    CpuSet cancel() {
+        final boolean[] claimed = claimUnstarted();
+        if (claimed == null) {
+            return CpuSet.empty();
+        }
+        final CpuSet cancelled = targets(claimed);
+        CpuSet started = CpuSet.empty();
+        for (int i = 0; i < count; i++) {
+            if (!claimed[i] && !descriptors[i].givenUp()) {
+                started = started.with(targets[i]);
+            }
+        }
+        answerClaimed(claimed, new CallCancelledException(started, cancelled));
+        return cancelled;
     }
 
     /** The targets as a set (allocates). */
@@ -229,6 +353,9 @@ final class Call extends CallDescriptor {
         }
         if (waiter != null) {
             waiter = null;
+        }
+        if (permit != null) {
+            permit = null; // written only when set: targets read this object's line
         }
         if (result != null) {
             result = null;

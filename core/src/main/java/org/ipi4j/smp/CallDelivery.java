@@ -163,6 +163,9 @@ final class CallDelivery extends CallDeliveryPadAfter {
             }
             q.running(d);
             final Call call = d.call();
+            if (call.timed) {
+                d.startedAt = timeline.nanoTime(); // for a deadline's report: how long it has been running
+            }
             final int index = d.index();
             final int level = d.level;
             final Shape shape = call.broadcast.shape;

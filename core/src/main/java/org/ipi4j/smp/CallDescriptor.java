@@ -2,6 +2,7 @@ package org.ipi4j.smp;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.function.Consumer;
 
 /**
  * One target's share of a call, as queued on that target: a node of its {@link CallQueue}.
@@ -10,7 +11,8 @@ import java.lang.invoke.VarHandle;
  * A descriptor is {@code PENDING} from {@link #reset} until one party claims it with one CAS:
  * the target that is about to run the function ({@link #start}: {@code PENDING -> RUNNING}), or
  * a party that answers for it without running it ({@link #claimForGiveUp}: {@code PENDING ->
- * GIVING_UP}, then {@code ANSWERED}): the caller that could not reach the target, or shutdown failing what a stuck core
+ * GIVING_UP}, then {@code ANSWERED}): the caller that could not reach the target, a caller whose
+ * deadline passed or who cancelled ({@link CallCompletion#cancel()}), or shutdown failing what a stuck core
  * holds. The loser of that race neither runs nor answers it, so the function runs at most once,
  * a given-up share never runs, and exactly one acknowledgement counts for each target. The
  * target that ran the function answers with {@link #ack} ({@code RUNNING -> ANSWERED}, a release
@@ -37,6 +39,12 @@ abstract class CallDescriptor extends CallQueue.Node {
     int level;
     /** True if it was answered without running (given up); written before the ack that publishes it. */
     boolean skipped;
+    /**
+     * When the target started the function, on the machine's clock, for a call with a deadline
+     * (0 otherwise): written by the target after its claim, read by a deadline's report (a recent
+     * value, for the text only).
+     */
+    long startedAt;
     Throwable failure;
     @SuppressWarnings("unused")
     private int state;
@@ -51,6 +59,7 @@ abstract class CallDescriptor extends CallQueue.Node {
         }
         level = 0;
         skipped = false;
+        startedAt = 0;
     }
 
     /** The target claims this share to run it. {@return false if someone answered for it first: do not run it} */
@@ -69,6 +78,16 @@ abstract class CallDescriptor extends CallQueue.Node {
             return true;
         }
         return false;
+    }
+
+    /**
+     * True if a party other than the target claimed it to answer without running it (GIVING_UP,
+     * or ANSWERED with {@link #skipped}, which is written before the release that publishes
+     * ANSWERED). A recent value; final once true.
+     */
+    boolean givenUp() {
+        final int s = (int) STATE.getAcquire(this);
+        return s == GIVING_UP || (s == ANSWERED && skipped);
     }
 
     /** The target that ran it answers (release: the caller that sees it sees the function's writes). */
@@ -94,7 +113,7 @@ abstract class CallDescriptor extends CallQueue.Node {
      * @param answer answers one claimed descriptor (and may make it reusable)
      * @return how many descriptors were claimed
      */
-    static int claimHeld(final CallQueue q, final java.util.function.Consumer<CallDescriptor> answer) {
+    static int claimHeld(final CallQueue q, final Consumer<CallDescriptor> answer) {
         int claimed = 0;
         CallQueue.Node n = q.held();
         for (int guard = 0; n != null && guard < 1 << 20; guard++) { // bounded: a reused node cannot loop us
@@ -103,6 +122,13 @@ abstract class CallDescriptor extends CallQueue.Node {
                 n = d.next(); // before the answer: after it the caller may push d again
                 answer.accept(d);
                 claimed++;
+            } else if (d.givenUp()) {
+                // NOTE: a caller's deadline or cancel claimed d while the consumer is stuck in an
+                // earlier node, so the cursor still names d: it would name d for ever. Its link is
+                // stable (written by takeAll before the hold that published it) because a call
+                // with a share given up by its caller is never pushed again (abandoned, or async).
+                // jcstress HeldCallsReachablePastCancelled.
+                n = d.next();
             } else {
                 final CallQueue.Node again = q.held();
                 n = again == d ? null : again;

@@ -7,6 +7,8 @@ import org.ipi4j.CallerLocal;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.interrupts.MailboxFullException;
+import org.ipi4j.interrupts.Vector;
 import org.ipi4j.observability.CrossCallEvent;
 import org.ipi4j.time.Timeline;
 
@@ -25,10 +27,15 @@ import org.ipi4j.time.Timeline;
  *   <li>The remote share goes out through {@link CallDelivery}; then the local share runs here
  *       with interrupts disabled and no IPI, overlapping the remote work; then the caller waits
  *       through {@link CallWait}.</li>
+ *   <li>Before the first share is queued the caller takes its place in its {@link ServiceGroup}
+ *       and a slot on each remote target ({@link CallBound}), or refuses the call whole; for an
+ *       async call with a deadline it schedules the expiry ({@link CallTimer}).</li>
  *   <li>After the last acknowledgement the caller reads the result and recycles its call; after
  *       a timeout it abandons the call (late acknowledgements may still arrive) and never reuses
  *       it.</li>
  * </ul>
+ * A {@code deadline} of 0 means none; {@code expiry} is when a deadline passes on the machine's
+ * clock, taken when the call began, so waiting for room counts against it.
  * Thread-safe: each caller works on its own call.
  */
 final class CallInitiator {
@@ -41,16 +48,31 @@ final class CallInitiator {
     /** The reusable call of each waiting caller (each core, each outside thread). */
     private final CallerLocal<Call> waitedCalls;
     private final LongAdder localRuns = new LongAdder();
+    /** Per-core room for unanswered calls, or null for unbounded queues. */
+    private final CallBound bound;
+    private final CallTimer timer;
 
-    CallInitiator(final Machine machine, final CallDelivery delivery, final CallWait waiting) {
+    CallInitiator(final Machine machine, final CallDelivery delivery, final CallWait waiting, final CallBound bound) {
         this.machine = machine;
         this.cores = machine.coreCount();
         this.timeline = machine.timeline();
         this.delivery = delivery;
         this.waiting = waiting;
+        this.bound = bound;
+        this.timer = new CallTimer(machine.name());
         final int n = cores;
         final Timeline t = timeline;
-        this.waitedCalls = new CallerLocal<>(machine, () -> new Call(n, t));
+        this.waitedCalls = new CallerLocal<>(machine, () -> new Call(n, t, null)); // waited calls take no slot
+    }
+
+    /** {@return the per-core room for calls, or null if unbounded} */
+    CallBound bound() {
+        return bound;
+    }
+
+    /** {@return when a deadline of {@code deadline} ns taken now passes (0 for none)} */
+    long expiry(final long deadline) {
+        return deadline == 0 ? 0 : timeline.nanoTime() + deadline;
     }
 
     /** {@return calls (or shares of calls) run locally on the caller's own core} */
@@ -59,50 +81,61 @@ final class CallInitiator {
     }
 
     /** Runs {@code fn} (or {@code action}) on {@code cpu}, waits, and returns its result. */
-    Object waited(final int cpu, final CallFunction<?> fn, final CoreAction action) {
+    Object waited(final int cpu, final CallFunction<?> fn, final CoreAction action, final SmpCall layer) {
         final CrossCallEvent jfr = CrossCallEvent.startIfEnabled(callerId()); // null unless recorded
-        final Call call = waitedCall(fn, action, Broadcast.flat());
-        unicast(call, cpu);
-        return finishWaited(call, jfr);
+        final long deadline = layer.deadlineNanos();
+        final long expiry = expiry(deadline);
+        final Call call = waitedCall(fn, action, Broadcast.flat(), deadline);
+        unicast(call, cpu, layer, expiry);
+        return finishWaited(call, jfr, deadline, expiry);
     }
 
     /** Runs {@code fn} (or {@code action}) on {@code cpu}; returns at once. */
-    <T> CallCompletion<T> async(final int cpu, final CallFunction<?> fn, final CoreAction action) {
-        final Call call = futureCall(fn, action, Broadcast.flat());
-        unicast(call, cpu);
+    <T> CallCompletion<T> async(final int cpu, final CallFunction<?> fn, final CoreAction action, final SmpCall layer) {
+        final long expiry = expiry(layer.deadlineNanos());
+        final Call call = futureCall(fn, action, Broadcast.flat(), layer.deadlineNanos());
+        unicast(call, cpu, layer, expiry);
         return future(call);
     }
 
     /** Runs {@code action} on the cores of {@code cpus} that pass {@code condition}, reached with {@code shape}, and waits. */
-    void waited(final CpuSet cpus, final IntPredicate condition, final CoreAction action, final Broadcast shape) {
+    void waited(final CpuSet cpus, final IntPredicate condition, final CoreAction action, final Broadcast shape,
+                final SmpCall layer) {
         final CrossCallEvent jfr = CrossCallEvent.startIfEnabled(callerId());
-        final Call call = waitedCall(null, action, shape);
-        multicast(call, cpus, condition, true);
-        finishWaited(call, jfr);
+        final long deadline = layer.deadlineNanos();
+        final long expiry = expiry(deadline);
+        final Call call = waitedCall(null, action, shape, deadline);
+        multicast(call, cpus, condition, layer, expiry);
+        finishWaited(call, jfr, deadline, expiry);
     }
 
     /** The same without waiting. */
     CallCompletion<Void> async(final CpuSet cpus, final IntPredicate condition, final CoreAction action,
-                               final Broadcast shape) {
-        final Call call = futureCall(null, action, shape);
-        multicast(call, cpus, condition, false);
+                               final Broadcast shape, final SmpCall layer) {
+        final long expiry = expiry(layer.deadlineNanos());
+        final Call call = futureCall(null, action, shape, layer.deadlineNanos());
+        multicast(call, cpus, condition, layer, expiry);
         return future(call);
     }
 
     /** The caller's reusable call, prepared; a fresh one if it is in use (a nested local call). */
-    private Call waitedCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape) {
+    private Call waitedCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape, final long deadline) {
         Call call = waitedCalls.get();
         if (call.inUse) {
-            call = new Call(cores, timeline);
+            call = new Call(cores, timeline, null);
         }
         call.inUse = true;
         call.prepare(fn, action, shape);
+        if (deadline != 0) {
+            call.timed = true; // prepare cleared it: written only when set, as prepare writes
+        }
         return call;
     }
 
-    private Call futureCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape) {
-        final Call call = new Call(cores, timeline);
+    private Call futureCall(final CallFunction<?> fn, final CoreAction action, final Broadcast shape, final long deadline) {
+        final Call call = new Call(cores, timeline, bound);
         call.prepare(fn, action, shape);
+        call.timed = deadline != 0;
         call.async = true;
         call.event = CrossCallEvent.startIfEnabled(callerId()); // a fresh call: the store costs no shared line
         return call;
@@ -114,12 +147,12 @@ final class CallInitiator {
         return self == null ? -1 : self.id();
     }
 
-    private void unicast(final Call call, final int cpu) {
+    private void unicast(final Call call, final int cpu, final SmpCall layer, final long expiry) {
         final Core self = machine.currentCore();
         call.targets[0] = cpu;
         call.count = 1;
         if (call.async) {
-            call.future = new CallCompletion<>(call.targetSet());
+            call.future = new CallCompletion<>(call.targetSet(), call, layer);
         }
         if (self != null && self.id() == cpu) {
             call.arm();
@@ -127,10 +160,11 @@ final class CallInitiator {
             return;
         }
         call.remoteCount = 1;
-        start(call, self, !call.async);
+        start(call, self, layer, expiry);
     }
 
-    private void multicast(final Call call, final CpuSet cpus, final IntPredicate condition, final boolean wait) {
+    private void multicast(final Call call, final CpuSet cpus, final IntPredicate condition, final SmpCall layer,
+                           final long expiry) {
         final Core self = machine.currentCore();
         boolean local = false;
         int n = 0;
@@ -154,7 +188,7 @@ final class CallInitiator {
         }
         call.count = n;
         if (call.async) {
-            call.future = new CallCompletion<>(call.targetSet());
+            call.future = new CallCompletion<>(call.targetSet(), call, layer);
         }
         if (n == 0) {
             call.arm(); // nobody to call: done at once
@@ -164,7 +198,7 @@ final class CallInitiator {
             return;
         }
         if (call.remoteCount > 0) {
-            start(call, self, wait);
+            start(call, self, layer, expiry);
         } else {
             call.arm();
         }
@@ -173,18 +207,53 @@ final class CallInitiator {
         }
     }
 
-    /** Starts the remote share: refuses first, if the caller will wait where that is a deadlock hazard. */
-    private void start(final Call call, final Core self, final boolean wait) {
-        if (wait) {
-            try {
+    /**
+     * Starts the remote share. Refuses first, with nothing queued: if the caller will wait where
+     * that is a deadlock hazard, if its service group is full, or if a target's queue is full.
+     */
+    private void start(final Call call, final Core self, final SmpCall layer, final long expiry) {
+        final ServiceGroup group = layer.group();
+        try {
+            if (!call.async) {
                 CallWait.checkMayWait(self);
-            } catch (IllegalStateException e) {
-                release(call);
-                throw e;
             }
+            if (group != null) {
+                if (!group.take(machine, self, roomBy(expiry))) {
+                    throw new MailboxFullException(call.targetSet(), Vector.CALL_FUNCTION, "service group "
+                        + group.name() + " has its " + group.maxInFlight() + " calls in flight");
+                }
+                call.permit = group;
+            }
+            if (bound != null && call.async) { // a waited call is bounded by its caller, one at a time
+                bound.reserve(machine, call, self, roomBy(expiry));
+            }
+        } catch (RuntimeException e) {
+            if (call.permit != null) {
+                call.permit.release();
+            }
+            release(call);
+            throw e;
         }
         call.arm();
+        if (call.async && expiry != 0) {
+            final long deadline = layer.deadlineNanos();
+            // Before the send: the last answer, which cancels it, cannot come before it is set.
+            call.expiry = timer.after(Math.max(0, expiry - timeline.nanoTime()), () -> expireAsync(call, deadline));
+        }
         delivery.send(call);
+    }
+
+    /** How long a call may wait for room: its deadline, or one watchdog period (a clock read: only when bounded). */
+    private long roomBy(final long expiry) {
+        return expiry != 0 ? expiry : timeline.nanoTime() + waiting.watchdogNanos();
+    }
+
+    /** An async call's deadline passed: its future fails now, with what ran, what never will, what still runs. */
+    private void expireAsync(final Call call, final long deadline) {
+        if (call.isDone()) {
+            return; // answered in time; the last answer completed the future
+        }
+        waiting.expire(call, deadline, call.future);
     }
 
     /** The caller's own share: run here with interrupts disabled, as a target's handler would, without an IPI. */
@@ -192,7 +261,9 @@ final class CallInitiator {
         localRuns.increment();
         final int cpu = call.targets[index];
         final CallDescriptor d = call.descriptors[index];
-        d.start(); // never queued: nobody else can claim it
+        if (!d.start()) {
+            return; // an async call's cancel or deadline claimed it first: it must never run
+        }
         final boolean flags = self.disableInterrupts();
         final Throwable failure;
         try {
@@ -204,16 +275,22 @@ final class CallInitiator {
     }
 
     /** Waits for a waited call, hands back its result, and recycles it; finishes its JFR event if any. */
-    private Object finishWaited(final Call call, final CrossCallEvent jfr) {
+    private Object finishWaited(final Call call, final CrossCallEvent jfr, final long deadline, final long expiry) {
         final int resends;
         try {
-            resends = waiting.await(call);
+            resends = waiting.await(call, deadline, expiry);
         } catch (CallTimeoutException e) {
             waitedCalls.abandon(call); // late acknowledgements may still arrive: never reuse it
+            if (call.permit != null) {
+                call.permit.release(); // the caller is done with it, even if a target still runs
+            }
             if (jfr != null) {
                 jfr.finish(call.targetSet(), call.count, call.broadcast, true, 1, true);
             }
-            throw e;
+            throw waiting.orClosed(e);
+        }
+        if (call.permit != null) {
+            call.permit.release();
         }
         if (jfr != null) {
             jfr.finish(call.targetSet(), call.count, call.broadcast, true, resends, call.failed());
@@ -224,7 +301,7 @@ final class CallInitiator {
     /** Hands back a finished waited call's result (or throws its failure) and recycles it. */
     private static Object collect(final Call call) {
         final Object result = call.result();
-        final SmpCallException failure = call.failed() ? call.failure() : null;
+        final RuntimeException failure = call.failed() ? call.outcome() : null;
         release(call);
         if (failure != null) {
             throw failure;

@@ -3,6 +3,8 @@ package org.ipi4j.smp;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
+import org.ipi4j.api.InternalApi;
+
 /**
  * One core's queue of cross-call descriptors: a lock-free, intrusive, multi-producer list with a
  * single consumer that takes everything at once, like Linux's {@code llist} under
@@ -32,6 +34,7 @@ import java.lang.invoke.VarHandle;
  * descriptors, so pushing allocates nothing. A node may be pushed again only after the consumer
  * has taken it and is done with it.
  */
+@InternalApi
 public final class CallQueue {
     /** An element of the list; the link is written by {@link #push} and by {@link #takeAll}. */
     public static class Node {

@@ -1,5 +1,6 @@
 package org.ipi4j.smp;
 
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -20,7 +21,15 @@ import org.ipi4j.time.Timeline;
  * on that path. It never hangs silently: after one watchdog period it re-sends the call-function
  * IPI to every target that has not answered (in case a wake-up was missed), and after a second it
  * throws {@link CallTimeoutException} describing what each silent core was doing; the call is then
- * still queued on those cores, so the caller must not reuse it. Where waiting is a deadlock hazard
+ * still queued on those cores, so the caller must not reuse it.
+ *
+ * <h2>With a deadline</h2>
+ * A call with a deadline D re-sends at {@code min(watchdog, D/2)} after it began (so a missed
+ * wake-up costs at most half the deadline, and a deadline of two watchdog periods keeps the
+ * watchdog's timing) and at D {@link #expire expires}: every target that has not started is
+ * claimed and answered as cancelled, so it never runs the function, and the exception says which
+ * targets ran, which were cancelled, and which are still running (for how long, their stacks).
+ * Where waiting is a deadlock hazard
  * (a handler, interrupts off) the caller refuses with {@link #checkMayWait} before it queues
  * anything.
  *
@@ -91,12 +100,17 @@ final class CallWait {
     /**
      * Waits for every acknowledgement of {@code call}, armed and sent by the calling thread.
      *
+     * @param deadlineNanos the call's deadline, or 0 for none (the watchdog's two periods, nothing cancelled)
+     * @param expiry when the deadline passes on the machine's clock (ignored without one)
      * @return the IPIs the watchdog re-sent (0 or 1)
-     * @throws CallTimeoutException if a target did not answer within two watchdog periods
+     * @throws CallTimeoutException if a target did not answer in time
      */
-    int await(final Call call) {
+    int await(final Call call, final long deadlineNanos, final long expiry) {
         final Core self = machine.currentCore();
-        long deadline = timeline.nanoTime() + watchdogNanos;
+        final long end = deadlineNanos == 0 ? timeline.nanoTime() + 2 * watchdogNanos : expiry;
+        final long resendAt = deadlineNanos == 0 ? end - watchdogNanos
+            : end - deadlineNanos + Math.min(watchdogNanos, deadlineNanos / 2);
+        long deadline = resendAt;
         boolean resent = false;
         int spins = 0;
         if (self != null) {
@@ -106,11 +120,11 @@ final class CallWait {
             final long left = deadline - timeline.nanoTime();
             if (left <= 0) {
                 if (resent) {
-                    throw timeout(call);
+                    throw deadlineNanos == 0 ? timeout(call) : expire(call, deadlineNanos);
                 }
                 resent = true;
                 resend(call, self);
-                deadline = timeline.nanoTime() + watchdogNanos;
+                deadline = end;
                 continue;
             }
             if (self != null) {
@@ -168,17 +182,98 @@ final class CallWait {
         }
     }
 
+    /**
+     * The deadline of {@code call} (of {@code deadlineNanos}) passed: claims every share no
+     * target has started and answers it with the returned exception, which says which targets
+     * ran, which are cancelled (they never run the function) and which are still running. Any
+     * thread (the caller, or the timer of an async call); allocates.
+     */
+    CallTimeoutException expire(final Call call, final long deadlineNanos) {
+        return expire(call, deadlineNanos, null);
+    }
+
+    /**
+     * {@link #expire(Call, long)}, failing {@code future} (if not null) with the exception before
+     * the claimed shares are answered: their last answer must not complete it first.
+     */
+    CallTimeoutException expire(final Call call, final long deadlineNanos, final CallCompletion<?> future) {
+        final boolean[] claimed = call.claimUnstarted();
+        final long now = timeline.nanoTime();
+        final StringBuilder sb = new StringBuilder("cross-core call missed its deadline of ")
+            .append(millis(deadlineNanos)).append(" ms");
+        CpuSet ran = CpuSet.empty();
+        CpuSet cancelled = CpuSet.empty();
+        CpuSet running = CpuSet.empty();
+        CpuSet notRun = CpuSet.empty();
+        final StringBuilder still = new StringBuilder();
+        for (int i = 0; i < call.count; i++) {
+            final CallDescriptor d = call.descriptors[i];
+            final int cpu = call.targets[i];
+            if ((claimed != null && claimed[i]) || d.givenUp()) {
+                cancelled = cancelled.with(cpu);
+                notRun = notRun.with(cpu); // never runs it: claimed here, or by a cancel or a shutdown
+            } else if (d.acked()) {
+                ran = ran.with(cpu);
+            } else {
+                running = running.with(cpu);
+                notRun = notRun.with(cpu); // it won the claim: it started, and finishes on its own
+                final long started = d.startedAt;
+                still.append("\n  running the function")
+                    .append(started == 0 ? "" : " for " + millis(now - started) + " ms").append(": ");
+                describe(still, machine.core(cpu));
+            }
+        }
+        sb.append("; ran on ").append(ran).append(", cancelled (never run) on ").append(cancelled)
+            .append(", still running on ").append(running).append(still);
+        final CallTimeoutException e = new CallTimeoutException(notRun, ran, cancelled, running,
+            Duration.ofNanos(deadlineNanos), sb.toString());
+        if (future != null) {
+            future.finishExceptionally(orClosed(e));
+        }
+        if (claimed != null) {
+            call.answerClaimed(claimed, e);
+        }
+        return e;
+    }
+
+    /**
+     * {@code e} as the one exception of a call abandoned because the machine is shutting down:
+     * a {@link MachineClosedException} caused by it (naming the targets that ran) if the machine
+     * is closed, else {@code e} itself.
+     */
+    RuntimeException orClosed(final CallTimeoutException e) {
+        if (!machine.isClosed()) {
+            return e;
+        }
+        final MachineClosedException closed = new MachineClosedException("machine " + machine.name()
+            + " is shutting down; the cross-core call was abandoned: " + e.getMessage(), e.ran());
+        closed.initCause(e);
+        return closed;
+    }
+
+    /** {@return the watchdog period, in nanoseconds} */
+    long watchdogNanos() {
+        return watchdogNanos;
+    }
+
+    private static long millis(final long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+
     /** What each target that did not run the function was doing, as the exception the caller gets. */
     private CallTimeoutException timeout(final Call call) {
         final StringBuilder sb = new StringBuilder("cross-core call not acknowledged after ")
             .append(TimeUnit.NANOSECONDS.toMillis(2 * watchdogNanos)).append(" ms (IPI re-sent once); silent cores:");
         CpuSet silent = CpuSet.empty();
+        CpuSet ran = CpuSet.empty();
+        CpuSet running = CpuSet.empty();
         CpuSet unreached = CpuSet.empty();
         CpuSet givenUp = CpuSet.empty();
         for (int i = 0; i < call.count; i++) {
             final CallDescriptor d = call.descriptors[i];
             final boolean answered = d.acked(); // acquire: skipped, written before the ack, is visible
             if (answered && !d.skipped) {
+                ran = ran.with(call.targets[i]);
                 continue; // it ran (and answered, well or not)
             }
             final int cpu = call.targets[i];
@@ -194,6 +289,9 @@ final class CallWait {
                 continue;
             }
             final Core core = machine.core(cpu);
+            if (d.running()) {
+                running = running.with(cpu);
+            }
             sb.append("\n  ").append(d.running() ? "running the function: " : "call queued, not taken: ");
             describe(sb, core);
         }
@@ -204,7 +302,8 @@ final class CallWait {
             sb.append("\n  not reached yet: ").append(unreached).append(" (").append(unreached.size())
                 .append(" target(s); the ").append(call.broadcast).append(" broadcast passes the call on only from the cores above)");
         }
-        return new CallTimeoutException(silent, sb.toString());
+        return new CallTimeoutException(silent, ran, CpuSet.empty(), running, Duration.ofNanos(2 * watchdogNanos),
+            sb.toString());
     }
 
     /**
@@ -221,7 +320,8 @@ final class CallWait {
             sb.append("\n  ");
             describe(sb, machine.core(cpu));
         }
-        return new CallTimeoutException(cores, sb.toString());
+        return new CallTimeoutException(cores, CpuSet.empty(), CpuSet.empty(), cores, Duration.ofNanos(2 * watchdogNanos),
+            sb.toString());
     }
 
     /** Appends what {@code core} is doing and the top of its stack: a watchdog report's line for a silent core. */

@@ -42,7 +42,16 @@ import org.ipi4j.interrupts.Vector;
  *       target reach the caller as an {@link SmpCallException} naming the cores.</li>
  *   <li>A wait never hangs silently: after the watchdog timeout the IPI is sent once more (in case
  *       a wake-up was missed); if a target still does not answer, {@link CallTimeoutException}
- *       reports what each silent core was doing.</li>
+ *       reports what each silent core was doing. Nothing is cancelled then: the call stays queued.</li>
+ *   <li>A call made through {@link #withDeadline} ends by its deadline, waited or async: a target
+ *       that has not started the function by then never runs it, one that started is reported
+ *       running ({@link CallTimeoutException#cancelled()}, {@link CallTimeoutException#running()}).
+ *       {@link CallCompletion#cancel()} removes the targets not started. See docs/CALLS.md.</li>
+ *   <li>A call refused or abandoned because the machine is shutting down throws (or completes
+ *       with) {@link MachineClosedException}, and only that.</li>
+ *   <li>Backpressure: {@link SmpCallBuilder#queueCapacity} bounds each core's unanswered async calls,
+ *       {@link #inGroup} a {@link ServiceGroup}'s calls in flight; a full one refuses the call
+ *       whole ({@link org.ipi4j.interrupts.MailboxFullException}) or waits for room, by policy.</li>
  *   <li>Waiting from an interrupt handler, or with interrupts disabled, for another core is a
  *       deadlock hazard (that core may be waiting for us) and fails at once with
  *       {@link IllegalStateException}. A core that waits with interrupts enabled keeps taking its
@@ -52,12 +61,18 @@ import org.ipi4j.interrupts.Vector;
  * be short and must not wait for other cores. Dependent stages of a returned future run on the
  * core that completed it unless added with an {@code *Async} method. Thread-safe.
  *
+ * <p>{@link #withDeadline} and {@link #inGroup} return views: the same layer (queues, handler,
+ * counters), with their own deadline and service group for every call made through them.
+ *
  * <p>This class is the contract and checks the arguments. The caller's side (call object, targets,
  * local share) is {@link CallInitiator}; the CALL_FUNCTION protocol, sending above receiving, is
  * {@link CallDelivery}; whom each core passes a call to is the broadcast's {@link Shape}; how the
  * caller waits, with the watchdog, is {@link CallWait}.
  */
 public final class SmpCall {
+    /** The layer's default: a wait on the watchdog's terms, nothing cancelled. */
+    private static final long NO_DEADLINE = 0;
+
     private final Machine machine;
     private final int cores;
     private final long watchdogNanos;
@@ -68,15 +83,38 @@ public final class SmpCall {
     private final CallDelivery delivery;
     /** The caller's side: the call object, the targets, the local share, the wait. */
     private final CallInitiator initiator;
+    /** This view's deadline for every call made through it, in nanoseconds; 0 for none. */
+    private final long deadlineNanos;
+    /** This view's service group, or null. */
+    private final ServiceGroup group;
+    /** The installed layer, of which every view is a copy with its own deadline and group. */
+    private final SmpCall layer;
 
-    private SmpCall(final Machine machine, final Duration watchdog, final Broadcast broadcast) {
+    SmpCall(final Machine machine, final Duration watchdog, final Broadcast broadcast, final CallBound bound) {
         this.machine = machine;
         this.cores = machine.coreCount();
         this.watchdogNanos = watchdog.toNanos();
         this.broadcast = broadcast;
         this.waiting = new CallWait(machine, watchdogNanos, machine.paravirt(Paravirt.SCHED_YIELD));
         this.delivery = new CallDelivery(machine);
-        this.initiator = new CallInitiator(machine, delivery, waiting);
+        this.initiator = new CallInitiator(machine, delivery, waiting, bound);
+        this.deadlineNanos = NO_DEADLINE;
+        this.group = null;
+        this.layer = this;
+    }
+
+    /** A view of {@code base}'s layer with its own deadline and group. */
+    private SmpCall(final SmpCall base, final long deadlineNanos, final ServiceGroup group) {
+        this.layer = base.layer;
+        this.machine = base.machine;
+        this.cores = base.cores;
+        this.watchdogNanos = base.watchdogNanos;
+        this.broadcast = base.broadcast;
+        this.waiting = base.waiting;
+        this.delivery = base.delivery;
+        this.initiator = base.initiator;
+        this.deadlineNanos = deadlineNanos;
+        this.group = group;
     }
 
     /**
@@ -100,16 +138,80 @@ public final class SmpCall {
      * @throws IllegalStateException if the machine already has a call-function handler
      */
     public static SmpCall install(final Machine machine, final Duration watchdog, final Broadcast broadcast) {
-        Objects.requireNonNull(machine, "machine");
-        Objects.requireNonNull(watchdog, "watchdog");
-        Objects.requireNonNull(broadcast, "broadcast");
-        if (watchdog.isNegative() || watchdog.isZero()) {
-            throw new IllegalArgumentException("watchdog must be positive: " + watchdog);
+        return builder(machine).watchdog(watchdog).broadcast(broadcast).install();
+    }
+
+    /**
+     * {@return a builder for a layer on {@code machine}: watchdog, broadcast, per-core queue capacity}
+     *
+     * @param machine the machine
+     */
+    public static SmpCallBuilder builder(final Machine machine) {
+        return new SmpCallBuilder(Objects.requireNonNull(machine, "machine"));
+    }
+
+    /**
+     * A view of this layer whose calls all have {@code deadline}, counted from when each call
+     * begins (waiting for queue or group room included): a waited call returns or throws by then,
+     * an async call's future completes by then. Targets that have not started the function at the
+     * deadline never run it; see {@link CallTimeoutException}. The watchdog re-sends the IPI at
+     * {@code min(watchdog, deadline / 2)}. The view shares everything else with this layer; keep
+     * it (making one per call allocates one small object). Use it for calls that a client may
+     * retry; a call that must still run late (a TLB flush) is made without one.
+     *
+     * @param deadline positive
+     * @return the view
+     * @throws IllegalArgumentException if {@code deadline} is not positive
+     */
+    public SmpCall withDeadline(final Duration deadline) {
+        Objects.requireNonNull(deadline, "deadline");
+        if (deadline.isNegative() || deadline.isZero()) {
+            throw new IllegalArgumentException("deadline must be positive: " + deadline);
         }
-        final SmpCall smp = new SmpCall(machine, watchdog, broadcast);
-        machine.interrupts().register(Vector.CALL_FUNCTION, smp.delivery::onCallFunction);
-        machine.onShutdown(smp.delivery::failUnanswered);
-        return smp;
+        return new SmpCall(this, Math.min(deadline.toNanos(), Long.MAX_VALUE / 4), group);
+    }
+
+    /**
+     * A view of this layer whose calls each take a place in {@code group} while in flight; see
+     * {@link ServiceGroup}. Keeps this view's deadline.
+     *
+     * @param group the group
+     * @return the view
+     */
+    public SmpCall inGroup(final ServiceGroup group) {
+        return new SmpCall(this, deadlineNanos, Objects.requireNonNull(group, "group"));
+    }
+
+    /** {@return the deadline of calls made through this view, or null: none (the watchdog's terms, nothing cancelled)} */
+    public Duration deadline() {
+        return deadlineNanos == NO_DEADLINE ? null : Duration.ofNanos(deadlineNanos);
+    }
+
+    /**
+     * {@return the layer as installed, without this view's deadline or group} For calls that must
+     * run even late (the MMU's shootdowns: a flush cancelled would leave a stale translation).
+     */
+    public SmpCall layer() {
+        return layer;
+    }
+
+    /** {@return the service group of calls made through this view, or null} */
+    public ServiceGroup group() {
+        return group;
+    }
+
+    long deadlineNanos() {
+        return deadlineNanos;
+    }
+
+    CallDelivery delivery() {
+        return delivery;
+    }
+
+    /** {@return each core's capacity of unanswered async calls, or 0 if unbounded} */
+    public int queueCapacity() {
+        final CallBound b = initiator.bound();
+        return b == null ? 0 : b.capacity();
     }
 
     /** {@return the machine this layer runs on} */
@@ -173,7 +275,7 @@ public final class SmpCall {
         Objects.requireNonNull(fn, "fn");
         machine.core(cpu); // throws for a core outside the machine
         machine.interrupts().checkOpen();
-        return (T) initiator.waited(cpu, fn, null);
+        return (T) initiator.waited(cpu, fn, null, this);
     }
 
     /**
@@ -186,7 +288,7 @@ public final class SmpCall {
         Objects.requireNonNull(action, "action");
         machine.core(cpu);
         machine.interrupts().checkOpen();
-        initiator.waited(cpu, null, action);
+        initiator.waited(cpu, null, action, this);
     }
 
     /**
@@ -211,7 +313,7 @@ public final class SmpCall {
      */
     public void run(final CpuSet cpus, final IntPredicate condition, final CoreAction action, final Broadcast shape) {
         checkMany(cpus, action, shape);
-        initiator.waited(cpus, condition, action, shape);
+        initiator.waited(cpus, condition, action, shape, this);
     }
 
     /**
@@ -268,7 +370,7 @@ public final class SmpCall {
     private <T> CallCompletion<T> unicastAsync(final int cpu, final CallFunction<?> fn, final CoreAction action) {
         machine.core(cpu);
         machine.interrupts().checkOpen();
-        return initiator.async(cpu, fn, action);
+        return initiator.async(cpu, fn, action, this);
     }
 
     /**
@@ -296,7 +398,7 @@ public final class SmpCall {
     public CallCompletion<Void> runAsync(final CpuSet cpus, final IntPredicate condition, final CoreAction action,
                                          final Broadcast shape) {
         checkMany(cpus, action, shape);
-        return initiator.async(cpus, condition, action, shape);
+        return initiator.async(cpus, condition, action, shape, this);
     }
 
     /**

@@ -37,6 +37,9 @@ import org.ipi4j.time.Timeline;
  * breaks the property replays.
  */
 final class ExplorationScenarios {
+    /** Work without an instruction boundary, charged as the delivery path charges a send. */
+    private static final Timeline.Work SEND = Timeline.Work.named("send");
+
     static final int PAGE = 16;
     /** Rounds of core 0's two writes: long enough for a rival's broadcast to meet them. */
     private static final int WRITES = 8;
@@ -204,7 +207,7 @@ final class ExplorationScenarios {
             sim.run(() -> {
                 final CompletableFuture<?> target = m.core(0).submit(() -> {
                     for (int i = 0; i < busyRounds; i++) {
-                        t.spend(Timeline.Work.SEND, 1); // work without an instruction boundary
+                        t.spend(SEND, 1); // work without an instruction boundary
                     }
                     Core.current().checkpoint();
                 });
@@ -215,9 +218,9 @@ final class ExplorationScenarios {
                     }
                     inOuterSend[0] = false;
                 });
-                t.spend(Timeline.Work.SEND, beforeKick);
+                t.spend(SEND, beforeKick);
                 send(ic, 1, TO_SENDER, "kick", accepted, collected, broken);
-                t.spend(Timeline.Work.SEND, beforeClose);
+                t.spend(SEND, beforeClose);
                 // The deadline is real time (shutdown's clock): 10 s is a sender stuck for good.
                 final List<String> inFlight = ic.close(System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
                 if (!inFlight.isEmpty()) {
@@ -251,6 +254,69 @@ final class ExplorationScenarios {
     }
 
     /** A send that notes what it got in: refused (closed) is fine, accepted after the collection is not. */
+    // =====================================================================================
+    // A deadline racing the function's start
+    // =====================================================================================
+
+    /**
+     * Core 0 makes a waited call to core 1 with a seeded deadline (20 ns to 3 us of virtual time)
+     * while core 1 runs a task through a seeded number of instruction boundaries, where it may
+     * take the call. Property: the function runs at most once, and the caller's report agrees:
+     * it returned and the function ran; or core 1 is reported cancelled and it never ran (checked
+     * after a later call to core 1, by which time the first is off its queue); or reported ran or
+     * running and it ran once. Reached: the deadline passed before the call was answered.
+     */
+    static Verdict deadlineRacingStart(final Simulation sim) throws Exception {
+        final SplittableRandom r = new SplittableRandom(sim.seed() ^ 0xDEAD_11E5L);
+        final int busy = r.nextInt(30);
+        final long deadline = 20 + r.nextInt(3_000);
+        final List<String> broken = Collections.synchronizedList(new ArrayList<>());
+        final Machine m = Machine.builder().name("explore-deadline-" + sim.seed()).cores(2).simulation(sim).build().start();
+        boolean reached = false;
+        try {
+            final SmpCall smp = SmpCall.install(m, Duration.ofMillis(1), Broadcast.flat());
+            final SmpCall timed = smp.withDeadline(Duration.ofNanos(deadline));
+            final int[] ran = new int[1]; // written by core 1's function, read after the later call: ordered by its answer
+            final Object[] report = new Object[1];
+            sim.run(() -> {
+                final CompletableFuture<?> worker = m.core(1).submit(() -> {
+                    for (int i = 0; i < busy; i++) {
+                        Core.current().checkpoint();
+                    }
+                });
+                final CompletableFuture<?> caller = m.core(0).submit(() -> {
+                    try {
+                        timed.run(1, cpu -> ran[0]++);
+                        report[0] = "returned";
+                    } catch (CallTimeoutException e) {
+                        report[0] = e;
+                    }
+                });
+                sim.await(caller);
+                sim.await(worker);
+                sim.await(m.core(0).submit(() -> smp.run(1, cpu -> { }))); // core 1 took everything before it
+                return null;
+            });
+            if (report[0] instanceof CallTimeoutException e) {
+                reached = true;
+                final boolean cancelled = e.cancelled().contains(1);
+                if (cancelled == (e.ran().contains(1) || e.running().contains(1))) {
+                    broken.add("core 1 is both or neither cancelled and ran/running: " + e.getMessage());
+                }
+                if (ran[0] != (cancelled ? 0 : 1)) {
+                    broken.add("reported " + (cancelled ? "cancelled" : "ran or running") + " but ran " + ran[0] + " times");
+                }
+            } else if (ran[0] != 1) {
+                broken.add("the call returned but its function ran " + ran[0] + " times");
+            }
+        } catch (SimulationException | ExecutionException e) {
+            broken.add("the run failed: " + e);
+        } finally {
+            m.shutdown(Duration.ofSeconds(5));
+        }
+        return new Verdict(sim.seed(), sim.trace(), sim.steps(), reached, List.copyOf(broken));
+    }
+
     private static void send(final InterruptController ic, final int cpu, final Vector v, final Object payload,
                              final List<Object> accepted, final boolean[] collected, final List<String> broken) {
         try {

@@ -139,6 +139,24 @@ class SimulationTest {
     }
 
     @Test
+    void workIsPricedByTheNameItsCodeGivesIt() {
+        final CostModel model = CostModel.builder().send(7).flush(3, 40).price("doorbell", 9).build();
+        assertThat(model.price(org.ipi4j.time.Timeline.Work.named("send"))).isEqualTo(7);
+        assertThat(model.price(org.ipi4j.time.Timeline.Work.named(CostModel.FLUSH_PAGE))).isEqualTo(3);
+        assertThat(model.price(org.ipi4j.time.Timeline.Work.named(CostModel.FLUSH_ALL))).isEqualTo(40);
+        assertThat(model.price(org.ipi4j.time.Timeline.Work.named("doorbell"))).isEqualTo(9);
+        assertThat(CostModel.builder().price(CostModel.INTERRUPT, 11).build()
+            .price(org.ipi4j.time.Timeline.Work.named("interrupt"))).isEqualTo(11);
+        assertThatThrownBy(() -> model.price(org.ipi4j.time.Timeline.Work.named("page-walk")))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'page-walk'")
+            .hasMessageContaining("doorbell");
+        assertThatThrownBy(() -> org.ipi4j.time.Timeline.Work.named("Flush Page"))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'Flush Page'");
+        assertThatThrownBy(() -> CostModel.builder().price("doorbell", -1))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("doorbell");
+    }
+
+    @Test
     void aTaskThatLoopsOnCheckpointsLetsTheOtherCoresRun() throws Exception {
         final Simulation sim = Simulation.builder().seed(11).stallTimeout(Duration.ofSeconds(20)).build();
         try (Machine m = Machine.builder().cores(3).simulation(sim).build().start()) {

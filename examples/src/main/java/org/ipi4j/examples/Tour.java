@@ -14,7 +14,7 @@ import org.ipi4j.mm.Pte;
 import org.ipi4j.smp.Broadcast;
 import org.ipi4j.smp.SmpCall;
 
-/** The README's API tour, compiled and run by the build so it cannot rot. */
+/** The user guide's API tour (docs/GUIDE.md), compiled and run by the build so it cannot rot. */
 public final class Tour {
     private Tour() {
     }

@@ -45,7 +45,7 @@ import org.openjdk.jcstress.infra.results.III_Result;
 @State
 public class HeldCallsReachable {
     final CallQueue queue = new CallQueue();
-    final Call call = new Call(2, Timeline.real());
+    final Call call = new Call(2, Timeline.real(), null);
     final CallDescriptor first = call.descriptors[0];
     final CallDescriptor second = call.descriptors[1];
 

@@ -44,6 +44,10 @@ final class Html {
                 continue;
             }
             h.append("<h2>").append(escape(section.getKey())).append("</h2>\n").append(section.getValue().html());
+            final String columns = Report.columns(section.getKey());
+            if (columns != null) {
+                h.append("<p>").append(escape(columns).replace("*", "")).append("</p>\n");
+            }
             if (section.getKey().equals(Report.SIM_CALLS) || section.getKey().equals(Report.SIM_SHOOTDOWNS)) {
                 final String op = section.getKey().equals(Report.SIM_CALLS) ? "onEachCore" : "shootdown";
                 h.append("<p>Virtual latency against cores, one line per broadcast shape (log scales).</p>\n")

@@ -1,111 +1,45 @@
 package org.ipi4j.bench.lab;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
+
 /**
- * The lab's JSON: written from maps, lists, strings, numbers, booleans and null, and read back
- * into the same (objects as insertion-ordered maps, numbers as doubles). Enough for the lab's own
- * results files; not a general JSON library.
+ * The lab's JSON, through Jackson: written from maps, lists, arrays, strings, numbers, booleans
+ * and null, and read back into the same (objects as insertion-ordered maps, every number as a
+ * double, which is what the lab's figures are). One policy of the lab's own: JSON has no NaN, and
+ * a figure that was not measured ({@code NaN}, an infinity) is written as {@code null}.
+ * Thread-safe.
  */
 public final class Json {
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+        .enable(SerializationFeature.INDENT_OUTPUT)
+        .registerModule(new SimpleModule("ipi4j-lab")
+            .addSerializer(Double.class, new AbsentAsNull())
+            .addSerializer(Double.TYPE, new AbsentAsNull())
+            .addSerializer(double[].class, new ArrayAbsentAsNull()));
+
     private Json() {
     }
 
-    /** {@return {@code value} as JSON text, indented by two spaces} @param value what to write */
+    /** {@return {@code value} as JSON text, indented} @param value what to write */
     public static String write(final Object value) {
-        final StringBuilder sb = new StringBuilder();
-        write(sb, value, 0);
-        return sb.append('\n').toString();
-    }
-
-    private static void write(final StringBuilder sb, final Object v, final int depth) {
-        if (v == null) {
-            sb.append("null");
-        } else if (v instanceof String s) {
-            quote(sb, s);
-        } else if (v instanceof Boolean) {
-            sb.append(v);
-        } else if (v instanceof Double || v instanceof Float) {
-            final double d = ((Number) v).doubleValue();
-            if (Double.isNaN(d) || Double.isInfinite(d)) {
-                sb.append("null"); // JSON has no NaN: an absent figure
-            } else if (d == Math.rint(d) && Math.abs(d) < 1e15) {
-                sb.append((long) d);
-            } else {
-                sb.append(String.format(Locale.ROOT, "%.6g", d).replaceFirst("0+(e|$)", "$1").replaceFirst("\\.(e|$)", "$1"));
-            }
-        } else if (v instanceof Number) {
-            sb.append(v);
-        } else if (v instanceof Map<?, ?> m) {
-            sb.append('{');
-            boolean first = true;
-            for (final Map.Entry<?, ?> e : m.entrySet()) {
-                sb.append(first ? "\n" : ",\n");
-                first = false;
-                indent(sb, depth + 1);
-                quote(sb, String.valueOf(e.getKey()));
-                sb.append(": ");
-                write(sb, e.getValue(), depth + 1);
-            }
-            if (!first) {
-                sb.append('\n');
-                indent(sb, depth);
-            }
-            sb.append('}');
-        } else if (v instanceof Iterable<?> it) {
-            sb.append('[');
-            boolean first = true;
-            for (final Object o : it) {
-                sb.append(first ? "" : ", ");
-                first = false;
-                write(sb, o, depth + 1);
-            }
-            sb.append(']');
-        } else if (v instanceof double[] a) {
-            final List<Object> l = new ArrayList<>();
-            for (final double d : a) {
-                l.add(d);
-            }
-            write(sb, l, depth);
-        } else if (v instanceof long[] a) {
-            final List<Object> l = new ArrayList<>();
-            for (final long d : a) {
-                l.add(d);
-            }
-            write(sb, l, depth);
-        } else {
-            throw new IllegalArgumentException("cannot write " + v.getClass().getName() + " as JSON: " + v);
+        try {
+            return MAPPER.writeValueAsString(value) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot write " + value.getClass().getName() + " as JSON: "
+                + e.getOriginalMessage(), e);
         }
-    }
-
-    private static void indent(final StringBuilder sb, final int depth) {
-        sb.append("  ".repeat(depth));
-    }
-
-    private static void quote(final StringBuilder sb, final String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            final char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
     }
 
     /**
@@ -113,169 +47,70 @@ public final class Json {
      *
      * @param text the JSON
      * @return maps, lists, strings, doubles, booleans and nulls
-     * @throws IllegalArgumentException naming the position of the first error
+     * @throws IllegalArgumentException naming the line and column of the first error
      */
     public static Object parse(final String text) {
-        final Parser p = new Parser(text);
-        final Object v = p.value();
-        p.skipSpace();
-        if (p.pos != text.length()) {
-            throw p.error("trailing text");
+        try {
+            return doubles(MAPPER.readValue(text, Object.class));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not JSON at line " + e.getLocation().getLineNr() + ", column "
+                + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** Every number as a double, as the lab reads its figures (Jackson gives integers for whole numbers). */
+    private static Object doubles(final Object v) {
+        if (v instanceof Number n) {
+            return n.doubleValue();
+        } else if (v instanceof Map<?, ?> m) {
+            final Map<String, Object> out = new LinkedHashMap<>();
+            m.forEach((k, x) -> out.put(String.valueOf(k), doubles(x)));
+            return out;
+        } else if (v instanceof List<?> l) {
+            final List<Object> out = new ArrayList<>(l.size());
+            l.forEach(x -> out.add(doubles(x)));
+            return out;
         }
         return v;
     }
 
-    private static final class Parser {
-        final String s;
-        int pos;
+    private static void number(final double d, final JsonGenerator gen) throws IOException {
+        if (Double.isNaN(d) || Double.isInfinite(d)) {
+            gen.writeNull(); // JSON has no NaN: an absent figure
+        } else {
+            gen.writeNumber(d);
+        }
+    }
 
-        Parser(final String s) {
-            this.s = s;
+    private static final class AbsentAsNull extends StdSerializer<Double> {
+        private static final long serialVersionUID = 1L;
+
+        AbsentAsNull() {
+            super(Double.class);
         }
 
-        IllegalArgumentException error(final String what) {
-            return new IllegalArgumentException("JSON: " + what + " at offset " + pos);
+        @Override
+        public void serialize(final Double value, final JsonGenerator gen, final SerializerProvider provider)
+            throws IOException {
+            number(value, gen);
+        }
+    }
+
+    private static final class ArrayAbsentAsNull extends StdSerializer<double[]> {
+        private static final long serialVersionUID = 1L;
+
+        ArrayAbsentAsNull() {
+            super(double[].class);
         }
 
-        void skipSpace() {
-            while (pos < s.length() && Character.isWhitespace(s.charAt(pos))) {
-                pos++;
+        @Override
+        public void serialize(final double[] value, final JsonGenerator gen, final SerializerProvider provider)
+            throws IOException {
+            gen.writeStartArray();
+            for (final double d : value) {
+                number(d, gen);
             }
-        }
-
-        Object value() {
-            skipSpace();
-            if (pos >= s.length()) {
-                throw error("unexpected end");
-            }
-            final char c = s.charAt(pos);
-            switch (c) {
-                case '{' -> {
-                    return object();
-                }
-                case '[' -> {
-                    return array();
-                }
-                case '"' -> {
-                    return string();
-                }
-                default -> {
-                    if (s.startsWith("true", pos)) {
-                        pos += 4;
-                        return Boolean.TRUE;
-                    }
-                    if (s.startsWith("false", pos)) {
-                        pos += 5;
-                        return Boolean.FALSE;
-                    }
-                    if (s.startsWith("null", pos)) {
-                        pos += 4;
-                        return null;
-                    }
-                    return number();
-                }
-            }
-        }
-
-        Map<String, Object> object() {
-            final Map<String, Object> m = new LinkedHashMap<>();
-            pos++;
-            skipSpace();
-            if (pos < s.length() && s.charAt(pos) == '}') {
-                pos++;
-                return m;
-            }
-            for (;;) {
-                skipSpace();
-                final String key = string();
-                skipSpace();
-                expect(':');
-                m.put(key, value());
-                skipSpace();
-                if (pos < s.length() && s.charAt(pos) == ',') {
-                    pos++;
-                    continue;
-                }
-                expect('}');
-                return m;
-            }
-        }
-
-        List<Object> array() {
-            final List<Object> l = new ArrayList<>();
-            pos++;
-            skipSpace();
-            if (pos < s.length() && s.charAt(pos) == ']') {
-                pos++;
-                return l;
-            }
-            for (;;) {
-                l.add(value());
-                skipSpace();
-                if (pos < s.length() && s.charAt(pos) == ',') {
-                    pos++;
-                    continue;
-                }
-                expect(']');
-                return l;
-            }
-        }
-
-        String string() {
-            expect('"');
-            final StringBuilder sb = new StringBuilder();
-            while (pos < s.length()) {
-                final char c = s.charAt(pos++);
-                if (c == '"') {
-                    return sb.toString();
-                }
-                if (c == '\\') {
-                    if (pos >= s.length()) {
-                        break;
-                    }
-                    final char e = s.charAt(pos++);
-                    switch (e) {
-                        case 'n' -> sb.append('\n');
-                        case 'r' -> sb.append('\r');
-                        case 't' -> sb.append('\t');
-                        case 'b' -> sb.append('\b');
-                        case 'f' -> sb.append('\f');
-                        case 'u' -> {
-                            if (pos + 4 > s.length()) {
-                                throw error("short \\u escape");
-                            }
-                            sb.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
-                            pos += 4;
-                        }
-                        default -> sb.append(e);
-                    }
-                } else {
-                    sb.append(c);
-                }
-            }
-            throw error("unterminated string");
-        }
-
-        Double number() {
-            final int start = pos;
-            while (pos < s.length() && "+-0123456789.eE".indexOf(s.charAt(pos)) >= 0) {
-                pos++;
-            }
-            if (start == pos) {
-                throw error("unexpected character '" + s.charAt(pos) + "'");
-            }
-            try {
-                return Double.valueOf(s.substring(start, pos));
-            } catch (NumberFormatException e) {
-                throw error("bad number " + s.substring(start, pos));
-            }
-        }
-
-        void expect(final char c) {
-            if (pos >= s.length() || s.charAt(pos) != c) {
-                throw error("expected '" + c + "'");
-            }
-            pos++;
+            gen.writeEndArray();
         }
     }
 }

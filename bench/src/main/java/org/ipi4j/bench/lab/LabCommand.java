@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
 
 /** The lab's command line; see {@code --help}. */
 @Command(name = "lab", mixinStandardHelpOptions = true, versionProvider = LabCommand.Version.class,
-    sortOptions = false, subcommands = {Compare.class, TortureCommand.class, TrialsCommand.class},
+    sortOptions = false, subcommands = {Compare.class, TortureCommand.class, TrialsCommand.class, MatrixCommand.class},
     description = {
         "Measures, on this machine, polling versus signalling and what it costs in CPU, next to the physical floors "
             + "and to the peers (ExecutorService, Agrona, the Disruptor), then cross-core calls and TLB shootdowns. "
@@ -257,9 +257,7 @@ public final class LabCommand implements Callable<Integer> {
     private static List<LabRun.Step> steps(final Settings s, final Sink sink) {
         final List<LabRun.Step> steps = new ArrayList<>();
         if (s.parts().contains("roundtrip")) {
-            for (final String v : s.variants()) {
-                steps.add(new LabRun.Step("round trip " + v, () -> RoundTripPart.measure(v, s, sink)));
-            }
+            steps.addAll(RoundTripPart.steps(s, sink)); // interleaved: every round runs each variant once, shuffled
         }
         if (s.parts().contains("smp")) {
             for (final int n : s.cores()) {

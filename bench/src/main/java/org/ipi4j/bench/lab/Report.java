@@ -1,6 +1,7 @@
 package org.ipi4j.bench.lab;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -11,17 +12,29 @@ import java.util.function.Function;
  * The lab's report, built from results alone (no measuring here): the context, then one table per
  * part, each figure with its median across repeats, its [min-max] when repeated, its samples, and
  * its ratio to the floor measured in the same run. Rendered as Markdown, HTML (with the charts of
- * {@link Charts}), CSV and JSON.
+ * {@link Html}, which draws them with ECharts), CSV and JSON.
  */
 final class Report {
     static final String METHOD = "Every round trip: the caller publishes a request and spin-waits for the "
         + "acknowledgement, the same in every variant, so differences are the receiving side's. *Back-to-back* (b2b) "
-        + "sends the next request at once; *paced* sends one per nominal pace on an absolute schedule (a late request "
-        + "starts at once, without a burst to catch up), so a responder that polls burns CPU in the gaps, which *CPU/msg* "
-        + "charges: the responder threads' CPU time divided by messages. *Achieved pace* is the measured mean interval. "
-        + "Each figure is the median across repeats, with [min-max] when repeated; ratios compare a median with the "
-        + "median of its floor in this same run: raw volatile spin ping-pong for polling variants, raw LockSupport "
-        + "park/unpark ping-pong for signalling ones and for the machine-level parts.";
+        + "sends the next request at once; *paced* sends one per nominal pace on an absolute schedule that never slips, "
+        + "and its latency is taken from each request's intended send time (the correction of coordinated omission wrk2 "
+        + "makes: a stall delays every request scheduled behind it, and that delay is counted; a late caller sends at once "
+        + "and catches up in a burst; the caller spins the last 200 us before a send, since a park oversleeps and a late "
+        + "generator would charge its own lateness to the responder). A responder that polls burns CPU in the gaps, which *CPU/msg* charges: the "
+        + "responder threads' CPU time divided by messages. *Achieved pace* is the time from the first intended send to "
+        + "the last real one, per interval (a burst that catches up does not make it faster than the nominal pace), "
+        + "marked OFF PACE where it misses the nominal one by more than 10%; *late* is the share of paced requests whose "
+        + "send time had passed when the caller got to them. "
+        + "Round trips run as interleaved trials: every repeat is a round that runs each variant and floor once, in a "
+        + "fresh random order, so the host's speed regimes (they last seconds to minutes) fall on a variant and its floor "
+        + "alike; a round trip's ratio is the median over rounds of its figure over its floor's in the same round. "
+        + "Each figure is the median across repeats, with [min-max] when repeated; the other parts' ratios compare a "
+        + "median with the median of its floor in this same run: raw volatile spin ping-pong for polling variants, raw LockSupport "
+        + "park/unpark ping-pong for signalling ones and for the machine-level parts. A variant that beats its floor "
+        + "beyond their spread (or in a single repeat) is marked BROKEN FLOOR instead of given a ratio: the floor did "
+        + "not bound it. A percentile is printed only where at least 1,000 samples lie beyond it (p50 from 2,000 "
+        + "samples, p99 from 100,000, p99.9 from a million); \"-\" marks one with fewer.";
 
     /** Headings of the simulated latency tables (the HTML page draws a chart after each). */
     static final String SIM_CALLS = "Simulated: onEachCore from core 0, virtual time, against cores (seeded, "
@@ -61,9 +74,22 @@ final class Report {
                 yesNo(r.info().get("oversubscribed")), time(r, "b2b_p50_ns"), time(r, "b2b_p99_ns"),
                 time(r, "paced_p50_ns"), time(r, "paced_p99_ns"), time(r, "paced_p999_ns"),
                 vsFloor(r, "paced_p50_ns", "paced_p50_ns"), time(r, "cpu_paced_ns"), time(r, "cpu_b2b_ns"),
-                time(r, "pace_achieved_ns"), count(r, "samples_b2b") + " / " + count(r, "samples_paced"));
+                pace(r), count(r, "samples_b2b") + " / " + count(r, "samples_paced"));
         }
         return t;
+    }
+
+    /** The achieved pace, marked where it misses the nominal one by more than 10%, with the late share. */
+    static String pace(final Result r) {
+        final double achieved = r.median("pace_achieved_ns");
+        final double nominal = r.median("pace_nominal_ns");
+        final String late = Double.isNaN(r.median("paced_late")) ? ""
+            : String.format(Locale.ROOT, ", %.0f%% late", 100 * r.median("paced_late"));
+        if (Double.isNaN(achieved) || Double.isNaN(nominal) || nominal <= 0) {
+            return time(r, "pace_achieved_ns");
+        }
+        final boolean off = Math.abs(achieved / nominal - 1) > 0.10;
+        return time(r, "pace_achieved_ns") + (off ? " OFF PACE (nominal " + us(nominal) + ")" : "") + late;
     }
 
     Table calls() {
@@ -227,6 +253,10 @@ final class Report {
         for (final Map.Entry<String, Table> section : sections().entrySet()) {
             if (!section.getValue().isEmpty()) {
                 md.append("## ").append(section.getKey()).append("\n\n").append(section.getValue().markdown()).append('\n');
+                final String columns = columns(section.getKey());
+                if (columns != null) {
+                    md.append(columns).append("\n\n");
+                }
             }
         }
         if (!failures.isEmpty()) {
@@ -236,6 +266,40 @@ final class Report {
         }
         md.append('_').append(footer).append("_\n");
         return md.toString();
+    }
+
+    /**
+     * What the columns of a section's table mean, where the heading and {@link #METHOD} do not say
+     * it: printed under the table in every rendering, so no column is left to guess.
+     */
+    static final Map<String, String> COLUMNS = Map.of(
+        "calls", "*rounds*: IPI hops to the farthest target (1 for flat, up to n for serial, log_k n for a tree). "
+            + "*p50 vs park floor*: the call's median against the raw park/unpark round trip of this run.",
+        "shootdowns", "*revoke*: the protect call, start to return. *window*: the illegal-access window, from the first "
+            + "PTE change to the last target's invalidation. *delivery* (per target): flush request sent to handler "
+            + "entry. *irq-off delay* (per target): the part of delivery spent waiting for interrupts to be re-enabled. "
+            + "*handler* (per target): time spent invalidating. *storm cost*: stalled core-seconds per second since "
+            + "the space was made (targets' handler time plus the initiator's wait). *stale after return*: "
+            + "translations served from a revoked entry after protect returned (must be 0).",
+        "storms", "*shootdowns*: protect calls that needed one; *call IPIs*: call-function IPIs sent; *full flushes on "
+            + "targets*: flushes of a whole space instead of single entries (above the per-page ceiling); *storms*: "
+            + "repeats of the 64-page unmap.",
+        "virt", "*per operation*: each count divided by the operations measured (e.g. pv flushes per op: deferred "
+            + "PV TLB flushes a preempted core ran on its way back, per protect; yields per op: directed yields to a "
+            + "preempted target, per call).");
+
+    /** {@return the column definitions for the section under {@code heading}, or null} */
+    static String columns(final String heading) {
+        if (heading.startsWith("Waited cross-core calls")) {
+            return COLUMNS.get("calls");
+        } else if (heading.startsWith("TLB shootdown")) {
+            return COLUMNS.get("shootdowns");
+        } else if (heading.startsWith("Unmap storm")) {
+            return COLUMNS.get("storms");
+        } else if (heading.startsWith("Virtualization")) {
+            return COLUMNS.get("virt");
+        }
+        return null;
     }
 
     /** The tables after the context, by heading, in report order. */
@@ -321,11 +385,72 @@ final class Report {
         if (f == null) {
             return "n/a (" + r.floor() + " not run)";
         }
-        return String.format(Locale.ROOT, "%.2fx %s", r.median(metric) / Math.max(1, f.median(floorMetric)), r.floor());
+        if (!supported(r, metric) || !supported(f, floorMetric)) {
+            return "-";
+        }
+        final double ratio = interleaved(r, f) ? perRound(r, metric, f, floorMetric)
+            : r.median(metric) / Math.max(1, f.median(floorMetric));
+        if (ratio < 1 && (r.repeats().size() < 2 || f.repeats().size() < 2 || r.max(metric) < f.min(floorMetric))) {
+            // A floor is a lower bound: one the variant beats beyond their spread measures nothing.
+            return String.format(Locale.ROOT, "BROKEN FLOOR (%.2fx %s)", ratio, r.floor());
+        }
+        return String.format(Locale.ROOT, "%.2fx %s", ratio, r.floor());
     }
 
+    /** True if {@code r} and its floor ran as interleaved trials: their repeats pair by round. */
+    private static boolean interleaved(final Result r, final Result f) {
+        return Boolean.TRUE.equals(r.info().get("interleaved")) && Boolean.TRUE.equals(f.info().get("interleaved"));
+    }
+
+    /**
+     * The median over rounds of {@code metric / floorMetric} within the same round: a speed regime
+     * of the host that lasts a round falls on both and cancels (randomized multiple interleaved
+     * trials). Rounds either side lacks are left out.
+     */
+    static double perRound(final Result r, final String metric, final Result f, final String floorMetric) {
+        final Map<Double, Double> floorByRound = new LinkedHashMap<>();
+        for (final Map<String, Double> rep : f.repeats()) {
+            if (rep.containsKey("round") && rep.containsKey(floorMetric)) {
+                floorByRound.put(rep.get("round"), rep.get(floorMetric));
+            }
+        }
+        final List<Double> ratios = new ArrayList<>();
+        for (final Map<String, Double> rep : r.repeats()) {
+            final Double floor = floorByRound.get(rep.get("round"));
+            if (floor != null && rep.containsKey(metric)) {
+                ratios.add(rep.get(metric) / Math.max(1, floor));
+            }
+        }
+        if (ratios.isEmpty()) {
+            return r.median(metric) / Math.max(1, f.median(floorMetric));
+        }
+        Collections.sort(ratios);
+        final int n = ratios.size();
+        return n % 2 == 1 ? ratios.get(n / 2) : (ratios.get(n / 2 - 1) + ratios.get(n / 2)) / 2;
+    }
+
+    /**
+     * A percentile is quoted only when at least this many samples lie beyond it (so p50 needs
+     * 2,000 samples, p99 100,000, p99.9 a million): fewer, and the figure is one outlier's.
+     */
+    static final int MIN_BEYOND = 1000;
+
+    /** A time metric, or "-" for a percentile its samples cannot support ({@link #MIN_BEYOND}). */
     static String time(final Result r, final String metric) {
-        return spread(r, metric, Report::us);
+        return supported(r, metric) ? spread(r, metric, Report::us) : "-";
+    }
+
+    /** False for a percentile metric ({@code *_p50_ns}, {@code *_p99_ns}, {@code *_p999_ns}) with too few samples beyond it. */
+    static boolean supported(final Result r, final String metric) {
+        final double p = metric.contains("_p999_") ? 0.999 : metric.contains("_p99_") ? 0.99
+            : metric.contains("_p50_") ? 0.5 : Double.NaN;
+        if (Double.isNaN(p)) {
+            return true;
+        }
+        final String samples = metric.startsWith("paced_") ? "samples_paced" : metric.startsWith("b2b_") ? "samples_b2b"
+            : "samples";
+        final double n = r.median(samples);
+        return Double.isNaN(n) || n * (1 - p) >= MIN_BEYOND - 1e-9;
     }
 
     private static String plain(final Result r, final String metric, final String format) {

@@ -2,8 +2,12 @@ package org.ipi4j.bench.lab;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.locks.LockSupport;
 
 import org.HdrHistogram.Histogram;
@@ -11,28 +15,69 @@ import org.ipi4j.Machine;
 import org.ipi4j.bench.RoundTrip;
 
 /**
- * Round trips of one variant: back-to-back (the next request at once) and paced (one request per
- * {@link Settings#pace()} on an absolute schedule), with the responder's CPU time per message.
+ * Round trips, as interleaved trials: back-to-back (the next request at once) and paced (one request per
+ * {@link Settings#pace()} on an absolute schedule, latency from each request's intended send time),
+ * with the responder's CPU time per message.
  * Percentiles come from HdrHistogram; every repeat's histograms go to the {@link Sink}.
  */
 final class RoundTripPart {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    /** The paced caller spins the last this-many nanoseconds before a send instead of parking (a park overshoots). */
+    private static final long PARK_SLACK_NANOS = 200_000;
 
     private RoundTripPart() {
     }
 
-    static Result measure(final String variant, final Settings s, final Sink sink) throws Exception {
-        final Histogram allPaced = new Histogram(3);
-        final Histogram allB2b = new Histogram(3);
-        Result result = null;
-        for (int rep = 0; rep < s.repeat(); rep++) {
+    /**
+     * The round-trip part as interleaved trials: {@link Settings#repeat()} rounds, each running one
+     * trial of every variant (floors included) in a fresh random order, so a speed regime of the
+     * host falls on a variant and its floor alike; a variant's repeats are its rounds, and its
+     * ratio to its floor is the median of per-round ratios ({@link Report}).
+     *
+     * @return one step per trial, in the order they run; each step's result is its variant's
+     *         (the same object for every round of a variant)
+     */
+    static List<LabRun.Step> steps(final Settings s, final Sink sink) {
+        final Map<String, Figure> figures = new LinkedHashMap<>();
+        for (final String v : s.variants()) {
+            figures.put(v, new Figure(v));
+        }
+        final Random random = new Random(s.seed());
+        final List<LabRun.Step> steps = new ArrayList<>();
+        for (int round = 0; round < s.repeat(); round++) {
+            final List<String> order = new ArrayList<>(s.variants());
+            Collections.shuffle(order, random);
+            for (final String v : order) {
+                final int r = round;
+                steps.add(new LabRun.Step("round trip " + v + " (round " + (round + 1) + "/" + s.repeat() + ")",
+                    () -> figures.get(v).trial(r, s, sink)));
+            }
+        }
+        return steps;
+    }
+
+    /** One variant's result, grown by one repeat per round. */
+    private static final class Figure {
+        private final String variant;
+        private final Histogram allPaced = new Histogram(3);
+        private final Histogram allB2b = new Histogram(3);
+        private Result result;
+
+        Figure(final String variant) {
+            this.variant = variant;
+        }
+
+        Result trial(final int round, final Settings s, final Sink sink) throws java.io.IOException {
             try (RoundTrip rt = RoundTrip.create(variant)) {
                 if (result == null) {
                     result = new Result("roundtrip", rt.name(), rt.family(), floorName(rt.floor()));
                     result.info().put("pinned host CPU", rt.pinnedCpu());
                     result.info().put("responder threads", rt.responderThreads().size());
                     result.info().put("oversubscribed", 1 + rt.responderThreads().size() > Machine.hostCpus());
+                    result.info().put("interleaved", true); // repeat i of every variant ran in round i
                 }
+                final Result r = result;
+                final int rep = round;
                 warmUp(rt, s);
                 final Map<String, Double> m = new LinkedHashMap<>();
                 final Histogram b2b = new Histogram(3);
@@ -46,40 +91,68 @@ final class RoundTripPart {
                     sent++;
                 }
                 m.put("cpu_b2b_ns", (double) (cpu(rt) - cpu0) / sent);
+                // Paced: one request per nominal pace on an absolute schedule that never slips. Latency
+                // is taken from each request's intended send time, not from when it really went out
+                // (wrk2's correction of coordinated omission): a responder that stalls delays every
+                // request scheduled behind it, and those delays are its cost. A late caller sends at
+                // once, so the run catches up with its schedule in a burst.
                 final Histogram paced = new Histogram(3);
+                final Histogram service = new Histogram(3);
                 cpu0 = cpu(rt);
                 final long pace = s.pace().toNanos();
-                final long first = System.nanoTime();
-                long next = first;
-                long lastStart = first;
+                long intended = System.nanoTime();
+                long firstIntended = 0;
+                long lastStart = 0;
+                int late = 0;
                 for (int i = 0; i < s.pacedSamples(); i++) {
-                    next += pace;
-                    final long wait = next - System.nanoTime();
-                    if (wait > 0) {
-                        LockSupport.parkNanos(wait);
-                    } else {
-                        next = System.nanoTime(); // late: start now, do not burst to catch up
+                    intended += pace;
+                    long now = System.nanoTime();
+                    if (now >= intended) {
+                        late++;
                     }
-                    lastStart = System.nanoTime();
+                    while (now < intended) {
+                        // Park only while the send is far off: a park overshoots by tens of microseconds
+                        // here, and a late generator would charge its own lateness to the responder.
+                        final long left = intended - now;
+                        if (left > PARK_SLACK_NANOS) {
+                            LockSupport.parkNanos(left - PARK_SLACK_NANOS);
+                        } else {
+                            Thread.onSpinWait();
+                        }
+                        now = System.nanoTime();
+                    }
+                    lastStart = now;
+                    if (i == 0) {
+                        firstIntended = intended;
+                    }
                     rt.roundTrip();
-                    paced.recordValue(System.nanoTime() - lastStart);
+                    final long end = System.nanoTime();
+                    paced.recordValue(end - intended);
+                    service.recordValue(end - lastStart);
                 }
                 m.put("cpu_paced_ns", (double) (cpu(rt) - cpu0) / s.pacedSamples());
+                m.put("round", (double) rep); // pairs this repeat with its floor's of the same round
                 put(m, "b2b", b2b);
                 put(m, "paced", paced);
+                put(m, "paced_service", service);
                 m.put("samples_b2b", (double) sent);
                 m.put("samples_paced", (double) s.pacedSamples());
-                m.put("pace_achieved_ns", s.pacedSamples() > 1 ? (double) (lastStart - first) / s.pacedSamples() : Double.NaN);
-                result.addRepeat(m);
+                m.put("pace_nominal_ns", (double) pace);
+                // From the first intended send to the last real one: never below the nominal pace (a
+                // burst that catches up does not count as a faster pace), above it when the run fell behind.
+                m.put("pace_achieved_ns", s.pacedSamples() > 1 ? (double) (lastStart - firstIntended) / (s.pacedSamples() - 1)
+                    : Double.NaN);
+                m.put("paced_late", (double) late / s.pacedSamples());
+                r.addRepeat(m);
                 allB2b.add(b2b);
                 allPaced.add(paced);
-                sink.histogram(result.name(), rep, "b2b", b2b);
-                sink.histogram(result.name(), rep, "paced", paced);
+                sink.histogram(r.name(), rep, "b2b", b2b);
+                sink.histogram(r.name(), rep, "paced", paced);
+                r.distributions().put("paced", Distribution.of(allPaced));
+                r.distributions().put("b2b", Distribution.of(allB2b));
+                return r;
             }
         }
-        result.distributions().put("paced", Distribution.of(allPaced));
-        result.distributions().put("b2b", Distribution.of(allB2b));
-        return result;
     }
 
     static String floorName(final RoundTrip.Floor floor) {

@@ -30,14 +30,40 @@ import org.ipi4j.bench.RoundTrip;
  * time and then records back-to-back round trips for the trial time; the JIT's work carries over
  * between trials, which is why the first round is a warm-up round and is not counted. Not
  * thread-safe; one run at a time (the trials themselves use the host's CPUs).
+ *
+ * <h2>The host's interrupts underneath</h2>
+ * Each trial also reads the host's interrupt counts ({@link HostInterrupts}) before and after its
+ * measured part, and every round holds one more trial, {@value #IDLE}: the lab doing nothing for
+ * the same time, in the same shuffled order. A variant's host interrupts per round trip are the
+ * median over rounds of (its count less the same round's idle count) / its round trips: what the
+ * host's kernel did for the emulation, its timer and the neighbours' noise taken out.
  */
 final class Trials {
     /** A floor whose per-round medians spread more than this (max / min) is flagged as drifting. */
     static final double DRIFT_WARNING = 1.5;
+    /** The trial of each round that measures nothing: the host's interrupts at rest, for the same time. */
+    static final String IDLE = "idle";
     private static final int RESAMPLES = 2000;
 
-    /** One trial: a variant's median round trip in one round. */
-    record Trial(int round, String variant, String floor, double p50Nanos, long samples, boolean oversubscribed) {
+    /**
+     * One trial: a variant's median round trip in one round.
+     *
+     * @param irqs the host's interrupts during the measured part, or null where they cannot be read
+     */
+    record Trial(int round, String variant, String floor, double p50Nanos, long samples, boolean oversubscribed,
+                 HostInterrupts.Counts irqs) {
+        Trial(final int round, final String variant, final String floor, final double p50Nanos, final long samples,
+              final boolean oversubscribed) {
+            this(round, variant, floor, p50Nanos, samples, oversubscribed, null);
+        }
+    }
+
+    /**
+     * A variant's host interrupts per round trip, by kind ({@link HostInterrupts#KINDS}), over its rounds.
+     *
+     * @param perOp the median over rounds of (count - the round's idle count) / round trips, by kind
+     */
+    record HostCost(String variant, double[] perOp, int rounds) {
     }
 
     /**
@@ -79,12 +105,13 @@ final class Trials {
             }
         }
         final Random random = new Random(seed);
+        all.add(IDLE);
         final List<Trial> trials = new ArrayList<>();
         for (int round = 0; round <= rounds; round++) {
             final List<String> order = new ArrayList<>(all);
             Collections.shuffle(order, random);
             for (final String v : order) {
-                final Trial t = once(round, v, floors.get(v), warmUp, trial);
+                final Trial t = v.equals(IDLE) ? idle(round, trial) : once(round, v, floors.get(v), warmUp, trial);
                 if (round > 0) { // round 0 warms the JIT for every variant alike
                     trials.add(t);
                     progress.accept(t);
@@ -103,6 +130,7 @@ final class Trials {
                 rt.roundTrip();
             }
             final Histogram h = new Histogram(3);
+            final HostInterrupts.Counts before = HostInterrupts.read().orElse(null);
             until = System.nanoTime() + trial.toNanos();
             long now = System.nanoTime();
             while (now < until) {
@@ -111,62 +139,200 @@ final class Trials {
                 h.recordValue(end - now);
                 now = end;
             }
-            return new Trial(round, variant, floor, h.getValueAtPercentile(50), h.getTotalCount(), oversubscribed);
+            return new Trial(round, variant, floor, h.getValueAtPercentile(50), h.getTotalCount(), oversubscribed,
+                since(before));
         }
+    }
+
+    /** The round's baseline: the host's interrupts while the lab rests for a trial's time. */
+    private static Trial idle(final int round, final Duration trial) {
+        final HostInterrupts.Counts before = HostInterrupts.read().orElse(null);
+        final long until = System.nanoTime() + trial.toNanos();
+        for (long left = trial.toNanos(); left > 0; left = until - System.nanoTime()) {
+            java.util.concurrent.locks.LockSupport.parkNanos(left); // resting is what is measured
+        }
+        return new Trial(round, IDLE, null, 0, 0, false, since(before));
+    }
+
+    private static HostInterrupts.Counts since(final HostInterrupts.Counts before) {
+        if (before == null) {
+            return null;
+        }
+        return HostInterrupts.read().map(after -> after.minus(before)).orElse(null);
+    }
+
+    /**
+     * Host interrupts per round trip of every variant and floor, less each round's idle baseline.
+     *
+     * @return one entry per variant measured with counts, in the order they first ran; empty where
+     *         the host's counts were unavailable
+     */
+    static List<HostCost> hostCosts(final List<Trial> trials) {
+        final Map<Integer, HostInterrupts.Counts> idle = new LinkedHashMap<>();
+        final Map<String, List<Trial>> byVariant = new LinkedHashMap<>();
+        for (final Trial t : trials) {
+            if (t.irqs() == null) {
+                continue;
+            }
+            if (t.variant().equals(IDLE)) {
+                idle.put(t.round(), t.irqs());
+            } else if (t.samples() > 0) {
+                byVariant.computeIfAbsent(t.variant(), k -> new ArrayList<>()).add(t);
+            }
+        }
+        final List<HostCost> out = new ArrayList<>();
+        for (final Map.Entry<String, List<Trial>> e : byVariant.entrySet()) {
+            final List<double[]> rows = new ArrayList<>();
+            for (final Trial t : e.getValue()) {
+                final HostInterrupts.Counts base = idle.get(t.round());
+                if (base != null) {
+                    final HostInterrupts.Counts d = t.irqs().minus(base);
+                    final double[] row = new double[HostInterrupts.KINDS.length];
+                    for (int k = 0; k < row.length; k++) {
+                        row[k] = (double) d.get(k) / t.samples();
+                    }
+                    rows.add(row);
+                }
+            }
+            if (rows.isEmpty()) {
+                continue;
+            }
+            final double[] perOp = new double[HostInterrupts.KINDS.length];
+            for (int k = 0; k < perOp.length; k++) {
+                final double[] column = new double[rows.size()];
+                for (int r = 0; r < column.length; r++) {
+                    column[r] = rows.get(r)[k];
+                }
+                perOp[k] = median(column);
+            }
+            out.add(new HostCost(e.getKey(), perOp, rows.size()));
+        }
+        return out;
+    }
+
+    /** The host interrupts per round trip as a Markdown table, or the sentence saying they were unavailable. */
+    static String hostTable(final List<HostCost> costs) {
+        if (costs.isEmpty()) {
+            return "Host interrupts: unavailable (no readable /proc/interrupts on this host).\n";
+        }
+        final StringBuilder b = new StringBuilder("Host interrupts per round trip (from /proc/interrupts, all CPUs; "
+            + "median over rounds of (count - the same round's idle count) / round trips; RES = reschedule IPIs, "
+            + "CAL = function-call IPIs, TLB = shootdowns, LOC = local timer):\n\n");
+        b.append("| variant |");
+        for (final String k : HostInterrupts.KINDS) {
+            b.append(' ').append(k).append("/op |");
+        }
+        b.append(" rounds |\n|---|");
+        b.append("---:|".repeat(HostInterrupts.KINDS.length)).append("---:|\n");
+        for (final HostCost c : costs) {
+            b.append("| ").append(c.variant()).append(" |");
+            for (final double v : c.perOp()) {
+                b.append(String.format(" %.3f |", Math.abs(v) < 0.0005 ? 0.0 : v)); // no "-0.000" from noise
+            }
+            b.append(' ').append(c.rounds()).append(" |\n");
+        }
+        return b.toString();
     }
 
     /** Every variant that has a floor, against it, round by round. */
     static List<Comparison> compare(final List<Trial> trials, final long seed) {
-        final Map<String, Map<Integer, Trial>> byVariant = new LinkedHashMap<>();
-        for (final Trial t : trials) {
-            byVariant.computeIfAbsent(t.variant(), k -> new LinkedHashMap<>()).put(t.round(), t);
-        }
+        final Map<String, Map<Integer, Trial>> byVariant = byVariant(trials);
         final List<Comparison> out = new ArrayList<>();
         final Random random = new Random(seed);
         for (final Map.Entry<String, Map<Integer, Trial>> e : byVariant.entrySet()) {
             final Trial any = e.getValue().values().iterator().next();
             final Map<Integer, Trial> floor = any.floor() == null ? null : byVariant.get(any.floor());
-            if (floor == null) {
-                continue;
+            if (floor != null) {
+                out.add(comparison(e.getKey(), e.getValue(), any.floor(), floor, random));
             }
-            final List<Double> ratios = new ArrayList<>();
-            final List<Double> p50 = new ArrayList<>();
-            final List<Double> floorP50 = new ArrayList<>();
-            boolean oversubscribed = false;
-            for (final Trial t : e.getValue().values()) {
-                final Trial f = floor.get(t.round());
-                if (f != null) {
-                    ratios.add(t.p50Nanos() / f.p50Nanos());
-                    p50.add(t.p50Nanos());
-                    floorP50.add(f.p50Nanos());
-                    oversubscribed |= t.oversubscribed() || f.oversubscribed();
-                }
-            }
-            final double[] r = unbox(ratios);
-            final double[] boot = new double[RESAMPLES];
-            final double[] resample = new double[r.length];
-            for (int i = 0; i < RESAMPLES; i++) {
-                for (int j = 0; j < r.length; j++) {
-                    resample[j] = r[random.nextInt(r.length)];
-                }
-                boot[i] = median(resample);
-            }
-            final double[] f = unbox(floorP50);
-            double min = Double.MAX_VALUE;
-            double max = 0;
-            for (final double x : f) {
-                min = Math.min(min, x);
-                max = Math.max(max, x);
-            }
-            out.add(new Comparison(e.getKey(), any.floor(), median(unbox(p50)), median(f), median(r),
-                new Percentile().evaluate(boot, 2.5), new Percentile().evaluate(boot, 97.5), r.length, max / min,
-                oversubscribed));
         }
         return out;
     }
 
-    /** The comparisons as a Markdown table, with what a reader needs to trust it. */
+    /**
+     * Every variant whose name starts with one of {@code prefixes} against {@code peer}, round by
+     * round, as against a floor: the emulation beside the host's own mechanism, in the same rounds.
+     *
+     * @return empty if {@code peer} did not run
+     */
+    static List<Comparison> compareWith(final List<Trial> trials, final String peer, final long seed,
+                                        final String... prefixes) {
+        final Map<String, Map<Integer, Trial>> byVariant = byVariant(trials);
+        final Map<Integer, Trial> reference = byVariant.get(peer);
+        final List<Comparison> out = new ArrayList<>();
+        if (reference == null) {
+            return out;
+        }
+        final Random random = new Random(seed);
+        for (final Map.Entry<String, Map<Integer, Trial>> e : byVariant.entrySet()) {
+            for (final String prefix : prefixes) {
+                if (e.getKey().startsWith(prefix)) {
+                    out.add(comparison(e.getKey(), e.getValue(), peer, reference, random));
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, Map<Integer, Trial>> byVariant(final List<Trial> trials) {
+        final Map<String, Map<Integer, Trial>> byVariant = new LinkedHashMap<>();
+        for (final Trial t : trials) {
+            if (!t.variant().equals(IDLE)) {
+                byVariant.computeIfAbsent(t.variant(), k -> new LinkedHashMap<>()).put(t.round(), t);
+            }
+        }
+        return byVariant;
+    }
+
+    /** {@code variant} against {@code reference} over the rounds both ran: per-round ratios, their median and bootstrap interval. */
+    private static Comparison comparison(final String variant, final Map<Integer, Trial> rounds, final String refName,
+                                         final Map<Integer, Trial> reference, final Random random) {
+        final List<Double> ratios = new ArrayList<>();
+        final List<Double> p50 = new ArrayList<>();
+        final List<Double> refP50 = new ArrayList<>();
+        boolean oversubscribed = false;
+        for (final Trial t : rounds.values()) {
+            final Trial f = reference.get(t.round());
+            if (f != null) {
+                ratios.add(t.p50Nanos() / f.p50Nanos());
+                p50.add(t.p50Nanos());
+                refP50.add(f.p50Nanos());
+                oversubscribed |= t.oversubscribed() || f.oversubscribed();
+            }
+        }
+        final double[] r = unbox(ratios);
+        final double[] boot = new double[RESAMPLES];
+        final double[] resample = new double[r.length];
+        for (int i = 0; i < RESAMPLES; i++) {
+            for (int j = 0; j < r.length; j++) {
+                resample[j] = r[random.nextInt(r.length)];
+            }
+            boot[i] = median(resample);
+        }
+        final double[] f = unbox(refP50);
+        double min = Double.MAX_VALUE;
+        double max = 0;
+        for (final double x : f) {
+            min = Math.min(min, x);
+            max = Math.max(max, x);
+        }
+        return new Comparison(variant, refName, median(unbox(p50)), median(f), median(r),
+            new Percentile().evaluate(boot, 2.5), new Percentile().evaluate(boot, 97.5), r.length, max / min,
+            oversubscribed);
+    }
+
+    /** The comparisons with their floors as a Markdown table, with what a reader needs to trust it. */
     static String table(final List<Comparison> comparisons, final int rounds, final Duration trial) {
+        return table(comparisons, rounds, trial, true);
+    }
+
+    /**
+     * The comparisons as a Markdown table. Against floors ({@code floors} true), a variant whose
+     * whole interval lies below 1 is marked BROKEN FLOOR: a floor is a lower bound, and one that a
+     * variant beats beyond its interval bounds nothing. Against a peer, a ratio below 1 is a result.
+     */
+    static String table(final List<Comparison> comparisons, final int rounds, final Duration trial, final boolean floors) {
         final StringBuilder b = new StringBuilder();
         b.append("Interleaved trials: ").append(rounds).append(" rounds of ").append(trial.toMillis())
             .append(" ms per variant, random order per round; ratio = median over rounds of p50(variant) / p50(floor) "
@@ -174,8 +340,9 @@ final class Trials {
         b.append("| variant | floor | p50 ns (median of rounds) | floor p50 ns | ratio | 95% CI | floor drift |\n");
         b.append("|---|---|---:|---:|---:|---|---:|\n");
         for (final Comparison c : comparisons) {
-            b.append(String.format("| %s%s | %s | %.0f | %.0f | %.2fx | [%.2f-%.2f] | %.2fx%s |%n", c.variant(),
-                c.oversubscribed() ? " (oversubscribed)" : "", c.floor(), c.p50Nanos(), c.floorP50Nanos(), c.ratio(),
+            b.append(String.format("| %s%s | %s | %.0f | %.0f | %s%.3gx | [%.3g-%.3g] | %.2fx%s |%n", c.variant(),
+                c.oversubscribed() ? " (oversubscribed)" : "", c.floor(), c.p50Nanos(), c.floorP50Nanos(),
+                floors && c.high() < 1 ? "BROKEN FLOOR " : "", c.ratio(),
                 c.low(), c.high(), c.floorDrift(), c.drifting() ? " DRIFTING" : ""));
         }
         return b.toString();

@@ -22,20 +22,23 @@ import picocli.CommandLine.Spec;
  * ({@link Trials}); prints a Markdown table of per-round ratios with bootstrap confidence
  * intervals, and optionally every trial as CSV. Not thread-safe: one instance per command line.
  */
+// picocli formats the description: a percent sign is written %%
 @Command(name = "trials", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Measures round-trip variants against their floors as interleaved trials: every round runs a short "
         + "trial of each variant and floor in a fresh random order, and each ratio is the median of per-round ratios "
-        + "with a 95% bootstrap confidence interval. Use it to compare timings on a host whose speed changes for "
+        + "with a 95%% bootstrap confidence interval. Use it to compare timings on a host whose speed changes for "
         + "seconds to minutes at a time."},
     footer = {"", "Examples:",
-        "  lab trials                                          (ipi-spin, call-spin, ipi-park, call-park)",
+        "  lab trials                                          (ipi-spin, call-spin, ipi-park, call-park, host-ipi)",
+        "  lab trials --variants ipi-spin,host-ipi,shootdown-spin,host-shootdown   (the emulation beside the host's own IPI and shootdown)",
         "  lab trials --variants ipi-spin,disruptor-busyspin --rounds 20 --trial 300ms --csv trials.csv"})
 final class TrialsCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--variants", split = ",", paramLabel = "NAME", defaultValue = "ipi-spin,call-spin,ipi-park,call-park",
-        description = "Round-trip variants (see lab --list); their floors are added (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--variants", split = ",", paramLabel = "NAME", defaultValue = "ipi-spin,call-spin,ipi-park,call-park,host-ipi",
+        description = "Round-trip variants (see lab --list, plus the host's own host-ipi and host-shootdown, run where "
+            + "the host allows them, and shootdown-spin, ipi4j's one-page shootdown measured the same way); their floors are added (default: ${DEFAULT-VALUE}).")
     private List<String> variants;
 
     @Option(names = "--rounds", paramLabel = "N", defaultValue = "12",
@@ -62,30 +65,67 @@ final class TrialsCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--rounds must be at least 2, got " + rounds);
         }
         for (final String v : variants) {
-            if (!RoundTrip.variants().contains(v)) {
+            if (!RoundTrip.variants().contains(v) && !RoundTrip.hostVariants().contains(v)) {
                 throw new ParameterException(spec.commandLine(), "--variants: unknown variant " + v + "; known: "
-                    + RoundTrip.variants());
+                    + RoundTrip.variants() + " and the host's " + RoundTrip.hostVariants());
             }
         }
         final PrintWriter out = spec.commandLine().getOut();
-        out.printf("host: %d CPUs; %d rounds x %d variants and floors%n", Machine.hostCpus(), rounds, variants.size());
+        final List<String> run = new java.util.ArrayList<>();
+        for (final String v : variants) {
+            final java.util.Optional<String> refused = RoundTrip.refusal(v);
+            if (refused.isPresent()) {
+                out.printf("%s: not measured, the host refuses it: %s%n", v, refused.get()); // and the run goes on
+            } else {
+                run.add(v);
+            }
+        }
+        out.printf("host: %d CPUs; %d rounds x %d variants and floors%n", Machine.hostCpus(), rounds, run.size());
         out.flush();
-        final List<Trials.Trial> trials = Trials.run(variants, warmUp, trial, rounds, seed, t -> {
-            out.printf("round %2d  %-20s p50 %8.0f ns  (%d samples)%n", t.round(), t.variant(), t.p50Nanos(), t.samples());
+        final List<Trials.Trial> trials = Trials.run(run, warmUp, trial, rounds, seed, t -> {
+            if (t.variant().equals(Trials.IDLE)) {
+                out.printf("round %2d  %-20s (the host's interrupts at rest, the baseline)%n", t.round(), t.variant());
+            } else {
+                out.printf("round %2d  %-20s p50 %8.0f ns  (%d samples)%n", t.round(), t.variant(), t.p50Nanos(),
+                    t.samples());
+            }
             out.flush();
         });
         out.println();
         out.print(Trials.table(Trials.compare(trials, seed), rounds, trial));
+        peers(out, Trials.compareWith(trials, "host-ipi", seed, "ipi-", "call-"), "host-ipi: membarrier(PRIVATE_EXPEDITED) "
+            + "to a CPU where a thread of ours spins");
+        peers(out, Trials.compareWith(trials, "host-shootdown", seed, "shootdown-"), "host-shootdown: mprotect revoking "
+            + "and restoring the write right of a page a thread of ours reads on another CPU");
+        out.println();
+        out.print(Trials.hostTable(Trials.hostCosts(trials)));
         out.flush();
         if (csv != null) {
-            final StringBuilder b = new StringBuilder("round,variant,floor,p50_ns,samples,oversubscribed\n");
+            final StringBuilder b = new StringBuilder("round,variant,floor,p50_ns,samples,oversubscribed");
+            for (final String k : HostInterrupts.KINDS) {
+                b.append(',').append("host_").append(k.toLowerCase(java.util.Locale.ROOT));
+            }
+            b.append('\n');
             for (final Trials.Trial t : trials) {
                 b.append(t.round()).append(',').append(t.variant()).append(',').append(t.floor() == null ? "" : t.floor())
                     .append(',').append(t.p50Nanos()).append(',').append(t.samples()).append(',')
-                    .append(t.oversubscribed()).append('\n');
+                    .append(t.oversubscribed());
+                for (int k = 0; k < HostInterrupts.KINDS.length; k++) {
+                    b.append(',').append(t.irqs() == null ? "" : Long.toString(t.irqs().get(k)));
+                }
+                b.append('\n');
             }
             Files.writeString(csv, b);
         }
         return 0;
+    }
+
+    private void peers(final PrintWriter out, final List<Trials.Comparison> real, final String peer) {
+        if (!real.isEmpty()) {
+            out.println();
+            out.println("Against the host's own mechanism (" + peer + "), in the same rounds:");
+            out.println();
+            out.print(Trials.table(real, rounds, trial, false));
+        }
     }
 }

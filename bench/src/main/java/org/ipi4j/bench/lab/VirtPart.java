@@ -93,7 +93,7 @@ final class VirtPart {
                 final ShootdownStats st = rig.as.stats();
                 final Map<String, Double> m = new LinkedHashMap<>();
                 RoundTripPart.put(m, "op", h);
-                m.put("pv_flushes", (double) rig.mmu.pvFlushes());
+                m.put("pv_flushes_per_op", (double) rig.mmu.pvFlushes() / samples(s));
                 m.put("stale_after_return", (double) st.violations());
                 m.put("samples", (double) samples(s));
                 r.addRepeat(m);
@@ -238,7 +238,7 @@ final class VirtPart {
                 }
                 final Map<String, Double> metrics = new LinkedHashMap<>();
                 RoundTripPart.put(metrics, "op", h);
-                metrics.put("yields", (double) smp.yieldsToPreempted());
+                metrics.put("yields_per_op", (double) smp.yieldsToPreempted() / samples(s));
                 metrics.put("samples", (double) samples(s));
                 r.addRepeat(metrics);
                 sink.histogram(r.name(), rep, "op", h);

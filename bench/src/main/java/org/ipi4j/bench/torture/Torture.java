@@ -66,11 +66,13 @@ import org.ipi4j.sim.CostModel;
 import org.ipi4j.shard.Sharded;
 import org.ipi4j.sim.Simulation;
 import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.CallCancelledException;
 import org.ipi4j.smp.CallCompletion;
 import org.ipi4j.smp.CallFunction;
 import org.ipi4j.smp.CallTimeoutException;
 import org.ipi4j.smp.CoreAction;
 import org.ipi4j.smp.Scheduler;
+import org.ipi4j.smp.ServiceGroup;
 import org.ipi4j.smp.SmpCall;
 import org.ipi4j.smp.SmpCallException;
 import org.ipi4j.time.Timeline;
@@ -158,6 +160,16 @@ public final class Torture {
         HOOK,
         /** A scheduler preemption point. */
         PREEMPTION_POINT,
+        /** A waited call through {@code SmpCall.withDeadline} (a short deadline: it races the function's start). */
+        DEADLINE_CALL,
+        /** An async call through {@code SmpCall.withDeadline}: its future completes by the deadline, joined or not. */
+        DEADLINE_ASYNC,
+        /** An async call, then {@code CallCompletion.cancel()}: a cancelled target never runs it. */
+        CANCEL,
+        /** An async call through {@code SmpCall.inGroup} (and the bounded queues, when installed): refused whole or run. */
+        GROUP_ASYNC,
+        /** {@code callAsync(b, f).thenApplyOn(a, g)}: g runs on core a at most once, and the future completes. */
+        CONTINUATION,
         /** {@code Sharded.invokeOn}, waited. */
         SHARDED_INVOKE,
         /** {@code Sharded.invokeOnAsync}. */
@@ -637,6 +649,11 @@ public final class Torture {
     private Timeline tl;
     private Simulation sim;
     private SmpCall smp;
+    /** Views of {@link #smp} with deadlines from 20 us to 20 ms: the short ones race the function's start. */
+    private SmpCall[] timed;
+    /** A view of {@link #smp} in {@link #group}, with a 1 ms deadline for its BLOCK waits. */
+    private SmpCall grouped;
+    private ServiceGroup group;
     private Scheduler scheduler;
     private Mmu mmu;
     /** The shared spaces the mix changes and reads; a slot is now and then replaced by a fresh space. */
@@ -907,7 +924,16 @@ public final class Torture {
         machine = b.build();
         ic = machine.interrupts();
         tl = machine.timeline();
-        smp = SmpCall.install(machine, cfg.watchdog(), cfg.shape());
+        // Half the seeds bound each core's async calls (the service-group kind meets the bound too).
+        final SplittableRandom sr = new SplittableRandom(cfg.seed() ^ 0x51C0_BA11L);
+        final OverflowPolicy full = sr.nextBoolean() ? OverflowPolicy.FAIL : OverflowPolicy.BLOCK;
+        smp = sr.nextBoolean() ? SmpCall.install(machine, cfg.watchdog(), cfg.shape())
+            : SmpCall.builder(machine).watchdog(cfg.watchdog()).broadcast(cfg.shape()).queueCapacity(2 + sr.nextInt(7), full)
+                .install();
+        timed = new SmpCall[] {smp.withDeadline(Duration.ofNanos(20_000)), smp.withDeadline(Duration.ofNanos(200_000)),
+            smp.withDeadline(Duration.ofMillis(2)), smp.withDeadline(Duration.ofMillis(20))};
+        group = ServiceGroup.of("torture", 1 + sr.nextInt(2), full);
+        grouped = smp.inGroup(group).withDeadline(Duration.ofMillis(1));
         scheduler = Scheduler.on(machine);
         // Small TLBs, ceilings and batches: evictions, full flushes and batch flushes all happen.
         final SplittableRandom mr = new SplittableRandom(cfg.seed() ^ 0x3D5A_F1B7L);
@@ -1281,7 +1307,7 @@ public final class Torture {
                 send(site, depth, r);
             } else if (x < 310) {
                 waitedCall(site, depth, r, pick(r, Kind.CALL, Kind.RUN, Kind.RUN_MANY, Kind.RUN_MANY, Kind.ON_EACH,
-                    Kind.ON_OTHERS));
+                    Kind.ON_OTHERS, Kind.DEADLINE_CALL));
             } else if (x < 450) {
                 asyncCall(site, depth, r);
             } else if (x < 530) {
@@ -1589,6 +1615,11 @@ public final class Torture {
                     c.mask = allMask();
                     smp.onEachCore(action(c));
                 }
+                case DEADLINE_CALL -> {
+                    final long set = 1 + r.nextLong(allMask());
+                    c.mask = set;
+                    timed[r.nextInt(timed.length)].run(toSet(set), null, action(c), shape(r));
+                }
                 default -> {
                     c.mask = self >= 0 ? allMask() & ~bit(self) : allMask();
                     smp.onOtherCores(action(c));
@@ -1619,8 +1650,14 @@ public final class Torture {
             send(site, depth, r);
             return;
         }
+        // Async deadlines fire on a host-time thread outside a simulation's schedule: only on real threads.
         final Kind kind = pick(r, Kind.CALL_ASYNC, Kind.RUN_ASYNC, Kind.RUN_MANY_ASYNC, Kind.RUN_MANY_ASYNC,
-            Kind.ON_EACH_ASYNC, Kind.ON_OTHERS_ASYNC);
+            Kind.ON_EACH_ASYNC, Kind.ON_OTHERS_ASYNC, cfg.simulate() ? Kind.RUN_ASYNC : Kind.DEADLINE_ASYNC, Kind.CANCEL,
+            cfg.simulate() ? Kind.CANCEL : Kind.GROUP_ASYNC, Kind.CONTINUATION);
+        if (kind == Kind.CONTINUATION) {
+            continuation(site, depth, r);
+            return;
+        }
         issueAsync(site, depth, r, kind, false);
     }
 
@@ -1656,6 +1693,19 @@ public final class Torture {
                     c.mask = allMask();
                     f = smp.onEachCoreAsync(action(c));
                 }
+                case DEADLINE_ASYNC, CANCEL, GROUP_ASYNC -> {
+                    final long set = 1 + r.nextLong(allMask());
+                    c.mask = set;
+                    final SmpCall via = kind == Kind.DEADLINE_ASYNC ? timed[r.nextInt(timed.length)]
+                        : kind == Kind.GROUP_ASYNC ? grouped : smp;
+                    f = via.runAsync(toSet(set), null, action(c), shape(r));
+                    if (kind == Kind.GROUP_ASYNC) {
+                        check(Oracle.CONTRACT);
+                        if (group.inFlight() > group.maxInFlight()) {
+                            fail(Oracle.CONTRACT, group + " has more calls in flight than its bound");
+                        }
+                    }
+                }
                 default -> {
                     c.mask = self >= 0 ? allMask() & ~bit(self) : allMask();
                     f = smp.onOtherCoresAsync(action(c));
@@ -1667,6 +1717,15 @@ public final class Torture {
         }
         inflightAsync.incrementAndGet();
         track(f, kind, c.base, stuck);
+        if (kind == Kind.CANCEL) {
+            final CpuSet cancelled = f.cancel(); // right away, or after a spin: it races the targets' start
+            check(Oracle.CONTRACT);
+            for (int cpu = cancelled.next(0); cpu >= 0; cpu = cancelled.next(cpu + 1)) {
+                if ((c.mask & bit(cpu)) == 0) {
+                    fail(Oracle.CONTRACT, "cancel() removed core " + cpu + ", which the call did not target (" + toSet(c.mask) + ")");
+                }
+            }
+        }
         f.whenComplete((v, e) -> {
             inflightAsync.decrementAndGet();
             if (stuck) {
@@ -1677,6 +1736,55 @@ public final class Torture {
         });
         if (stuck) {
             markMaybe(c);
+        }
+    }
+
+    /**
+     * {@code callAsync(b, f).thenApplyOn(a, g)}, sometimes cancelled: f and g each run at most once
+     * (exactly once when their futures say so), g never when f failed, and both futures complete.
+     */
+    private void continuation(final Site site, final int depth, final SplittableRandom r) {
+        final CallRec first = newCall(Kind.CONTINUATION, r, depth, false);
+        final CallRec then = first == null ? null : newCall(Kind.CONTINUATION, r, depth, false);
+        if (then == null) {
+            if (first != null) {
+                resolveCall(first, new TortureException("no ledger room for the continuation"), site);
+            }
+            return;
+        }
+        op(Kind.CONTINUATION);
+        final int b = r.nextInt(cores);
+        final int a = r.nextInt(cores);
+        first.mask = bit(b);
+        then.mask = bit(a);
+        final CallCompletion<Long> f;
+        try {
+            f = smp.callAsync(b, function(first));
+        } catch (RuntimeException e) {
+            resolveCall(first, e, site);
+            resolveCall(then, e, site);
+            return;
+        }
+        final CallCompletion<Long> g = f.thenApplyOn(a, v -> {
+            body(then, a);
+            return v;
+        });
+        inflightAsync.incrementAndGet();
+        track(f, Kind.CONTINUATION, first.base, false);
+        track(g, Kind.CONTINUATION, then.base, false);
+        f.whenComplete((v, e) -> resolveCall(first, e == null ? null : unwrap(e), site));
+        g.whenComplete((v, e) -> {
+            inflightAsync.decrementAndGet();
+            final Throwable why = e == null ? null : unwrap(e);
+            if (why != null && f.isCompletedExceptionally() && why == unwrap(f.handle((x, y) -> y).join())) {
+                set(then, then.mask, Ledger.REFUSED); // the source failed: g never ran
+                outcome("continuation skipped: its source failed");
+            } else {
+                resolveCall(then, why, site);
+            }
+        });
+        if (r.nextInt(4) == 0) {
+            g.cancel();
         }
     }
 
@@ -1707,16 +1815,27 @@ public final class Torture {
             outcome(e.failures().values().stream().allMatch(t -> t instanceof TortureException)
                 ? "call failed: function threw" : "call failed: closed on some targets");
         } else if (failure instanceof CallTimeoutException e) {
+            timedOut(c, e);
+        } else if (failure instanceof MachineClosedException e && e.getCause() instanceof CallTimeoutException t) {
+            timedOut(c, t); // abandoned at shutdown: what the deadline or watchdog found
+        } else if (failure instanceof MachineClosedException e) {
+            // The targets that ran before the shutdown gave the others up: exactly once; the rest never.
             for (long m = mask; m != 0; m &= m - 1) {
                 final int cpu = Long.numberOfTrailingZeros(m);
-                // A silent core may still run it later, or never: at most once. One it does not name
-                // answered ("the cores that did not answer"), so it ran.
-                ledger.outcome(c.base + cpu, e.cpus().contains(cpu) ? Ledger.MAYBE : Ledger.ANSWERED);
+                ledger.outcome(c.base + cpu, e.delivered().contains(cpu) ? Ledger.EXPECTED : Ledger.REFUSED);
             }
-            outcome("call timed out");
-        } else if (failure instanceof MachineClosedException) {
-            set(c, mask, Ledger.REFUSED);
-            outcome("call refused: closed");
+            outcome(e.delivered().isEmpty() ? "call refused: closed" : "call given up in part: closed");
+        } else if (failure instanceof CallCancelledException e) {
+            check(Oracle.CONTRACT);
+            for (long m = mask; m != 0; m &= m - 1) {
+                final int cpu = Long.numberOfTrailingZeros(m);
+                // A cancelled target never runs it; one that had started ran it once.
+                ledger.outcome(c.base + cpu, e.cancelled().contains(cpu) ? Ledger.REFUSED : Ledger.EXPECTED);
+            }
+            outcome("call cancelled");
+        } else if (failure instanceof MailboxFullException) {
+            set(c, mask, Ledger.REFUSED); // a full queue or service group refuses the call whole
+            outcome("call refused: queue or group full");
         } else if (failure instanceof IllegalStateException
             && (site == Site.HANDLER || site == Site.FUNCTION || !machineCoreInterruptsOn())) {
             set(c, mask, Ledger.REFUSED); // deadlock hazard: nothing was queued
@@ -1728,6 +1847,19 @@ public final class Torture {
             unexpected(c.kind, site, failure);
             set(c, mask, Ledger.MAYBE);
         }
+    }
+
+    /**
+     * A timeout: a target it cancelled never runs the function; one it names otherwise (running,
+     * or silent on the watchdog's terms) runs it at most once; one it does not name answered.
+     */
+    private void timedOut(final CallRec c, final CallTimeoutException e) {
+        for (long m = c.mask; m != 0; m &= m - 1) {
+            final int cpu = Long.numberOfTrailingZeros(m);
+            ledger.outcome(c.base + cpu, e.cancelled().contains(cpu) ? Ledger.REFUSED
+                : e.cpus().contains(cpu) ? Ledger.MAYBE : Ledger.ANSWERED);
+        }
+        outcome(e.cancelled().isEmpty() ? "call timed out" : "call timed out: targets cancelled");
     }
 
     private boolean machineCoreInterruptsOn() {

@@ -53,7 +53,55 @@ class TrialsTest {
     void aRealRunMeasuresVariantAndFloorInEveryCountedRound() {
         final List<Trials.Trial> trials = Trials.run(List.of("ipi-spin"), Duration.ofMillis(5), Duration.ofMillis(10), 2, 3, t -> { });
         assertThat(trials).extracting(Trials.Trial::round).containsOnly(1, 2);
-        assertThat(trials).extracting(Trials.Trial::variant).containsExactlyInAnyOrder("ipi-spin", "floor-spin", "ipi-spin", "floor-spin");
-        assertThat(trials).allSatisfy(t -> assertThat(t.samples()).isPositive());
+        assertThat(trials).extracting(Trials.Trial::variant).containsExactlyInAnyOrder("ipi-spin", "floor-spin", "idle",
+            "ipi-spin", "floor-spin", "idle");
+        assertThat(trials).filteredOn(t -> !t.variant().equals(Trials.IDLE)).allSatisfy(t -> assertThat(t.samples()).isPositive());
+        // Every trial read the host's counts, or none did (no /proc/interrupts here): never some.
+        assertThat(trials.stream().map(t -> t.irqs() == null).distinct()).hasSize(1);
+        if (HostInterrupts.read().isPresent()) {
+            assertThat(Trials.hostCosts(trials)).extracting(Trials.HostCost::variant)
+                .containsExactlyInAnyOrder("ipi-spin", "floor-spin");
+        }
+    }
+
+    /** The emulation against the host's own IPI, round by round: only ipi4j variants, and the same per-round ratio. */
+    @Test
+    void ipi4jVariantsAreComparedWithTheHostsIpiInTheSameRounds() {
+        final List<Trials.Trial> trials = new ArrayList<>();
+        for (int round = 1; round <= 4; round++) {
+            final double speed = round % 2 == 0 ? 1.0 : 3.0;
+            trials.add(new Trials.Trial(round, "floor-spin", null, 100 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "host-ipi", "floor-spin", 2000 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "call-spin", "floor-spin", 500 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "disruptor-busyspin", "floor-spin", 200 * speed, 1000, false));
+        }
+        final List<Trials.Comparison> c = Trials.compareWith(trials, "host-ipi", 1, "ipi-", "call-");
+        assertThat(c).extracting(Trials.Comparison::variant).containsExactly("call-spin");
+        assertThat(c.get(0).floor()).isEqualTo("host-ipi");
+        assertThat(c.get(0).ratio()).isCloseTo(0.25, within(1e-9));
+        assertThat(Trials.compareWith(trials, "host-shootdown", 1, "shootdown-")).isEmpty();
+        assertThat(org.ipi4j.bench.RoundTrip.variants()).doesNotContainAnyElementsOf(org.ipi4j.bench.RoundTrip.hostVariants());
+    }
+
+    /** Per round trip, less the same round's idle count: 100 RES over 50 round trips with 20 at rest is 1.6 RES/op. */
+    @Test
+    void hostInterruptsPerRoundTripTakeTheSameRoundsIdleCountOut() {
+        final List<Trials.Trial> trials = new ArrayList<>();
+        for (int round = 1; round <= 3; round++) {
+            trials.add(new Trials.Trial(round, Trials.IDLE, null, 0, 0, false, counts(20 * round, 0, 0, 250)));
+            trials.add(new Trials.Trial(round, "ipi-park", "floor-park", 900, 50, false, counts(20 * round + 80, 5, 0, 250)));
+            trials.add(new Trials.Trial(round, "ipi-spin", "floor-spin", 300, 1000, false, counts(20 * round, 0, 0, 260)));
+        }
+        final List<Trials.HostCost> c = Trials.hostCosts(trials);
+        assertThat(c).extracting(Trials.HostCost::variant).containsExactly("ipi-park", "ipi-spin");
+        assertThat(c.get(0).perOp()).containsExactly(1.6, 0.1, 0.0, 0.0);
+        assertThat(c.get(1).perOp()).containsExactly(0.0, 0.0, 0.0, 0.01);
+        assertThat(c.get(0).rounds()).isEqualTo(3);
+        assertThat(Trials.hostTable(c)).contains("| ipi-park | 1.600 | 0.100 | 0.000 | 0.000 | 3 |", "RES/op");
+        assertThat(Trials.hostTable(List.of())).contains("unavailable");
+    }
+
+    private static HostInterrupts.Counts counts(final long res, final long cal, final long tlb, final long loc) {
+        return new HostInterrupts.Counts(new long[] {res, cal, tlb, loc});
     }
 }

@@ -34,11 +34,15 @@ class TortureTest {
         int runs = 0;
         long checks = 0;
         long operations = 0;
+        final java.util.Map<String, Long> outcomes = new java.util.TreeMap<>();
+        final java.util.Map<Torture.Kind, Long> kinds = new java.util.EnumMap<>(Torture.Kind.class);
         do {
             final Torture.Result r = Torture.run(seed, runs % 3 == 2 ? brief : each, false, null);
             runs++;
             checks += r.checksTotal();
             operations += r.operationsTotal();
+            r.outcomes().forEach((k, v) -> outcomes.merge(k, v, Long::sum));
+            r.operations().forEach((k, v) -> kinds.merge(k, v, Long::sum));
             System.out.println("[torture] " + r);
             if (!r.ok()) {
                 failed.add(r.toString());
@@ -48,6 +52,13 @@ class TortureTest {
         System.out.printf("[torture] %d real-time runs, %d operations, %d checks%n", runs, operations, checks);
         assertThat(failed).as("real-time runs that broke an oracle").isEmpty();
         assertThat(operations).as("operations issued").isPositive();
+        // The mix reaches deadlines, cancels, backpressure and continuations, and their outcomes.
+        for (final Torture.Kind k : java.util.List.of(Torture.Kind.DEADLINE_CALL, Torture.Kind.DEADLINE_ASYNC,
+            Torture.Kind.CANCEL, Torture.Kind.GROUP_ASYNC, Torture.Kind.CONTINUATION)) {
+            assertThat(kinds.getOrDefault(k, 0L)).as("%s operations", k).isPositive();
+        }
+        System.out.println("[torture] outcomes: " + outcomes);
+        assertThat(outcomes).as("outcomes of the new kinds").containsKeys("call cancelled", "call timed out: targets cancelled", "call refused: queue or group full");
     }
 
     @Test

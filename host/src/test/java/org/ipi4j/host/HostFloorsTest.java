@@ -1,0 +1,124 @@
+package org.ipi4j.host;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The host's own IPI and shootdown, where the host makes them: each is skipped only with the
+ * refusal's reason, and where it runs, the host's interrupt counts show the interrupts it caused.
+ */
+@Timeout(60)
+class HostFloorsTest {
+    @Test
+    void anExpeditedBarrierWithAThreadSpinningElsewhereSendsTheHostsFunctionCallIpis() throws Exception {
+        final HostIpi ipi;
+        try {
+            ipi = HostIpi.open();
+        } catch (HostCallRefusedException e) {
+            assertThat(e.getMessage()).containsPattern("membarrier.*(refused|Linux only|no system call|does not offer)");
+            abort("the host refuses: " + e.getMessage());
+            return;
+        }
+        final long before = count("CAL");
+        try (Spinner s = new Spinner(() -> { })) {
+            s.started.await(10, TimeUnit.SECONDS);
+            for (int i = 0; i < 1000; i++) {
+                ipi.roundTrip();
+            }
+        }
+        final long after = count("CAL");
+        if (before >= 0 && after >= 0) {
+            // A thread of ours ran on the other CPU for most of the 1,000 barriers: some were IPIs.
+            assertThat(after - before).as("CAL interrupts during 1,000 barriers").isPositive();
+        }
+    }
+
+    @Test
+    void revokingTheWriteRightOfAPageOthersReadShootsItDown() throws Exception {
+        final HostShootdown page;
+        try {
+            page = HostShootdown.open();
+        } catch (HostCallRefusedException e) {
+            assertThat(e.getMessage()).containsPattern("(mmap|mprotect).*(refused|Linux only)");
+            abort("the host refuses: " + e.getMessage());
+            return;
+        }
+        final long before = count("TLB");
+        try (page; Spinner s = new Spinner(page::touch)) {
+            s.started.await(10, TimeUnit.SECONDS);
+            for (int i = 0; i < 500; i++) {
+                page.revokeWrite();
+                page.restoreWrite();
+            }
+        }
+        page.close(); // idempotent
+        final long after = count("TLB");
+        if (before >= 0 && after >= 0) {
+            assertThat(after - before).as("TLB shootdowns during 500 revocations").isPositive();
+        }
+    }
+
+    @Test
+    void errnoValuesAreNamed() {
+        assertThat(Errno.name(1)).isEqualTo("EPERM (1)");
+        assertThat(Errno.name(38)).isEqualTo("ENOSYS (38)");
+        assertThat(Errno.name(4242)).isEqualTo("errno 4242");
+    }
+
+    /** A thread of this process that keeps running (and doing {@code work}) until closed. */
+    private static final class Spinner implements AutoCloseable {
+        final CountDownLatch started = new CountDownLatch(1);
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final Thread thread;
+
+        Spinner(final Runnable work) {
+            thread = new Thread(() -> {
+                started.countDown();
+                while (!stop.get()) {
+                    work.run();
+                    Thread.onSpinWait();
+                }
+            }, "host-floor-spinner");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            thread.join(10_000);
+        }
+    }
+
+    /** The host's count of {@code kind} over all CPUs, or -1 where it cannot be read. */
+    private static long count(final String kind) {
+        try {
+            for (final String line : Files.readAllLines(Path.of("/proc/interrupts"))) {
+                final String t = line.trim();
+                if (t.startsWith(kind + ":")) {
+                    long sum = 0;
+                    for (final String f : t.substring(kind.length() + 1).trim().split("\\s+")) {
+                        if (!f.chars().allMatch(Character::isDigit)) {
+                            break;
+                        }
+                        sum += Long.parseLong(f);
+                    }
+                    return sum;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+}
