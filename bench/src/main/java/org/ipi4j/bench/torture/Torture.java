@@ -2326,7 +2326,8 @@ public final class Torture {
                 outcome("sharded async call completed");
             } else {
                 final Throwable t = unwrap(e);
-                if (t instanceof SmpCallException || t instanceof CallTimeoutException) {
+                if (t instanceof SmpCallException || t instanceof CallTimeoutException
+                    || t instanceof MachineClosedException) { // the one shutdown exception: closed before it ran
                     outcome("sharded async call failed: " + t.getClass().getSimpleName());
                 } else {
                     unexpected(kind, site, t);
@@ -2335,10 +2336,13 @@ public final class Torture {
         });
     }
 
-    /** What a Sharded call may throw: closed (the machine, or the Sharded by shutdown), refused, failed, timed out. */
+    /**
+     * What a Sharded call may throw: closed (the machine, or the Sharded by shutdown), refused (a
+     * deadlock hazard; a bounded call queue that is full), failed, timed out.
+     */
     private void shardedRefused(final Kind kind, final Site site, final RuntimeException e) {
         if (e instanceof MachineClosedException || e instanceof SmpCallException || e instanceof CallTimeoutException
-            || e instanceof IllegalStateException) {
+            || e instanceof IllegalStateException || e instanceof MailboxFullException) {
             outcome("sharded call refused or failed: " + e.getClass().getSimpleName());
         } else {
             unexpected(kind, site, e);
