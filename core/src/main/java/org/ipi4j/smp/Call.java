@@ -84,6 +84,12 @@ final class Call extends CallDescriptor {
      * the caller is still spinning: set only just before it may sleep.
      */
     private volatile Object waiter;
+    /**
+     * For an async call that missed its deadline: the exception its future completes with, set by
+     * the expiring thread before it answers the shares it claimed, so that the last answer (which
+     * gives the call's room back first) completes the future with it. Null otherwise.
+     */
+    private volatile RuntimeException expired;
 
     final BooleanSupplier isDone = this::isDone;
     /** Unparks an outside waiter: the host's, or a simulation's. */
@@ -195,7 +201,8 @@ final class Call extends CallDescriptor {
                 }
                 f.reached(rounds());
                 if (failed) {
-                    f.finishExceptionally(outcome());
+                    final RuntimeException x = expired; // partner: expired(), before the claimed shares' answers
+                    f.finishExceptionally(x != null ? x : outcome());
                 } else {
                     f.finish(result);
                 }
@@ -208,6 +215,11 @@ final class Call extends CallDescriptor {
                 timeline.unpark(thread);
             }
         }
+    }
+
+    /** Sets what the future of an expired async call completes with (before its claimed shares are answered). */
+    void expired(final RuntimeException e) {
+        expired = e;
     }
 
     /** Publishes who waits (a volatile store, before the waiter's last look at {@code remaining}). */

@@ -193,8 +193,9 @@ final class CallWait {
     }
 
     /**
-     * {@link #expire(Call, long)}, failing {@code future} (if not null) with the exception before
-     * the claimed shares are answered: their last answer must not complete it first.
+     * {@link #expire(Call, long)}, failing {@code future} (if not null) with the exception once the
+     * claimed shares are answered and their room is given back; if the last answer is among them,
+     * it completes the future with that same exception ({@link Call#expired}).
      */
     CallTimeoutException expire(final Call call, final long deadlineNanos, final CallCompletion<?> future) {
         final boolean[] claimed = call.claimUnstarted();
@@ -227,11 +228,18 @@ final class CallWait {
             .append(", still running on ").append(running).append(still);
         final CallTimeoutException e = new CallTimeoutException(notRun, ran, cancelled, running,
             Duration.ofNanos(deadlineNanos), sb.toString());
-        if (future != null) {
-            future.finishExceptionally(orClosed(e));
-        }
+        final RuntimeException outcome = future == null ? null : orClosed(e);
         if (claimed != null) {
+            if (outcome != null) {
+                call.expired(outcome); // the last answer completes the future with it, after giving the room back
+            }
             call.answerClaimed(claimed, e);
+        }
+        if (outcome != null) {
+            // At the deadline even if a target still runs (a no-op if the last answer above completed
+            // it). After the claimed shares gave their room back: a client that sees the failure
+            // and calls again must find the room its cancelled shares held.
+            future.finishExceptionally(outcome);
         }
         return e;
     }
