@@ -763,7 +763,8 @@ public final class Torture {
         }
         if (tl.simulated()) {
             final long until = tl.nanoTime() + nanos;
-            while (tl.nanoTime() - until < 0) {
+            // The end may come while we spin: then the clock stands still and this loop would not end.
+            while (!simulationOver && tl.nanoTime() - until < 0) {
                 tl.spinWait();
             }
         } else {
