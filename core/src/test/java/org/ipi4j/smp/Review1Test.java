@@ -132,6 +132,44 @@ class Review1Test {
         }
     }
 
+    /**
+     * FINDING: withDeadline clamps the deadline (Math.min(deadline.toNanos(), Long.MAX_VALUE / 4),
+     * SmpCall.java withDeadline), so a very long deadline is meant to be accepted; but
+     * Duration.toNanos() throws ArithmeticException("long overflow") first, for any deadline
+     * beyond ~292 years: a bad-argument exception that names no argument, from a value the
+     * clamp was written to accept.
+     */
+    @Tag("review-finding")
+    @Test
+    void aVeryLongDeadlineIsClampedNotAnArithmeticOverflow() throws Exception {
+        try (Machine m = SmpCallTest.machine(2)) {
+            final SmpCall smp = install(m);
+            final Throwable t = catchThrowable(() -> smp.withDeadline(java.time.temporal.ChronoUnit.FOREVER.getDuration())
+                .run(1, c -> { }));
+            assertThat(t).as("a deadline of FOREVER is clamped, as withDeadline means to").isNull();
+        }
+    }
+
+    /**
+     * Probe (held): CallWait.await's {@code nanoTime() + 2 * watchdogNanos} wraps for a watchdog
+     * above Long.MAX_VALUE / 2 ns, but the re-send point is {@code end - watchdog}, i.e. now + w
+     * modulo 2^64, far in the future, so the wait is not cut short.
+     */
+    @Test
+    void aLongWatchdogDoesNotMakeEveryWaitTimeOutAtOnce() throws Exception {
+        try (Machine m = SmpCallTest.machine(2)) {
+            final SmpCall smp = SmpCall.builder(m).watchdog(Duration.ofNanos(Long.MAX_VALUE / 2 + 1)).install();
+            final IrqOffHold deaf = holdInterruptsOff(m.core(1));
+            final CompletableFuture<Throwable> caller = CompletableFuture.supplyAsync(
+                () -> catchThrowable(() -> smp.run(1, c -> { })));
+            final Throwable early = catchThrowable(() -> caller.get(500, TimeUnit.MILLISECONDS));
+            deaf.close();
+            final Throwable t = caller.get(10, TimeUnit.SECONDS);
+            assertThat(t).as("the wait lasts while the core is deaf, then the call returns").isNull();
+            assertThat(early).isInstanceOf(java.util.concurrent.TimeoutException.class);
+        }
+    }
+
     // =====================================================================================
     // Probes that held
     // =====================================================================================
@@ -240,6 +278,30 @@ class Review1Test {
         release.countDown();
         assertThat(t).isInstanceOf(org.ipi4j.interrupts.MachineClosedException.class)
             .hasCauseInstanceOf(CallTimeoutException.class);
+    }
+
+    /** Two cores flooding each other with async calls under capacity 1 (BLOCK): each drains the other while it waits for room. */
+    @RepeatedTest(3)
+    void twoCoresFloodingEachOtherUnderBlockDoNotDeadlock() throws Exception {
+        try (Machine m = SmpCallTest.machine(2)) {
+            final SmpCall smp = SmpCall.builder(m).watchdog(WATCHDOG).queueCapacity(1, OverflowPolicy.BLOCK).install();
+            final AtomicIntegerArray ran = new AtomicIntegerArray(2);
+            final CompletableFuture<?> a = m.core(0).submit(() -> {
+                for (int i = 0; i < 300; i++) {
+                    smp.runAsync(1, ran::incrementAndGet);
+                }
+            });
+            final CompletableFuture<?> b = m.core(1).submit(() -> {
+                for (int i = 0; i < 300; i++) {
+                    smp.runAsync(0, ran::incrementAndGet);
+                }
+            });
+            a.get(30, TimeUnit.SECONDS);
+            b.get(30, TimeUnit.SECONDS);
+            drain(smp, 0, 1);
+            assertThat(ran.get(0)).isEqualTo(300);
+            assertThat(ran.get(1)).isEqualTo(300);
+        }
     }
 
     /** The deadline timer thread is gone soon after a closed machine's timed async calls all completed. */
