@@ -106,6 +106,46 @@ class Review1Test {
     }
 
     /**
+     * FINDING, the BLOCK form of the one above, and what it does to every other deadline: the
+     * timed-out future's stage (run on the layer's one timer thread) retries in its BLOCK group;
+     * the place it waits for is freed only after the stage returns (CallWait.expire answers the
+     * claimed share after failing the future), so the retry waits out its own deadline (2 s) and
+     * is refused, and meanwhile the timer thread fires no other deadline: an unrelated async call
+     * with a 100 ms deadline to the same deaf core is still incomplete a second later.
+     */
+    @Tag("review-finding")
+    @Test
+    void aBlockingRetryInATimedOutStageNeitherDeadlocksNorHoldsUpOtherDeadlines() throws Exception {
+        try (Machine m = SmpCallTest.machine(2)) {
+            final SmpCall smp = install(m);
+            final ServiceGroup group = ServiceGroup.of("rpc", 1, OverflowPolicy.BLOCK);
+            final SmpCall rpc = smp.withDeadline(Duration.ofMillis(100)).inGroup(group);
+            final SmpCall retrying = smp.withDeadline(Duration.ofSeconds(2)).inGroup(group);
+            final IrqOffHold deaf = holdInterruptsOff(m.core(1));
+            final CompletableFuture<Throwable> retry = new CompletableFuture<>();
+            final CountDownLatch inStage = new CountDownLatch(1);
+            final CallCompletion<Void> first = rpc.runAsync(1, c -> { });
+            first.whenComplete((v, e) -> {
+                inStage.countDown();
+                try {
+                    retrying.runAsync(1, c -> { }).cancel();
+                    retry.complete(null);
+                } catch (Throwable t) {
+                    retry.complete(t);
+                }
+            });
+            await(inStage); // the timer thread is in the stage
+            final CallCompletion<Void> other = smp.withDeadline(Duration.ofMillis(100)).runAsync(1, c -> { });
+            final Throwable otherOutcome = catchThrowable(() -> other.get(1, TimeUnit.SECONDS));
+            final Throwable refused = retry.get(10, TimeUnit.SECONDS);
+            deaf.close();
+            assertThat(otherOutcome).as("another call's 100 ms deadline fired within a second")
+                .isInstanceOf(java.util.concurrent.ExecutionException.class).cause().isInstanceOf(CallTimeoutException.class);
+            assertThat(refused).as("the retry got the place its timed-out predecessor no longer needs").isNull();
+        }
+    }
+
+    /**
      * FINDING: thenApplyOn "returns at once", and "no core blocks" (CALLS.md), but when the
      * source is already complete, CallCompletion.thenApplyOn runs follow() on the calling
      * thread (whenComplete of a done future), which makes the continuation's call there; under a
