@@ -344,6 +344,22 @@ class Review1Test {
         }
     }
 
+    /** Continuations on the core that completes the source (a local call in its handler) and on the caller's own core. */
+    @RepeatedTest(3)
+    void aContinuationOnTheCompletingCoreOrTheCallersCoreCompletes() throws Exception {
+        try (Machine m = SmpCallTest.machine(2)) {
+            final SmpCall rpc = install(m).withDeadline(Duration.ofSeconds(10));
+            final CallCompletion<Integer> onSource = rpc.callAsync(1, c -> c * 10).thenApplyOn(1, v -> v + 1);
+            assertThat(onSource.get(10, TimeUnit.SECONDS)).isEqualTo(11);
+            final CallCompletion<Integer> onCaller = m.core(0).submit(
+                () -> rpc.callAsync(1, c -> c * 10).thenApplyOn(0, v -> v + 2)).get(10, TimeUnit.SECONDS);
+            assertThat(onCaller.get(10, TimeUnit.SECONDS)).isEqualTo(12);
+            final CallCompletion<Integer> local = m.core(0).submit(
+                () -> rpc.callAsync(0, c -> 5).thenApplyOn(0, v -> v + 3)).get(10, TimeUnit.SECONDS);
+            assertThat(local.get(10, TimeUnit.SECONDS)).isEqualTo(8);
+        }
+    }
+
     /** The deadline timer thread is gone soon after a closed machine's timed async calls all completed. */
     @Test
     void theDeadlineThreadDoesNotOutliveTheMachineWhenNothingIsPending() throws Exception {
