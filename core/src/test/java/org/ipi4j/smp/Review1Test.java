@@ -360,6 +360,52 @@ class Review1Test {
         }
     }
 
+    /**
+     * Topology broadcast over 2 sockets of 2 complexes of 2 cores (cores 0..7), called from core 0
+     * to cores 1..7: core 4 leads socket 1 and forwards to 5 (its complex) and 6 (the other
+     * complex's first, which forwards to 7). Core 4 deaf at the deadline: 4, 5, 6, 7 cancelled.
+     */
+    @RepeatedTest(3)
+    void aTopologyCallsDeafSocketLeaderTakesItsSocketIntoCancelled() throws Exception {
+        try (Machine m = Machine.builder().cores(8).topology(org.ipi4j.interrupts.Topology.of(2, 2))
+            .idlePolicy(org.ipi4j.idle.IdlePolicy.park()).pinning(org.ipi4j.Pinning.NONE).build().start()) {
+            final SmpCall smp = install(m).withDeadline(Duration.ofMillis(200));
+            final AtomicIntegerArray ran = new AtomicIntegerArray(8);
+            final IrqOffHold deaf = holdInterruptsOff(m.core(4));
+            final Throwable t = catchThrowable(() -> m.core(0).submit(() -> smp.run(CpuSet.of(1, 2, 3, 4, 5, 6, 7), null,
+                ran::incrementAndGet, Broadcast.topology())).get(20, TimeUnit.SECONDS));
+            assertThat(t).cause().isInstanceOfSatisfying(CallTimeoutException.class, e -> {
+                assertThat(e.ran()).isEqualTo(CpuSet.of(1, 2, 3));
+                assertThat(e.cancelled()).isEqualTo(CpuSet.of(4, 5, 6, 7));
+                assertThat(e.running()).isEqualTo(CpuSet.empty());
+            });
+            deaf.close();
+            drain(smp, 4, 5, 6, 7);
+            for (int cpu = 4; cpu < 8; cpu++) {
+                assertThat(ran.get(cpu)).as("core %d was cancelled", cpu).isZero();
+            }
+        }
+    }
+
+    /** An async call with a deadline to a core stuck in the function, the machine shut down: the future still completes, MachineClosed only. */
+    @RepeatedTest(3)
+    void aTimedAsyncCallToAStuckCoreCompletesAfterShutdownWithMachineClosedOnly() throws Exception {
+        final Machine m = SmpCallTest.machine(2);
+        final SmpCall smp = install(m).withDeadline(Duration.ofMillis(300));
+        final CountDownLatch started = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final CallCompletion<Void> f = smp.runAsync(1, c -> {
+            started.countDown();
+            await(release);
+        });
+        await(started);
+        m.shutdown(Duration.ofMillis(50));
+        final Throwable t = catchThrowable(() -> f.get(20, TimeUnit.SECONDS));
+        release.countDown();
+        assertThat(t).cause().isInstanceOf(org.ipi4j.interrupts.MachineClosedException.class)
+            .hasCauseInstanceOf(CallTimeoutException.class);
+    }
+
     /** The deadline timer thread is gone soon after a closed machine's timed async calls all completed. */
     @Test
     void theDeadlineThreadDoesNotOutliveTheMachineWhenNothingIsPending() throws Exception {
