@@ -73,13 +73,25 @@ final class CallBound {
     void reserve(final Machine machine, final Call call, final Core self, final long deadline) {
         for (int i = 0; i < call.remoteCount; i++) {
             final int cpu = call.targets[i];
-            if (!take(machine, slots[cpu], policy, self, deadline)) {
-                for (int j = 0; j < i; j++) {
-                    release(call.targets[j]);
-                }
+            final boolean took;
+            try {
+                took = take(machine, slots[cpu], policy, self, deadline);
+            } catch (RuntimeException e) { // the machine closed while we waited: give back what we took
+                releaseFirst(call, i);
+                throw e;
+            }
+            if (!took) {
+                releaseFirst(call, i);
                 throw new MailboxFullException(CpuSet.of(cpu), Vector.CALL_FUNCTION, "core " + cpu + " holds its capacity of "
                     + capacity + " unanswered cross-core calls" + (policy == OverflowPolicy.BLOCK ? " until the call's deadline" : ""));
             }
+        }
+    }
+
+    /** Gives back the slots of the first {@code n} remote targets of {@code call}: the call takes all or none. */
+    private void releaseFirst(final Call call, final int n) {
+        for (int j = 0; j < n; j++) {
+            release(call.targets[j]);
         }
     }
 

@@ -102,7 +102,10 @@ public final class CallCompletion<T> extends ReadOnlyFuture<T> {
      * The returned future completes in every case: with what {@code fn} returned; with this
      * call's exception if it failed (then {@code fn} never runs); with {@link SmpCallException}
      * if {@code fn} threw; with {@link org.ipi4j.interrupts.MachineClosedException} if the
-     * machine closed first; with whatever refused the second call (a full queue or group).
+     * machine closed first; with whatever refused the second call (a full queue or group: the
+     * second call never waits for room, even under {@code BLOCK}, since it is made from whichever
+     * thread completes this call, a core's handler or the deadline timer among them, and here if
+     * this call is done already).
      * {@code fn} runs in interrupt context on {@code cpu}, like any call's function.
      *
      * @param cpu the core to run {@code fn} on
@@ -115,7 +118,10 @@ public final class CallCompletion<T> extends ReadOnlyFuture<T> {
         Objects.requireNonNull(fn, "fn");
         layer.machine().core(cpu); // throws for a core outside the machine, before anything happens
         final CallCompletion<U> then = new CallCompletion<>(CpuSet.of(cpu), null, layer);
-        whenComplete((value, error) -> then.follow(error, () -> layer.callAsync(cpu, c -> fn.apply(value))));
+        // Made from whichever thread completes this future (here, if it is done already; a core's
+        // handler; the deadline timer): its call never waits for room, a full core or group refuses it.
+        final SmpCall now = layer.withoutWaitingForRoom();
+        whenComplete((value, error) -> then.follow(error, () -> now.callAsync(cpu, c -> fn.apply(value))));
         return then;
     }
 

@@ -75,6 +75,19 @@ final class CallInitiator {
         return deadline == 0 ? 0 : timeline.nanoTime() + deadline;
     }
 
+    /**
+     * Refuses, before anything happens, an async call with a deadline on a simulated machine: its
+     * deadline would fire from a host thread outside the simulation's schedule, whose wake-up of a
+     * simulated waiter the simulation cannot take (a deadlock, or a schedule that does not replay).
+     */
+    private void checkAsyncDeadline(final SmpCall layer) {
+        if (layer.deadlineNanos() != 0 && machine.simulation() != null) {
+            throw new IllegalStateException("machine " + machine.name() + " is simulated: an async call cannot have a "
+                + "deadline there (it would fire in host time, outside the simulation); make it a waited call, whose "
+                + "deadline is in virtual time, or make it without a deadline");
+        }
+    }
+
     /** {@return calls (or shares of calls) run locally on the caller's own core} */
     long localRuns() {
         return localRuns.sum();
@@ -92,6 +105,7 @@ final class CallInitiator {
 
     /** Runs {@code fn} (or {@code action}) on {@code cpu}; returns at once. */
     <T> CallCompletion<T> async(final int cpu, final CallFunction<?> fn, final CoreAction action, final SmpCall layer) {
+        checkAsyncDeadline(layer);
         final long expiry = expiry(layer.deadlineNanos());
         final Call call = futureCall(fn, action, Broadcast.flat(), layer.deadlineNanos());
         unicast(call, cpu, layer, expiry);
@@ -112,6 +126,7 @@ final class CallInitiator {
     /** The same without waiting. */
     CallCompletion<Void> async(final CpuSet cpus, final IntPredicate condition, final CoreAction action,
                                final Broadcast shape, final SmpCall layer) {
+        checkAsyncDeadline(layer);
         final long expiry = expiry(layer.deadlineNanos());
         final Call call = futureCall(null, action, shape, layer.deadlineNanos());
         multicast(call, cpus, condition, layer, expiry);
@@ -218,14 +233,14 @@ final class CallInitiator {
                 CallWait.checkMayWait(self);
             }
             if (group != null) {
-                if (!group.take(machine, self, roomBy(expiry))) {
+                if (!group.take(machine, self, roomBy(expiry, layer))) {
                     throw new MailboxFullException(call.targetSet(), Vector.CALL_FUNCTION, "service group "
                         + group.name() + " has its " + group.maxInFlight() + " calls in flight");
                 }
                 call.permit = group;
             }
             if (bound != null && call.async) { // a waited call is bounded by its caller, one at a time
-                bound.reserve(machine, call, self, roomBy(expiry));
+                bound.reserve(machine, call, self, roomBy(expiry, layer));
             }
         } catch (RuntimeException e) {
             if (call.permit != null) {
@@ -243,8 +258,14 @@ final class CallInitiator {
         delivery.send(call);
     }
 
-    /** How long a call may wait for room: its deadline, or one watchdog period (a clock read: only when bounded). */
-    private long roomBy(final long expiry) {
+    /**
+     * How long a call may wait for room: its deadline, or one watchdog period; now, for a
+     * continuation's call, which must not wait (a clock read: only when bounded).
+     */
+    private long roomBy(final long expiry, final SmpCall layer) {
+        if (!layer.waitsForRoom()) {
+            return timeline.nanoTime();
+        }
         return expiry != 0 ? expiry : timeline.nanoTime() + waiting.watchdogNanos();
     }
 

@@ -89,11 +89,17 @@ public final class SmpCall {
     private final ServiceGroup group;
     /** The installed layer, of which every view is a copy with its own deadline and group. */
     private final SmpCall layer;
+    /**
+     * False for the view a continuation's call is made through: it is made from whatever thread
+     * completed its source (a core's handler, the deadline timer), which must not wait for room.
+     */
+    private final boolean waitsForRoom;
 
     SmpCall(final Machine machine, final Duration watchdog, final Broadcast broadcast, final CallBound bound) {
+        this.waitsForRoom = true;
         this.machine = machine;
         this.cores = machine.coreCount();
-        this.watchdogNanos = watchdog.toNanos();
+        this.watchdogNanos = nanosAtMost(watchdog, Long.MAX_VALUE / 8); // a wait lasts two: no overflow
         this.broadcast = broadcast;
         this.waiting = new CallWait(machine, watchdogNanos, machine.paravirt(Paravirt.SCHED_YIELD));
         this.delivery = new CallDelivery(machine);
@@ -105,6 +111,11 @@ public final class SmpCall {
 
     /** A view of {@code base}'s layer with its own deadline and group. */
     private SmpCall(final SmpCall base, final long deadlineNanos, final ServiceGroup group) {
+        this(base, deadlineNanos, group, base.waitsForRoom);
+    }
+
+    private SmpCall(final SmpCall base, final long deadlineNanos, final ServiceGroup group, final boolean waitsForRoom) {
+        this.waitsForRoom = waitsForRoom;
         this.layer = base.layer;
         this.machine = base.machine;
         this.cores = base.cores;
@@ -168,7 +179,12 @@ public final class SmpCall {
         if (deadline.isNegative() || deadline.isZero()) {
             throw new IllegalArgumentException("deadline must be positive: " + deadline);
         }
-        return new SmpCall(this, Math.min(deadline.toNanos(), Long.MAX_VALUE / 4), group);
+        return new SmpCall(this, nanosAtMost(deadline, Long.MAX_VALUE / 4), group); // ~36,000 years: "forever"
+    }
+
+    /** {@code d} in nanoseconds, at most {@code max}: a duration too long for a long (FOREVER) is clamped, not an overflow. */
+    private static long nanosAtMost(final Duration d, final long max) {
+        return d.compareTo(Duration.ofNanos(max)) >= 0 ? max : d.toNanos();
     }
 
     /**
@@ -198,6 +214,16 @@ public final class SmpCall {
     /** {@return the service group of calls made through this view, or null} */
     public ServiceGroup group() {
         return group;
+    }
+
+    /** {@return false for a continuation's view: full room refuses its call at once, BLOCK or not} */
+    boolean waitsForRoom() {
+        return waitsForRoom;
+    }
+
+    /** {@return this view, whose calls never wait for queue or group room} For continuations. */
+    SmpCall withoutWaitingForRoom() {
+        return waitsForRoom ? new SmpCall(this, deadlineNanos, group, false) : this;
     }
 
     long deadlineNanos() {
