@@ -1,5 +1,6 @@
 package org.ipi4j.examples;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,7 +14,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.idle.IdlePolicy;
+import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.shard.Sharded;
+import org.ipi4j.smp.CallTimeoutException;
 import org.ipi4j.smp.SmpCall;
 
 /**
@@ -30,6 +33,13 @@ import org.ipi4j.smp.SmpCall;
  * never in the middle of a lookup: once every core has answered, none is between reading its
  * cache and reading the old slot.
  *
+ * <p>{@link #update(int, long, Duration)} is the same with a deadline, for a service that must
+ * answer its client in time even while a core is busy: it returns within the deadline and says
+ * which cores took the new route. A core the deadline cancelled never ran the switch and still
+ * reads the old next hop; a core still running it takes the new one on its own. Either way the old
+ * slot is not freed: it is retired, still holding a real next hop (never {@link #FREED}), and freed
+ * by the next update of that route that reaches every core.
+ *
  * <p>Run: {@code mvn -q -pl examples exec:java -Dexample=RoutingTable}.
  */
 public final class RoutingTable implements AutoCloseable {
@@ -39,18 +49,25 @@ public final class RoutingTable implements AutoCloseable {
     static final long FREED = -1;
 
     private final Machine machine;
+    private final SmpCall smp;
     /** Every core's private cache: route to slot. */
     private final Sharded<int[]> caches;
     /** The shared slots; a lookup reads one with a volatile load. */
     private final AtomicLongArray slots = new AtomicLongArray(SLOTS);
     private final boolean[] slotFree = new boolean[SLOTS]; // guarded by this
     private final int[] slotOf = new int[ROUTES]; // guarded by this: the slot every cache points to
+    /** Per route, slots a timed-out update left behind: a core may still read them. Guarded by this. */
+    private final List<List<Integer>> retired = new ArrayList<>();
 
     public RoutingTable(final int cores) {
         machine = Machine.builder().name("routing").cores(cores).idlePolicy(IdlePolicy.adaptive()).build().start();
         Arrays.fill(slotFree, true);
         Arrays.fill(slotOf, -1);
-        caches = Sharded.start(SmpCall.install(machine), cpu -> new int[ROUTES]);
+        smp = SmpCall.install(machine);
+        caches = Sharded.start(smp, cpu -> new int[ROUTES]);
+        for (int r = 0; r < ROUTES; r++) {
+            retired.add(new ArrayList<>());
+        }
         for (int r = 0; r < ROUTES; r++) {
             update(r, 1000 + r);
         }
@@ -84,10 +101,54 @@ public final class RoutingTable implements AutoCloseable {
         final int old = slotOf[route];
         if (old >= 0) {
             // Safe only because invokeOnAll returned: no core can be between its cache and this slot.
-            slots.set(old, FREED);
-            slotFree[old] = true;
+            free(old);
         }
+        for (final int r : retired.get(route)) {
+            free(r); // every core points at the fresh slot now: none can read what a timed-out update left
+        }
+        retired.get(route).clear();
         slotOf[route] = fresh;
+    }
+
+    /**
+     * Sets the next hop of {@code route} within {@code deadline}. Returns the cores that took the
+     * new route: all of them if the switch reached every core in time (then as {@link #update(int,
+     * long)}); otherwise those that ran it, and the old slot is retired instead of freed: a core
+     * the deadline cancelled ({@link CallTimeoutException#cancelled()}) never runs the switch and
+     * keeps reading the old next hop, and one still running it ({@code running()}) may be between
+     * its cache and the old slot. The next full update of the route frees what is retired.
+     *
+     * @return the cores that read the new next hop from now on
+     */
+    public synchronized CpuSet update(final int route, final long nextHop, final Duration deadline) {
+        final int fresh = allocate();
+        slots.set(fresh, nextHop);
+        final int old = slotOf[route];
+        CpuSet switched = CpuSet.firstN(machine.coreCount());
+        try {
+            smp.withDeadline(deadline).onEachCore(cpu -> caches.local()[route] = fresh); // local(): core cpu's cache
+        } catch (CallTimeoutException e) {
+            switched = e.ran(); // e.cancelled() never switch; e.running() switch on their own
+            if (old >= 0) {
+                retired.get(route).add(old); // still a real next hop: a cancelled core reads it, never FREED
+            }
+            slotOf[route] = fresh;
+            return switched;
+        }
+        if (old >= 0) {
+            free(old);
+        }
+        for (final int r : retired.get(route)) {
+            free(r);
+        }
+        retired.get(route).clear();
+        slotOf[route] = fresh;
+        return switched;
+    }
+
+    private void free(final int slot) {
+        slots.set(slot, FREED);
+        slotFree[slot] = true;
     }
 
     private int allocate() {

@@ -2,11 +2,14 @@ package org.ipi4j.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import org.ipi4j.Core;
+import org.ipi4j.interrupts.CpuSet;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Timeout;
 
@@ -50,6 +53,42 @@ class RoutingTableTest {
             updater.join(TimeUnit.SECONDS.toMillis(10));
             assertThat(updater.isAlive()).isFalse();
             assertThat(table.machine().core(1).submit(() -> table.lookup(3)).get(10, TimeUnit.SECONDS)).isEqualTo(5000);
+        }
+    }
+
+    /**
+     * An update with a deadline while core 1 takes no calls (interrupts off): it returns within
+     * the deadline, says only core 0 switched, and core 1, which never ran the switch, reads the
+     * old next hop, still there (its slot retired, not freed). The next full update reaches both
+     * cores and frees what was retired.
+     */
+    @RepeatedTest(3)
+    void anUpdateThatMissesItsDeadlineLeavesTheLateCoreOnTheOldHopNeverAFreedSlot() throws Exception {
+        try (RoutingTable table = new RoutingTable(2)) {
+            final CountDownLatch deaf = new CountDownLatch(1);
+            final CountDownLatch release = new CountDownLatch(1);
+            final CompletableFuture<Long> late = table.machine().core(1).submit(() -> {
+                final Core c = Core.current();
+                final boolean flags = c.disableInterrupts();
+                try {
+                    deaf.countDown();
+                    release.await(); // takes no call until released
+                } finally {
+                    c.restoreInterrupts(flags); // the cancelled switch is never run here
+                }
+                return table.lookup(5);
+            });
+            assertThat(deaf.await(10, TimeUnit.SECONDS)).isTrue();
+            final long start = System.nanoTime();
+            final CpuSet switched = table.update(5, 7000, Duration.ofMillis(100));
+            final long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertThat(switched).isEqualTo(CpuSet.of(0));
+            assertThat(tookMillis).as("it returned at its deadline, not the watchdog's 10 s").isLessThan(5_000);
+            assertThat(table.machine().core(0).submit(() -> table.lookup(5)).get(10, TimeUnit.SECONDS)).isEqualTo(7000);
+            release.countDown();
+            assertThat(late.get(10, TimeUnit.SECONDS)).as("the late core reads the old hop, never FREED").isEqualTo(1005);
+            table.update(5, 7001); // reaches every core: what was retired is freed
+            assertThat(table.machine().core(1).submit(() -> table.lookup(5)).get(10, TimeUnit.SECONDS)).isEqualTo(7001);
         }
     }
 }
