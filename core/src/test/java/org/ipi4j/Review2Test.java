@@ -458,4 +458,56 @@ class Review2Test {
             }
         }
     }
+
+    /** Probe: two closeable Sharded objects and a stuck core: shutdown still returns near its timeout, and records the core that did not answer. */
+    @Test
+    void twoShardedOnAStuckCoreDoNotHoldTheShutdownBeyondItsTimeout() throws Exception {
+        final Machine m = parked(2);
+        final CountDownLatch release = new CountDownLatch(1);
+        final CountDownLatch stuck = new CountDownLatch(1);
+        try {
+            final SmpCall smp = SmpCall.install(m);
+            Sharded.start(smp, cpu -> new Closing(cpu, new CopyOnWriteArrayList<>()));
+            Sharded.start(smp, cpu -> new Closing(cpu, new CopyOnWriteArrayList<>()));
+            m.core(1).submit(() -> {
+                stuck.countDown();
+                release.await();
+                return null;
+            });
+            assertThat(stuck.await(10, TimeUnit.SECONDS)).isTrue();
+            final long t0 = System.nanoTime();
+            assertThat(m.shutdown(Duration.ofMillis(300)).stuckCores()).hasSize(1);
+            final long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertThat(ms).as("shutdown(300 ms) took %d ms", ms).isLessThan(3_000);
+            assertThat(m.oopses()).anySatisfy(o -> assertThat(o.toString()).contains("within the shutdown"));
+        } finally {
+            release.countDown();
+        }
+    }
+
+    /** Probe: an outside thread scheduling timers while the machine shuts down: each timer handed out completes once shutdown returned. */
+    @RepeatedTest(20)
+    void timersScheduledWhileShutdownRunsAllComplete() throws Exception {
+        final Machine m = parked(2);
+        final List<CoreTimer> handedOut = new CopyOnWriteArrayList<>();
+        final CountDownLatch going = new CountDownLatch(1);
+        final Thread scheduler = new Thread(() -> {
+            going.countDown();
+            for (int i = 0; ; i++) {
+                try {
+                    handedOut.add(m.core(i & 1).schedule(Duration.ofNanos(i % 3 == 0 ? 0 : 1_000_000), () -> { }));
+                } catch (MachineClosedException refused) {
+                    return;
+                }
+            }
+        });
+        scheduler.start();
+        assertThat(going.await(10, TimeUnit.SECONDS)).isTrue();
+        m.shutdown(Duration.ofSeconds(5));
+        scheduler.join(10_000);
+        assertThat(scheduler.isAlive()).isFalse();
+        for (final CoreTimer t : handedOut) {
+            assertThat(t).as("%s after shutdown", t).isDone();
+        }
+    }
 }
