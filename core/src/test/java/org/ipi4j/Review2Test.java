@@ -510,4 +510,32 @@ class Review2Test {
             assertThat(t).as("%s after shutdown", t).isDone();
         }
     }
+
+    /**
+     * Finding: a before-shutdown hook that shuts the machine down (a service whose stop closes
+     * the machine it runs on, say) re-enters {@code Machine.shutdown} on the same thread: the
+     * monitor is reentrant and {@code report} is still null while the stop hooks run, so the
+     * shutdown starts again from the top and runs the hooks again, recursively, until a
+     * StackOverflowError (the hook ran 1713 times here); each level then runs the rest of the
+     * shutdown (closing the controller, stopping the cores, the shutdown hooks) once more.
+     */
+    @Test
+    @Tag("review-finding")
+    void aBeforeShutdownHookThatCallsShutdownIsHarmless() {
+        final Machine m = parked(1);
+        final java.util.concurrent.atomic.AtomicInteger hookRuns = new java.util.concurrent.atomic.AtomicInteger();
+        final AtomicReference<Object> inner = new AtomicReference<>();
+        m.beforeShutdown(left -> {
+            hookRuns.incrementAndGet();
+            try {
+                inner.set(m.shutdown(Duration.ofSeconds(1)));
+            } catch (RuntimeException | Error e) {
+                inner.set(e);
+            }
+        });
+        final ShutdownReport outer = m.shutdown(Duration.ofSeconds(5));
+        assertThat(hookRuns.get()).as("runs of the hook").isEqualTo(1);
+        assertThat(inner.get()).as("the nested shutdown's outcome").isNotInstanceOf(StackOverflowError.class);
+        assertThat(outer).isNotNull();
+    }
 }
