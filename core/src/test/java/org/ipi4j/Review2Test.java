@@ -538,4 +538,74 @@ class Review2Test {
         assertThat(inner.get()).as("the nested shutdown's outcome").isNotInstanceOf(StackOverflowError.class);
         assertThat(outer).isNotNull();
     }
+
+    /** Probe: close() racing invokeOn from another thread: every call returns or is refused with IllegalStateException; every instance is closed once. */
+    @RepeatedTest(10)
+    void closeRacingInvokeOnRefusesOrAnswersEveryCall() throws Exception {
+        final List<Integer> closed = new CopyOnWriteArrayList<>();
+        try (Machine m = parked(2)) {
+            final Sharded<Closing> shards = Sharded.start(SmpCall.install(m), cpu -> new Closing(cpu, closed));
+            final AtomicReference<Throwable> wrong = new AtomicReference<>();
+            final CountDownLatch going = new CountDownLatch(1);
+            final Thread caller = new Thread(() -> {
+                going.countDown();
+                for (int i = 0; ; i++) {
+                    try {
+                        final int cpu = shards.<Integer>invokeOn(i & 1, s -> s.cpu);
+                        if (cpu != (i & 1)) {
+                            wrong.set(new AssertionError("answer " + cpu + " from core " + (i & 1)));
+                        }
+                    } catch (IllegalStateException refused) {
+                        return;
+                    } catch (org.ipi4j.smp.SmpCallException late) {
+                        if (!(late.getCause() instanceof IllegalStateException)) {
+                            wrong.set(late);
+                        }
+                        return;
+                    } catch (Throwable t) {
+                        wrong.set(t);
+                        return;
+                    }
+                }
+            });
+            caller.start();
+            assertThat(going.await(10, TimeUnit.SECONDS)).isTrue();
+            shards.close();
+            caller.join(10_000);
+            assertThat(caller.isAlive()).isFalse();
+            assertThat(wrong.get()).isNull();
+            assertThat(closed).containsExactlyInAnyOrder(0, 1);
+        }
+        assertThat(closed).containsExactlyInAnyOrder(0, 1);
+    }
+
+    /** Probe: a core preempted until resumed with a timer armed: shutdown resumes it and the timer's future completes. */
+    @Test
+    void aPreemptedCoresTimerCompletesAtShutdown() throws Exception {
+        final Machine m = parked(2);
+        m.core(1).submit(() -> {
+            m.core(1).preempt(Duration.ofDays(1)); // stops at its next boundary
+            return null;
+        }).get(10, TimeUnit.SECONDS);
+        final CoreTimer t = m.core(1).schedule(Duration.ofDays(1), () -> { });
+        assertThat(m.shutdown(Duration.ofSeconds(5)).isClean()).isTrue();
+        assertThatThrownBy(() -> t.get(1, TimeUnit.SECONDS)).hasCauseInstanceOf(MachineClosedException.class);
+    }
+
+    /** Probe: Sharded.start on a machine not started yet answers at once (made or refused), never waits out a watchdog. */
+    @Test
+    void shardedStartOnAnUnstartedMachineAnswersAtOnce() {
+        final Machine m = Machine.builder().cores(2).idlePolicy(IdlePolicy.park()).pinning(Pinning.NONE).build();
+        final SmpCall smp = SmpCall.builder(m).watchdog(Duration.ofSeconds(20)).install();
+        final long t0 = System.nanoTime();
+        try {
+            Sharded.start(smp, cpu -> new int[] {cpu});
+        } catch (RuntimeException refused) {
+            assertThat(refused).hasMessageContaining("start");
+        } finally {
+            final long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            m.shutdown(Duration.ofSeconds(1));
+            assertThat(ms).as("Sharded.start on an unstarted machine took %d ms", ms).isLessThan(10_000);
+        }
+    }
 }
