@@ -604,15 +604,14 @@ class Review2Test {
         final Machine m = Machine.builder().cores(2).idlePolicy(IdlePolicy.park()).pinning(Pinning.NONE).build();
         final SmpCall smp = SmpCall.builder(m).watchdog(Duration.ofSeconds(3)).install();
         final long t0 = System.nanoTime();
+        Object outcome;
         try {
-            Sharded.start(smp, cpu -> new int[] {cpu});
+            outcome = Sharded.start(smp, cpu -> new int[] {cpu});
         } catch (RuntimeException refused) {
-            assertThat(refused).hasMessageContaining("start");
-            System.err.println("Sharded.start on an unstarted machine: " + refused);
-        } finally {
-            final long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            m.shutdown(Duration.ofSeconds(1));
-            assertThat(ms).as("Sharded.start on an unstarted machine took %d ms", ms).isLessThan(2_500);
+            outcome = refused;
         }
+        final long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        m.shutdown(Duration.ofSeconds(1));
+        assertThat(ms).as("Sharded.start on an unstarted machine took %d ms, then: %s", ms, outcome).isLessThan(2_500);
     }
 }
