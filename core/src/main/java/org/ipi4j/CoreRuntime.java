@@ -115,7 +115,7 @@ final class CoreRuntime {
 
     /** {@return boundaries this core has reached (checkpoints, instructions, run-loop and wait rounds); any thread} */
     long progress() {
-        return progress.get();
+        return progress.get() + cpu.sendBackoffs(); // a round backing off from a full mailbox takes our interrupts too
     }
 
     /** Counts a stall the stall watch reported; the watch's thread only. */

@@ -84,6 +84,12 @@ public final class Machine implements AutoCloseable {
     private final StallWatch stallWatch;
     private int lifecycle = NEW;
     private ShutdownReport report;
+    /**
+     * Set (volatile) before the before-shutdown hooks run: a hook registered from then on is
+     * refused (partner: {@link #beforeShutdown}'s read after its add), and a shutdown called from
+     * inside a hook, on the same thread, is refused instead of running the shutdown again.
+     */
+    private volatile boolean shuttingDown;
 
     private Machine(final MachineConfig c) {
         this.name = c.name();
@@ -113,7 +119,7 @@ public final class Machine implements AutoCloseable {
         }
         host.bind(interrupts, cores);
         this.stallWatch = c.stallThreshold() == null || simulation != null ? null
-            : new StallWatch(name, cores, c.stallThreshold().toNanos(), c.stallListener(), oopses);
+            : new StallWatch(name, cores, Deadlines.saturatedNanos(c.stallThreshold()), c.stallListener(), oopses);
     }
 
     /** {@return a builder with the defaults: 2 cores, adaptive idle, best-effort pinning} */
@@ -303,12 +309,22 @@ public final class Machine implements AutoCloseable {
      * per-core state on them) does it here. The hook is given how much of the shutdown's timeout
      * is left, and must not wait longer. Hooks run in reverse order of registration, the last
      * registered first (a layer built on another stops before it); one that throws is recorded as
-     * an {@link Oops} and the next one runs. Register before shutdown.
+     * an {@link Oops} and the next one runs. A hook that calls {@link #shutdown} gets an
+     * {@link IllegalStateException}.
      *
      * @param hook runs once, at the start of shutdown, given the time left
+     * @throws MachineClosedException if the shutdown has begun (the hook would not run)
      */
     public void beforeShutdown(final Consumer<Duration> hook) {
-        stopHooks.add(0, Objects.requireNonNull(hook, "hook"));
+        Objects.requireNonNull(hook, "hook");
+        stopHooks.add(0, hook);
+        // Dekker with shutdown: it sets the flag, then takes the hooks; we add, then read the flag.
+        // Either its run sees our hook or we see the flag (or both: the hook then runs and we throw).
+        if (shuttingDown) {
+            stopHooks.remove(hook);
+            throw new MachineClosedException("machine " + name + " is shutting down: a before-shutdown hook "
+                + "registered now would not run");
+        }
     }
 
     /**
@@ -355,6 +371,11 @@ public final class Machine implements AutoCloseable {
         if (report != null) {
             return report;
         }
+        if (shuttingDown) { // only this thread can be here now: the lock is ours, a hook called us
+            throw new IllegalStateException("shutdown() of machine " + name + " called while it shuts down, from "
+                + "one of its before-shutdown hooks");
+        }
+        shuttingDown = true; // before the hooks run: a hook registered from now on is refused
         // One deadline for every wait below, taken first: the closing protocol's wait too.
         final long deadline = System.nanoTime() + Deadlines.saturatedNanos(timeout);
         if (lifecycle == STARTED) {

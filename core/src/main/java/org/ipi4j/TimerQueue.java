@@ -28,6 +28,8 @@ final class TimerQueue {
     private final PriorityQueue<CoreTimer> heap = new PriorityQueue<>(ORDER); // guarded by this
     private long sequence; // guarded by this
     private boolean closed; // guarded by this
+    /** The timer the core runs now, or null: set under this lock as it leaves the heap, cleared after its run. */
+    private volatile CoreTimer running;
     /** A new earliest timer arrived: the core must look again. Partner: the run loop's re-check. */
     private volatile boolean rearm;
     // ---- owned by the core thread, refreshed under the lock by runDue -------------------
@@ -98,16 +100,21 @@ final class TimerQueue {
                 t = heap.peek();
                 if (t != null && now - t.due >= 0) {
                     heap.poll();
+                    running = t; // under the lock closeAll takes: out of the heap, it is still in its reach
                 } else {
                     armed = t != null;
                     nextDue = t == null ? 0 : t.due;
                     return;
                 }
             }
-            if (t.claim()) { // a cancelled timer is dropped here
-                if (t.runClaimed(afterEach)) {
-                    rearm(t, now);
+            try {
+                if (t.claim()) { // a cancelled timer is dropped here
+                    if (t.runClaimed(afterEach)) {
+                        rearm(t, now);
+                    }
                 }
+            } finally {
+                running = null;
             }
         }
     }
@@ -137,15 +144,23 @@ final class TimerQueue {
      */
     int closeAll() {
         final CoreTimer[] left;
+        final CoreTimer now;
         synchronized (this) {
             closed = true;
             left = heap.toArray(new CoreTimer[0]);
             heap.clear();
+            now = running;
         }
         int n = 0;
         final MachineClosedException why = closedWhy();
         for (final CoreTimer t : left) {
             n += t.cancelAtShutdown(why) ? 1 : 0;
+        }
+        if (now != null && now.isPeriodic()) {
+            // A periodic timer stuck in its run (its core given up on) would never run again: its
+            // future fails now, and the run's end, finding it cancelled, does not put it back. A
+            // one-shot timer stuck in its run completes when the run does, as a stuck task's future.
+            n += now.cancelAtShutdown(why) ? 1 : 0;
         }
         return n;
     }

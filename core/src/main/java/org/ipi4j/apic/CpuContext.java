@@ -59,6 +59,8 @@ public final class CpuContext {
     int depth;
 
     final Counter sent = new Counter();
+    /** Rounds this core spent backing off from a full mailbox under BLOCK (each takes its own interrupts). */
+    final Counter sendBackoffs = new Counter();
     final Counter received = new Counter();
     final Counter payloads = new Counter();
     final Counter handlerNanos = new Counter();
@@ -118,6 +120,14 @@ public final class CpuContext {
      */
     public long lastInterruptsEnabledAt() {
         return (long) IRQ_ON_AT.getOpaque(this);
+    }
+
+    /**
+     * {@return rounds this core backed off from a full mailbox under BLOCK} Each round takes the
+     * core's own interrupts, so the stall watch counts it as progress: waiting for room is not a stall.
+     */
+    public long sendBackoffs() {
+        return sendBackoffs.get();
     }
 
     /** {@return interrupts this core sent (one per target)} */

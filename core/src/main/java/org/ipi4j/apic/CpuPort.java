@@ -181,6 +181,7 @@ public final class CpuPort {
         do {
             if (own != null) {
                 own.deliverPending(own.context.epc()); // keep draining our own mailboxes: no mutual deadlock
+                own.context.sendBackoffs.increment(); // progress for the stall watch: waiting for room is no stall
             }
             if (++spins < 100) {
                 timeline.spinWait();

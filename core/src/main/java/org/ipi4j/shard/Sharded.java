@@ -97,6 +97,10 @@ public final class Sharded<T> implements AutoCloseable {
     public static <T> Sharded<T> start(final SmpCall smp, final IntFunction<? extends T> factory) {
         Objects.requireNonNull(smp, "smp");
         Objects.requireNonNull(factory, "factory");
+        if (smp.machine().core(0).state() == Core.State.NEW) { // its calls would wait for cores that never run
+            throw new IllegalStateException("machine " + smp.machine().name() + " is not started: start it before "
+                + "Sharded.start makes an instance on each of its cores");
+        }
         final Sharded<T> s = new Sharded<>(smp);
         try {
             smp.onEachCore(cpu -> {
@@ -121,7 +125,18 @@ public final class Sharded<T> implements AutoCloseable {
             }
             throw e;
         }
-        s.machine.beforeShutdown(s::stopAtShutdown);
+        try {
+            s.machine.beforeShutdown(s::stopAtShutdown);
+        } catch (MachineClosedException e) { // the shutdown began while we made them: close them ourselves
+            if (s.closed.compareAndSet(false, true)) {
+                try {
+                    smp.onEachCore(s::closeOn);
+                } catch (RuntimeException second) {
+                    e.addSuppressed(second);
+                }
+            }
+            throw e;
+        }
         return s;
     }
 
@@ -289,10 +304,16 @@ public final class Sharded<T> implements AutoCloseable {
      * are refused. Idempotent: only the first call closes.
      *
      * @throws SmpCallException if an instance's {@code close} threw (the others are closed all the same)
+     * @throws IllegalStateException if waiting here is a deadlock hazard (a handler, a call's function,
+     *         interrupts off): refused before anything changes, so a later close still closes
      * @throws MachineClosedException if the machine no longer takes calls (a handler halted it);
      *         after a shutdown this returns quietly: the shutdown closed them
      */
     public void close() {
+        if (closed.get()) {
+            return;
+        }
+        smp.checkMayWait(); // refused where waiting is a deadlock hazard: before the flag, which would stay set
         if (closed.compareAndSet(false, true)) {
             smp.onEachCore(this::closeOn);
         }
@@ -303,13 +324,22 @@ public final class Sharded<T> implements AutoCloseable {
         if (!closed.compareAndSet(false, true) || !closeable || machine.simulation() != null || machine.isClosed()) {
             return; // nothing to close, or a machine a handler halted (FaultPolicy.HALT_MACHINE): no more calls
         }
-        final CallCompletion<Void> done = smp.onEachCoreAsync(this::closeOn);
+        if (left.isNegative() || left.isZero()) {
+            throw new IllegalStateException(this + ": no time left in the shutdown to close its instances");
+        }
+        // Through a view with the time left as its deadline: waiting for queue or group room on a
+        // full, stuck core ends there too, and a core that has not started closing by then never will.
+        final CallCompletion<Void> done = smp.withDeadline(left).onEachCoreAsync(this::closeOn);
         try {
             done.get(left.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new IllegalStateException(this + ": not every core closed its instance within the shutdown's "
                 + left.toMillis() + " ms", e);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof org.ipi4j.smp.CallTimeoutException) {
+                throw new IllegalStateException(this + ": not every core closed its instance within the shutdown's "
+                    + left.toMillis() + " ms", e.getCause());
+            }
             throw new IllegalStateException(this + ": closing an instance failed", e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
