@@ -117,27 +117,27 @@ public final class Sharded<T> implements AutoCloseable {
                 }
             });
         } catch (RuntimeException e) {
-            s.closed.set(true);
-            try {
-                smp.onEachCore(s::closeOn); // the instances that were made
-            } catch (RuntimeException second) {
-                e.addSuppressed(second);
-            }
+            s.closeAfterFailedStart(e); // the instances that were made
             throw e;
         }
         try {
             s.machine.beforeShutdown(s::stopAtShutdown);
         } catch (MachineClosedException e) { // the shutdown began while we made them: close them ourselves
-            if (s.closed.compareAndSet(false, true)) {
-                try {
-                    smp.onEachCore(s::closeOn);
-                } catch (RuntimeException second) {
-                    e.addSuppressed(second);
-                }
-            }
+            s.closeAfterFailedStart(e);
             throw e;
         }
         return s;
+    }
+
+    /** A start that fails closes what it made, once; a failure to close is suppressed in {@code e}. */
+    private void closeAfterFailedStart(final RuntimeException e) {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                smp.onEachCore(this::closeOn);
+            } catch (RuntimeException second) {
+                e.addSuppressed(second);
+            }
+        }
     }
 
     /** {@return how many instances: the machine's core count} */
