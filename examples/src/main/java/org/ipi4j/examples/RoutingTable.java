@@ -98,13 +98,21 @@ public final class RoutingTable implements AutoCloseable {
         final int fresh = allocate();
         slots.set(fresh, nextHop); // before the call: the call publishes it to every core
         caches.invokeOnAll(cache -> cache[route] = fresh); // every core, and wait for each
+        // Safe only because invokeOnAll returned: no core can be between its cache and an old slot.
+        switchedEverywhere(route, fresh);
+    }
+
+    /**
+     * Every core points {@code route} at {@code fresh} now: none can read its old slot, nor what a
+     * timed-out update retired, so they are freed. Guarded by this.
+     */
+    private void switchedEverywhere(final int route, final int fresh) {
         final int old = slotOf[route];
         if (old >= 0) {
-            // Safe only because invokeOnAll returned: no core can be between its cache and this slot.
             free(old);
         }
         for (final int r : retired.get(route)) {
-            free(r); // every core points at the fresh slot now: none can read what a timed-out update left
+            free(r);
         }
         retired.get(route).clear();
         slotOf[route] = fresh;
@@ -123,27 +131,18 @@ public final class RoutingTable implements AutoCloseable {
     public synchronized CpuSet update(final int route, final long nextHop, final Duration deadline) {
         final int fresh = allocate();
         slots.set(fresh, nextHop);
-        final int old = slotOf[route];
-        CpuSet switched = CpuSet.firstN(machine.coreCount());
         try {
             smp.withDeadline(deadline).onEachCore(cpu -> caches.local()[route] = fresh); // local(): core cpu's cache
         } catch (CallTimeoutException e) {
-            switched = e.ran(); // e.cancelled() never switch; e.running() switch on their own
+            final int old = slotOf[route];
             if (old >= 0) {
                 retired.get(route).add(old); // still a real next hop: a cancelled core reads it, never FREED
             }
             slotOf[route] = fresh;
-            return switched;
+            return e.ran(); // e.cancelled() never switch; e.running() switch on their own
         }
-        if (old >= 0) {
-            free(old);
-        }
-        for (final int r : retired.get(route)) {
-            free(r);
-        }
-        retired.get(route).clear();
-        slotOf[route] = fresh;
-        return switched;
+        switchedEverywhere(route, fresh);
+        return CpuSet.firstN(machine.coreCount());
     }
 
     private void free(final int slot) {
