@@ -1,7 +1,6 @@
 package org.ipi4j.bench.lab;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -424,9 +423,7 @@ final class Report {
         if (ratios.isEmpty()) {
             return r.median(metric) / Math.max(1, f.median(floorMetric));
         }
-        Collections.sort(ratios);
-        final int n = ratios.size();
-        return n % 2 == 1 ? ratios.get(n / 2) : (ratios.get(n / 2 - 1) + ratios.get(n / 2)) / 2;
+        return Trials.median(ratios.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     /**

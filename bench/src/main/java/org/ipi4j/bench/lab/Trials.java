@@ -356,7 +356,8 @@ final class Trials {
         return a;
     }
 
-    private static double median(final double[] values) {
+    /** {@return the median of {@code values} (commons-math's, the mean of the middle two for an even count)} */
+    static double median(final double[] values) {
         return new Percentile().evaluate(values, 50);
     }
 }
