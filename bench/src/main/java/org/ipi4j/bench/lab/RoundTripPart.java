@@ -76,8 +76,6 @@ final class RoundTripPart {
                     result.info().put("oversubscribed", 1 + rt.responderThreads().size() > Machine.hostCpus());
                     result.info().put("interleaved", true); // repeat i of every variant ran in round i
                 }
-                final Result r = result;
-                final int rep = round;
                 warmUp(rt, s);
                 final Map<String, Double> m = new LinkedHashMap<>();
                 final Histogram b2b = new Histogram(3);
@@ -131,7 +129,7 @@ final class RoundTripPart {
                     service.recordValue(end - lastStart);
                 }
                 m.put("cpu_paced_ns", (double) (cpu(rt) - cpu0) / s.pacedSamples());
-                m.put("round", (double) rep); // pairs this repeat with its floor's of the same round
+                m.put("round", (double) round); // pairs this repeat with its floor's of the same round
                 put(m, "b2b", b2b);
                 put(m, "paced", paced);
                 put(m, "paced_service", service);
@@ -143,14 +141,14 @@ final class RoundTripPart {
                 m.put("pace_achieved_ns", s.pacedSamples() > 1 ? (double) (lastStart - firstIntended) / (s.pacedSamples() - 1)
                     : Double.NaN);
                 m.put("paced_late", (double) late / s.pacedSamples());
-                r.addRepeat(m);
+                result.addRepeat(m);
                 allB2b.add(b2b);
                 allPaced.add(paced);
-                sink.histogram(r.name(), rep, "b2b", b2b);
-                sink.histogram(r.name(), rep, "paced", paced);
-                r.distributions().put("paced", Distribution.of(allPaced));
-                r.distributions().put("b2b", Distribution.of(allB2b));
-                return r;
+                sink.histogram(result.name(), round, "b2b", b2b);
+                sink.histogram(result.name(), round, "paced", paced);
+                result.distributions().put("paced", Distribution.of(allPaced));
+                result.distributions().put("b2b", Distribution.of(allB2b));
+                return result;
             }
         }
     }
