@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
 
 /** The lab's command line; see {@code --help}. */
 @Command(name = "lab", mixinStandardHelpOptions = true, versionProvider = LabCommand.Version.class,
-    sortOptions = false, subcommands = {Compare.class, TortureCommand.class, TrialsCommand.class, MatrixCommand.class},
+    sortOptions = false, subcommands = {Compare.class, TortureCommand.class, TrialsCommand.class, MatrixCommand.class, LoadCommand.class},
     description = {
         "Measures, on this machine, polling versus signalling and what it costs in CPU, next to the physical floors "
             + "and to the peers (ExecutorService, Agrona, the Disruptor), then cross-core calls and TLB shootdowns. "
@@ -306,6 +306,9 @@ public final class LabCommand implements Callable<Integer> {
                     () -> VirtPart.yieldToPreempted(on, s, sink)));
             }
         }
+        if (s.parts().contains("loadcurve")) {
+            steps.addAll(LoadPart.steps(LoadPart.Plan.of(s))); // interleaved: every round runs each curve once, shuffled
+        }
         if (s.parts().contains("sim")) {
             for (final String op : new String[] {"onEachCore", "shootdown"}) {
                 for (final int n : s.simCores()) {
@@ -338,7 +341,8 @@ public final class LabCommand implements Callable<Integer> {
         }
         console.println("Parts: roundtrip (every variant above), smp (waited calls: flat, serial, tree(2) per --cores), "
             + "shootdown (one page, per --cores), storm (64-page unmap, page by page and batched), virt (preempted "
-            + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield), sim "
+            + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield), loadcurve (throughput and latency against offered load, open loop, 1 and 2 callers: IPI, waited "
+            + "and async call, Sharded.invokeOn, Disruptor, executor; also lab load), sim "
             + "(simulated machines of --sim-cores cores in virtual time, and the check against the real machine at 2 cores; "
             + "also --simulate)");
     }

@@ -36,6 +36,8 @@ final class Report {
         + "samples, p99 from 100,000, p99.9 from a million); \"-\" marks one with fewer.";
 
     /** Headings of the simulated latency tables (the HTML page draws a chart after each). */
+    static final String LOAD = "Load curve: throughput and latency against offered load (open loop, outside callers, "
+        + "one responder that spins; the executor's parks)";
     static final String SIM_CALLS = "Simulated: onEachCore from core 0, virtual time, against cores (seeded, "
         + "deterministic; the cost model is in each result)";
     static final String SIM_SHOOTDOWNS = "Simulated: one-page shootdown from core 0, virtual time, against cores";
@@ -283,6 +285,14 @@ final class Report {
         "storms", "*shootdowns*: protect calls that needed one; *call IPIs*: call-function IPIs sent; *full flushes on "
             + "targets*: flushes of a whole space instead of single entries (above the per-page ceiling); *storms*: "
             + "repeats of the 64-page unmap.",
+        "load", "*offered*: the nominal rate over all callers, each sending its share on an absolute schedule (open "
+            + "loop). *sent*: the achieved offer, first intended send to last real one. *done*: completions per second, "
+            + "first intended send to last completion (the throughput). *p50/p90/p99*: latency from each request's "
+            + "intended send time to its completion (coordinated omission corrected), '-' with fewer than 1,000 samples "
+            + "beyond the percentile. *unsent*: requests a service so far behind its schedule never got (the point's "
+            + "time budget ran out); *lost*: sent and not completed within the budget (both must be 0 for the row to "
+            + "count). Waited services have one request per caller in flight, async ones up to "
+            + LoadPart.OUTSTANDING + ".",
         "virt", "*per operation*: each count divided by the operations measured (e.g. pv flushes per op: deferred "
             + "PV TLB flushes a preempted core ran on its way back, per protect; yields per op: directed yields to a "
             + "preempted target, per call).");
@@ -295,6 +305,8 @@ final class Report {
             return COLUMNS.get("shootdowns");
         } else if (heading.startsWith("Unmap storm")) {
             return COLUMNS.get("storms");
+        } else if (heading.equals(LOAD)) {
+            return COLUMNS.get("load");
         } else if (heading.startsWith("Virtualization")) {
             return COLUMNS.get("virt");
         }
@@ -310,6 +322,7 @@ final class Report {
         s.put("Unmap storm: 64 pages, page by page versus one mmu_gather", storms());
         s.put("Virtualization: preempted cores, PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI, "
             + "directed yield", virt());
+        s.put(LOAD, LoadPart.table(part("load")));
         s.put(SIM_CALLS, simulated("onEachCore"));
         s.put(SIM_SHOOTDOWNS, simulated("shootdown"));
         s.put("Simulated: unmap storm of " + SimPart.STORM_PAGES + " pages, page by page versus one mmu_gather (flat)",

@@ -104,22 +104,10 @@ final class RoundTripPart {
                 int late = 0;
                 for (int i = 0; i < s.pacedSamples(); i++) {
                     intended += pace;
-                    long now = System.nanoTime();
-                    if (now >= intended) {
+                    if (!awaitSendTime(intended)) {
                         late++;
                     }
-                    while (now < intended) {
-                        // Park only while the send is far off: a park overshoots by tens of microseconds
-                        // here, and a late generator would charge its own lateness to the responder.
-                        final long left = intended - now;
-                        if (left > PARK_SLACK_NANOS) {
-                            LockSupport.parkNanos(left - PARK_SLACK_NANOS);
-                        } else {
-                            Thread.onSpinWait();
-                        }
-                        now = System.nanoTime();
-                    }
-                    lastStart = now;
+                    lastStart = System.nanoTime();
                     if (i == 0) {
                         firstIntended = intended;
                     }
@@ -151,6 +139,30 @@ final class RoundTripPart {
                 return result;
             }
         }
+    }
+
+    /**
+     * Waits until {@code intended} ({@code System.nanoTime}): parks while the send is far off and
+     * spins the last {@value #PARK_SLACK_NANOS} ns, since a park overshoots by tens of microseconds
+     * here and a late generator would charge its own lateness to the responder.
+     *
+     * @return false if the time had already passed (the send is late)
+     */
+    static boolean awaitSendTime(final long intended) {
+        long now = System.nanoTime();
+        if (now >= intended) {
+            return false;
+        }
+        while (now < intended) {
+            final long left = intended - now;
+            if (left > PARK_SLACK_NANOS) {
+                LockSupport.parkNanos(left - PARK_SLACK_NANOS);
+            } else {
+                Thread.onSpinWait();
+            }
+            now = System.nanoTime();
+        }
+        return true;
     }
 
     static String floorName(final RoundTrip.Floor floor) {
