@@ -8,7 +8,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.function.BooleanSupplier;
 
-import org.ipi4j.apic.CpuContext;
 import org.ipi4j.apic.InterruptController;
 import org.ipi4j.apic.Vcpu;
 import org.ipi4j.idle.IdlePolicy;
@@ -70,34 +69,23 @@ public final class Core {
     private static final State[] STATES = State.values(); // indexed by IdleLoop's state constants
 
     private final int id;
-    private final CoreRuntime runtime; // what runs on the core's thread; cpu and vcpu are its parts
-    private final CpuContext cpu;
-    private final Vcpu vcpu;
+    private final CoreRuntime runtime; // what runs on the core's thread; the observers read its parts
     private final Interpreter interpreter;
 
     /** Core {@code id} of the machine that {@code host} stands for; its parts come from {@code controller}. */
     Core(final int id, final Pinning pinning, final InterruptController controller, final CoreHost host) {
         this.id = id;
         this.runtime = new CoreRuntime(id, pinning, controller, host);
-        this.cpu = runtime.cpu;
-        this.vcpu = runtime.vcpu;
         this.interpreter = new Interpreter(new ProgramCpu(runtime), host.memory());
     }
 
     /** {@return the core running the calling thread, or null if the caller is not a core} */
     public static Core current() {
-        if (Thread.currentThread() instanceof CoreThread t) {
-            return t.core;
-        }
-        // A thread made by a user's ThreadFactory sets both fields itself before it runs as a core,
-        // so it always sees its own writes; any other thread reading a stale false is not a core.
-        return factoryThreads ? FACTORY_THREAD_CORE.get() : null;
+        return THREADS.current();
     }
 
-    /** The core of a thread made by a {@link Machine.Builder#threadFactory}; unused otherwise. */
-    private static final ThreadLocal<Core> FACTORY_THREAD_CORE = new ThreadLocal<>();
-    /** True once any core ran on a factory-made thread: other threads skip the ThreadLocal until then. */
-    private static boolean factoryThreads;
+    /** Which core a thread was made for, also a thread from a {@link Machine.Builder#threadFactory}. */
+    private static final ThreadOwner<Core> THREADS = new ThreadOwner<>();
 
     /** {@return this core's id, 0 to {@code machine.coreCount() - 1}} */
     public int id() {
@@ -106,12 +94,12 @@ public final class Core {
 
     /** {@return host CPU this core's thread is pinned to, or -1 if it runs unpinned} */
     public int hostCpu() {
-        return runtime.hostCpu();
+        return runtime.thread.hostCpu();
     }
 
     /** {@return what the core is doing now} */
     public State state() {
-        return vcpu.isPreempted() ? State.PREEMPTED : STATES[runtime.idle.state()];
+        return runtime.vcpu.isPreempted() ? State.PREEMPTED : STATES[runtime.idle.state()];
     }
 
     /**
@@ -129,11 +117,8 @@ public final class Core {
      * @throws IllegalArgumentException if {@code duration} is not positive
      */
     public void preempt(final Duration duration) {
-        Objects.requireNonNull(duration, "duration");
-        if (duration.isNegative() || duration.isZero()) {
-            throw new IllegalArgumentException("duration must be positive, not " + duration);
-        }
-        runtime.preempt(Math.min(Deadlines.saturatedNanos(duration), Long.MAX_VALUE / 4)); // any length: no overflow
+        // A period's check and clamp: positive, and any length gives a slice end that cannot overflow.
+        runtime.preempt(Deadlines.timerNanos(duration, "duration", false));
     }
 
     /** Deschedules this core until {@link #resume()}; see {@link #preempt(Duration)}. */
@@ -143,27 +128,27 @@ public final class Core {
 
     /** Ends a preemption of this core (or one asked for and not yet taken). */
     public void resume() {
-        vcpu.resume();
+        runtime.vcpu.resume();
     }
 
     /** {@return true while this core is stopped by the host} */
     public boolean isPreempted() {
-        return vcpu.isPreempted();
+        return runtime.vcpu.isPreempted();
     }
 
     /** {@return this core's virtual-CPU state: preemption, PV flush, steal time} */
     public Vcpu vcpu() {
-        return vcpu;
+        return runtime.vcpu;
     }
 
     /** {@return current privilege level} */
     public Mode mode() {
-        return cpu.mode();
+        return runtime.cpu.mode();
     }
 
     /** {@return current interrupt flag} */
     public boolean interruptsEnabled() {
-        return cpu.interruptsEnabled();
+        return runtime.cpu.interruptsEnabled();
     }
 
     /** {@return true while preemption is disabled on this core (a recent value from other threads)} */
@@ -181,7 +166,7 @@ public final class Core {
      * @return the program's next instruction, the task's checkpoint count, or -1 when neither runs
      */
     public long epc() {
-        return cpu.epc();
+        return runtime.cpu.epc();
     }
 
     /**
@@ -192,12 +177,12 @@ public final class Core {
      * @return the clock reading of the last re-enable
      */
     public long lastInterruptsEnabledAt() {
-        return cpu.lastInterruptsEnabledAt();
+        return runtime.cpu.lastInterruptsEnabledAt();
     }
 
     /** {@return vector whose handler is running now, or -1} */
     public int inServiceVector() {
-        return cpu.inServiceVector();
+        return runtime.cpu.inServiceVector();
     }
 
     /** {@return true if any vector is pending in this core's IRR} */
@@ -211,7 +196,7 @@ public final class Core {
             .append("core ").append(id)
             .append(" [").append(state()).append(", ").append(mode())
             .append(", interrupts ").append(interruptsEnabled() ? "on" : "off");
-        final long since = cpu.interruptsOffSince();
+        final long since = runtime.cpu.interruptsOffSince();
         if (!interruptsEnabled() && since != 0) {
             sb.append(" for ").append((runtime.timeline.nanoTime() - since) / 1000).append("us");
         }
@@ -225,13 +210,13 @@ public final class Core {
 
     /** {@return the core thread's id (for CPU-time accounting with {@code ThreadMXBean}), or -1 before start} */
     public long threadId() {
-        final Thread t = runtime.thread();
+        final Thread t = runtime.thread.get();
         return t == null ? -1 : t.getId();
     }
 
     /** {@return the core thread's current stack, or an empty array if it is not running} */
     public StackTraceElement[] stackTrace() {
-        final Thread t = runtime.thread();
+        final Thread t = runtime.thread.get();
         return t == null ? new StackTraceElement[0] : t.getStackTrace();
     }
 
@@ -406,27 +391,6 @@ public final class Core {
 
     /** This core's thread, from {@code factory} or (null) a daemon thread named {@code name}; a core to {@link #current()}. */
     Thread newThread(final String name, final Runnable onStarted, final ThreadFactory factory) {
-        return runtime.newThread(factory == null ? body -> new CoreThread(this, name, body)
-            : body -> factory.newThread(() -> runAsFactoryThread(body)), onStarted);
-    }
-
-    private void runAsFactoryThread(final Runnable body) {
-        FACTORY_THREAD_CORE.set(this);
-        factoryThreads = true;
-        try {
-            body.run();
-        } finally {
-            FACTORY_THREAD_CORE.remove();
-        }
-    }
-
-    private static final class CoreThread extends Thread {
-        final Core core;
-
-        CoreThread(final Core core, final String name, final Runnable body) {
-            super(body, name);
-            this.core = core;
-            setDaemon(true); // a stuck core must not keep the JVM alive; shutdown reports it
-        }
+        return runtime.thread.make(THREADS.maker(this, name, factory), onStarted);
     }
 }

@@ -3,7 +3,6 @@ package org.ipi4j;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadFactory;
 import java.util.function.BooleanSupplier;
 
 import org.ipi4j.apic.CpuContext;
@@ -23,20 +22,20 @@ import org.ipi4j.observability.Counter;
 import org.ipi4j.time.Timeline;
 
 /**
- * The runtime of one core's thread, behind its face {@link Core}: the thread's body (pinning, the
- * run loop), the instruction boundary where interrupts and preemptions are taken (through the
- * core's {@link CpuPort}), the task queue, the owner-only operations, and the stop shutdown asks
- * for. The one place that takes the core's parts from the controller; it sees only a {@link CoreHost}.
+ * The runtime of one core's thread, behind its face {@link Core}: the thread's body (the run
+ * loop, on a {@link CoreThread} that makes, pins and joins the thread), the instruction boundary
+ * where interrupts and preemptions are taken (through the core's {@link CpuPort}), the task queue,
+ * the owner-only operations, and the stop shutdown asks for. The one place that takes the core's
+ * parts from the controller; it sees only a {@link CoreHost}.
  *
  * <p>Thread-safety: the fields under "owned by the core thread" are touched only by that thread,
  * and the owner-only operations check their caller. {@link #submit}, {@link #preempt},
- * {@link #requestStop}, {@link #join}, {@link #rejectQueued} and the observers take any thread.
+ * {@link #requestStop}, {@link #rejectQueued}, the {@link #thread}'s join and the observers take any thread.
  * A submitter's writes happen-before its task runs (the queue's offer and poll); the task's
  * happen-before its future completes.
  */
 final class CoreRuntime {
     final int id;
-    private final Pinning pinning;
     private final InterruptController controller;
     private final CoreHost host;
     final CpuPort port; // both halves of this core's delivery: the boundary takes interrupts through it
@@ -70,14 +69,13 @@ final class CoreRuntime {
     /** Boundaries reached, for the stall watch to sample; allocated last, on a line only this thread writes. */
     private final Counter progress = new Counter();
 
-    private volatile Thread thread;
-    private volatile int hostCpu = -1;
+    /** The platform thread the run loop runs on: made by the machine's start, joined by its shutdown. */
+    final CoreThread thread;
     private final Counter stalls = new Counter(); // written by the stall watch's thread only
     private final Runnable wakeCore; // a timer's scheduler on another thread wakes the core with it
 
     CoreRuntime(final int id, final Pinning pinning, final InterruptController controller, final CoreHost host) {
         this.id = id;
-        this.pinning = pinning;
         this.controller = controller;
         this.host = host;
         this.port = controller.port(id);
@@ -91,24 +89,18 @@ final class CoreRuntime {
         this.pvFlush = () -> host.pvFlush(id);
         this.timers = new TimerQueue(id, timeline);
         this.wakeCore = idle::wake;
+        // The run loop starts only when the machine starts the thread, after this constructor.
+        this.thread = new CoreThread(id, pinning == Pinning.BEST_EFFORT ? host.pinner() : null, idle, vcpu, timeline,
+            this::runLoop);
     }
 
     // ---- observers (any thread) ----------------------------------------------------------
-    int hostCpu() {
-        return hostCpu;
-    }
-
-    /** {@return the core's thread, or null before the machine made it} */
-    Thread thread() {
-        return thread;
-    }
-
     boolean preemptionDisabled() {
         return preemptCount.disabled();
     }
 
     CoreStats stats() {
-        return new CoreStats(id, hostCpu, cpu.sent(), cpu.received(), cpu.payloadsReceived(), apic.coalesced(),
+        return new CoreStats(id, thread.hostCpu(), cpu.sent(), cpu.received(), cpu.payloadsReceived(), apic.coalesced(),
             idle.unparkWakeups(), idle.elidedWakeups(), cpu.handlerNanos(), cpu.maxInterruptsOffNanos(),
             exceptions.get(), oopses.get() + cpu.handlerFailures(), tasks.get(), stalls.get());
     }
@@ -133,7 +125,7 @@ final class CoreRuntime {
     /** A timer for {@code task} on this core; see {@link Core#schedule}. Any thread. */
     CoreTimer schedule(final Runnable task, final long delayNanos, final long periodNanos) {
         controller.checkOpen();
-        return timers.schedule(task, delayNanos, periodNanos, Thread.currentThread() == thread ? () -> { } : wakeCore);
+        return timers.schedule(task, delayNanos, periodNanos, thread.isCurrent() ? () -> { } : wakeCore);
     }
 
     /** Asks the host to deschedule this core: for {@code nanos}, or {@link Vcpu#UNTIL_RESUMED}. */
@@ -150,7 +142,7 @@ final class CoreRuntime {
 
     // ---- operations of the core on itself (owner thread only) ----------------------------
     void checkOwner(final String what) {
-        if (Thread.currentThread() != thread) {
+        if (!thread.isCurrent()) {
             throw new IllegalStateException(what + " must be called on core " + id + "'s own thread, not from "
                 + Thread.currentThread().getName());
         }
@@ -275,52 +267,7 @@ final class CoreRuntime {
         host.oops(id, vector, what, error);
     }
 
-    // ---- the core's thread ---------------------------------------------------------------
-    /** This core's thread, from {@code maker} (it must be new and run the body given); {@code onStarted} runs on it first. */
-    Thread newThread(final ThreadFactory maker, final Runnable onStarted) {
-        final Thread t = maker.newThread(() -> runOnThread(onStarted));
-        if (t == null || t.getState() != Thread.State.NEW) {
-            throw new IllegalStateException("threadFactory must return a new, unstarted thread for core " + id
-                + ", returned " + (t == null ? "null" : t + " in state " + t.getState()));
-        }
-        thread = t;
-        return t;
-    }
-
-    private void runOnThread(final Runnable onStarted) {
-        final Pinner.Pin pin = pinning == Pinning.BEST_EFFORT ? pin() : null;
-        idle.bind(Thread.currentThread());
-        vcpu.bind(Thread.currentThread());
-        timeline.attach(id); // a simulation schedules this thread from here on
-        onStarted.run();
-        try {
-            runLoop();
-        } finally {
-            timeline.detach();
-            idle.halted();
-            if (pin != null) {
-                pin.release();
-            }
-        }
-    }
-
-    /** Best effort: a pinner that fails leaves the core unpinned, never dead. */
-    private Pinner.Pin pin() {
-        final Pinner pinner = host.pinner();
-        if (pinner == null) {
-            return null;
-        }
-        try {
-            final Pinner.Pin p = pinner.pinCurrentThread();
-            if (p != null) {
-                hostCpu = p.hostCpu();
-            }
-            return p;
-        } catch (RuntimeException | LinkageError noNativeSupport) {
-            return null;
-        }
-    }
-
+    // ---- the core thread's body ------------------------------------------------------------
     private void runLoop() {
         for (;;) {
             cpu.epc(-1L);
@@ -408,16 +355,6 @@ final class CoreRuntime {
         stopRequested = true; // partner: preempt's read, after a preemption request's store
         vcpu.resume(); // a preempted core must run to drain and stop
         idle.wakeUnconditionally();
-    }
-
-    /** {@return true once the core's thread has ended (or never existed), waiting at most about {@code millis}} */
-    boolean join(final long millis) throws InterruptedException {
-        final Thread t = thread;
-        if (t == null) {
-            return true;
-        }
-        t.join(Math.max(1, millis));
-        return !t.isAlive();
     }
 
     /** Pending interrupts left on a core that will run no more (shutdown). */

@@ -6,8 +6,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ThreadFactory;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
@@ -52,9 +50,6 @@ import org.ipi4j.time.Timeline;
 public final class Machine implements AutoCloseable {
     /** Distinct kinds of oops told apart; see {@link #distinctOopses()}. */
     public static final int MAX_DISTINCT_OOPSES = 256;
-    private static final int NEW = 0;
-    private static final int STARTED = 1;
-    private static final int CLOSED = 2;
 
     private final String name;
     private final Core[] cores;
@@ -65,7 +60,6 @@ public final class Machine implements AutoCloseable {
     private final EnumSet<Paravirt> paravirt;
     /** Run on a core that resumes with a PV TLB flush pending (the MMU's full flush). */
     private final List<IntConsumer> pvFlushHooks = new CopyOnWriteArrayList<>();
-    private final ThreadFactory threadFactory;
     private final FaultPolicy faultPolicy;
     private final InterruptController interrupts;
     private final Memory memory;
@@ -77,25 +71,13 @@ public final class Machine implements AutoCloseable {
     private final OopsLog oopses;
     /** What the cores and the controller see of the machine. */
     private final MachineHost host;
-    private final List<Runnable> shutdownHooks = new CopyOnWriteArrayList<>();
-    /** Run first at shutdown, the last registered first, while the cores still take work. */
-    private final List<Consumer<Duration>> stopHooks = new CopyOnWriteArrayList<>();
-    /** Null unless the builder set a stall threshold (and the machine is not simulated). */
-    private final StallWatch stallWatch;
-    private int lifecycle = NEW;
-    private ShutdownReport report;
-    /**
-     * Set (volatile) before the before-shutdown hooks run: a hook registered from then on is
-     * refused (partner: {@link #beforeShutdown}'s read after its add), and a shutdown called from
-     * inside a hook, on the same thread, is refused instead of running the shutdown again.
-     */
-    private volatile boolean shuttingDown;
+    /** Start, the hooks and the order of shutdown. */
+    private final MachineLifecycle lifecycle;
 
     private Machine(final MachineConfig c) {
         this.name = c.name();
         this.idlePolicy = c.idlePolicy();
         this.pinning = c.pinning();
-        this.threadFactory = c.threadFactory();
         this.simulation = c.simulation();
         this.timeline = simulation != null ? simulation : Timeline.real();
         this.topology = c.topology() != null ? c.topology()
@@ -118,8 +100,10 @@ public final class Machine implements AutoCloseable {
             cores[i] = new Core(i, pinning, interrupts, host);
         }
         host.bind(interrupts, cores);
-        this.stallWatch = c.stallThreshold() == null || simulation != null ? null
+        final StallWatch stallWatch = c.stallThreshold() == null || simulation != null ? null
             : new StallWatch(name, cores, Deadlines.saturatedNanos(c.stallThreshold()), c.stallListener(), oopses);
+        this.lifecycle = new MachineLifecycle(name, cores, c.threadFactory(), interrupts, oopses, host, stallWatch,
+            simulation != null ? simulation::end : () -> { });
     }
 
     /** {@return a builder with the defaults: 2 cores, adaptive idle, best-effort pinning} */
@@ -134,30 +118,7 @@ public final class Machine implements AutoCloseable {
      * @throws IllegalStateException if already started or closed, or if the {@link Builder#threadFactory} did not return a new thread (the machine stays unstarted)
      */
     public Machine start() {
-        final CountDownLatch running = new CountDownLatch(cores.length);
-        synchronized (this) {
-            if (lifecycle != NEW) {
-                throw new IllegalStateException("machine " + name + " was already started");
-            }
-            // Every thread is made before any starts: a factory that fails leaves the machine NEW.
-            final Thread[] threads = new Thread[cores.length];
-            for (final Core core : cores) {
-                threads[core.id()] = core.newThread(name + "-core-" + core.id(), running::countDown, threadFactory);
-            }
-            lifecycle = STARTED;
-            for (final Thread t : threads) {
-                t.start();
-            }
-            if (stallWatch != null) {
-                stallWatch.start();
-            }
-        }
-        try {
-            running.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while starting " + name, e);
-        }
+        lifecycle.start();
         return this;
     }
 
@@ -300,7 +261,7 @@ public final class Machine implements AutoCloseable {
      * @param hook runs once, during shutdown
      */
     public void onShutdown(final Runnable hook) {
-        shutdownHooks.add(Objects.requireNonNull(hook, "hook"));
+        lifecycle.onShutdown(hook);
     }
 
     /**
@@ -316,15 +277,7 @@ public final class Machine implements AutoCloseable {
      * @throws MachineClosedException if the shutdown has begun (the hook would not run)
      */
     public void beforeShutdown(final Consumer<Duration> hook) {
-        Objects.requireNonNull(hook, "hook");
-        stopHooks.add(0, hook);
-        // Dekker with shutdown: it sets the flag, then takes the hooks; we add, then read the flag.
-        // Either its run sees our hook or we see the flag (or both: the hook then runs and we throw).
-        if (shuttingDown) {
-            stopHooks.remove(hook);
-            throw new MachineClosedException("machine " + name + " is shutting down: a before-shutdown hook "
-                + "registered now would not run");
-        }
+        lifecycle.beforeShutdown(hook);
     }
 
     /**
@@ -362,39 +315,8 @@ public final class Machine implements AutoCloseable {
      * @return what was left undelivered, never ran, or is stuck
      * @throws IllegalStateException if called from one of this machine's cores
      */
-    public synchronized ShutdownReport shutdown(final Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        final Core self = currentCore();
-        if (self != null) {
-            throw new IllegalStateException("shutdown() called on core " + self.id() + " of the machine it stops");
-        }
-        if (report != null) {
-            return report;
-        }
-        if (shuttingDown) { // only this thread can be here now: the lock is ours, a hook called us
-            throw new IllegalStateException("shutdown() of machine " + name + " called while it shuts down, from "
-                + "one of its before-shutdown hooks");
-        }
-        shuttingDown = true; // before the hooks run: a hook registered from now on is refused
-        // One deadline for every wait below, taken first: the closing protocol's wait too.
-        final long deadline = System.nanoTime() + Deadlines.saturatedNanos(timeout);
-        if (lifecycle == STARTED) {
-            ShutdownSequence.runStopHooks(stopHooks, deadline, oopses);
-        }
-        if (simulation != null) {
-            simulation.end(); // the cores stop in real time
-        }
-        // From here on nothing new is queued anywhere; a sender still inside a send at the
-        // deadline (a core stuck in a handler its BLOCK back-off took) is reported, not waited for.
-        final List<String> inFlight = interrupts.close(deadline);
-        final boolean started = lifecycle == STARTED;
-        lifecycle = CLOSED;
-        report = ShutdownSequence.stopCores(name, cores, started, deadline, inFlight);
-        if (stallWatch != null && started) {
-            stallWatch.stop(); // after the cores: a core stuck in the shutdown is still reported
-        }
-        ShutdownSequence.runHooks(shutdownHooks, oopses);
-        return report;
+    public ShutdownReport shutdown(final Duration timeout) {
+        return lifecycle.shutdown(timeout);
     }
 
     /**
@@ -406,12 +328,8 @@ public final class Machine implements AutoCloseable {
      * @throws UncleanShutdownException with the report if it is not clean (the machine is closed all the same)
      */
     @Override
-    public synchronized void close() {
-        final boolean first = report == null; // under the lock shutdown takes too: one close reports
-        final ShutdownReport r = shutdown(Duration.ofSeconds(10));
-        if (first && !r.isClean()) {
-            throw new UncleanShutdownException(name, r);
-        }
+    public void close() {
+        lifecycle.close();
     }
 
     @Override

@@ -41,7 +41,7 @@ final class ShutdownSequence {
             }
             for (final Core core : cores) {
                 try {
-                    stopped[core.id()] = core.runtime().join(TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                    stopped[core.id()] = core.runtime().thread.join(TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

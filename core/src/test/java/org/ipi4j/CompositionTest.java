@@ -448,7 +448,7 @@ class CompositionTest {
 
     private static boolean joiningACore(final Thread t) {
         for (final StackTraceElement e : t.getStackTrace()) {
-            if (e.getClassName().equals(CoreRuntime.class.getName()) && e.getMethodName().equals("join")) {
+            if (e.getClassName().equals(CoreThread.class.getName()) && e.getMethodName().equals("join")) {
                 return true;
             }
         }

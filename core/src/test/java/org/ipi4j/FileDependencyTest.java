@@ -20,15 +20,29 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * One home per job, enforced in the root package: no two files of {@code org.ipi4j} reference
- * each other, directly or through a chain (a nested class counts as its file). A file references
- * another when the other's top-level type name appears in its code; comments, Javadoc and string
- * literals do not count, so a {@code {@link}} may point anywhere. {@link PackageDependencyTest}
- * holds the same rule one level up, between packages.
+ * One home per job, enforced file by file (issue #19's "done when"):
+ * <ul>
+ *   <li>no two files of {@code org.ipi4j} reference each other, directly or through a chain (a
+ *       nested class counts as its file). A file references another when the other's top-level
+ *       type name appears in its code; comments, Javadoc and string literals do not count, so a
+ *       {@code {@link}} may point anywhere. {@link PackageDependencyTest} holds the same rule one
+ *       level up, between packages;</li>
+ *   <li>no file of {@code org.ipi4j} or {@code org.ipi4j.apic} is over {@value #MAX_LINES} lines:
+ *       a file that grows past it has taken on a second job, to be moved into its own class;</li>
+ *   <li>in each package of the main code, at most one file asks whether the machine is simulated
+ *       (the timeline's {@code simulated()}, the machine's {@code simulation()}, a simulation
+ *       compared with null): that class decides once, at build time, and hands the others what
+ *       differs (a cost, a policy) instead of letting each site switch on the flag.</li>
+ * </ul>
  */
 class FileDependencyTest {
     private static final Path ROOT = Path.of("src/main/java/org/ipi4j");
     private static final Pattern IDENTIFIER = Pattern.compile("\\b[A-Z][A-Za-z0-9_]*\\b");
+    /** The ceiling on a file of the root package or of apic, where the coordinating classes live. */
+    static final int MAX_LINES = 400;
+    /** Code that asks whether the machine is simulated: the accessors, a null check of a simulation, a type test. */
+    private static final Pattern SIMULATED_CHECK = Pattern.compile("\\.simulated\\(\\)|\\.simulation\\(\\)"
+        + "|\\bsimulation\\s*[!=]=\\s*null\\b|\\bnull\\s*[!=]=\\s*simulation\\b|\\binstanceof\\s+Simulation\\b");
 
     @Test
     void theRootPackagesFilesFormNoCycle() throws IOException {
@@ -48,6 +62,67 @@ class FileDependencyTest {
         assertThat(cycle(g)).isEmpty();
         g.put("C", references("C", "class C { A a; }", Set.of("A", "B", "C")));
         assertThat(cycle(g)).containsExactly("A", "B", "C", "A");
+    }
+
+    @Test
+    void noFileOfTheRootPackageOrOfApicIsOverTheCeiling() throws IOException {
+        final Map<String, Integer> over = new TreeMap<>();
+        int files = 0;
+        for (final Path dir : List.of(ROOT, ROOT.resolve("apic"))) {
+            for (final Path f : javaFiles(dir)) {
+                files++;
+                final int lines = Files.readAllLines(f).size();
+                if (lines > MAX_LINES) {
+                    over.put(ROOT.relativize(f).toString(), lines);
+                }
+            }
+        }
+        assertThat(files).as("files of org.ipi4j and org.ipi4j.apic read").isGreaterThan(30);
+        assertThat(over).as("files over %d lines, by their line count: move a job of each into its own class",
+            MAX_LINES).isEmpty();
+    }
+
+    @Test
+    void atMostOneFileOfAPackageAsksWhetherTheMachineIsSimulated() throws IOException {
+        final Map<String, Set<String>> askers = new TreeMap<>();
+        try (Stream<Path> all = Files.walk(ROOT)) {
+            for (final Path f : (Iterable<Path>) all.filter(p -> p.toString().endsWith(".java"))::iterator) {
+                if (asksWhetherSimulated(Files.readString(f))) {
+                    final String dir = ROOT.relativize(f.getParent()).toString().replace('/', '.');
+                    askers.computeIfAbsent(dir.isEmpty() ? "org.ipi4j" : "org.ipi4j." + dir, k -> new TreeSet<>())
+                        .add(f.getFileName().toString());
+                }
+            }
+        }
+        // The net catches what is there today: the machine and the delivery path's port decide.
+        assertThat(askers).as("files asking whether the machine is simulated, by package")
+            .containsKeys("org.ipi4j", "org.ipi4j.apic");
+        askers.values().removeIf(files -> files.size() <= 1);
+        assertThat(askers).as("packages where more than one file asks whether the machine is simulated: decide "
+            + "in one, at build time, and hand the others what differs").isEmpty();
+    }
+
+    @Test
+    void theSimulatedCheckIsReadInCodeNotInComments() {
+        assertThat(asksWhetherSimulated("class A { boolean b = timeline.simulated(); }")).isTrue();
+        assertThat(asksWhetherSimulated("class A { void f() { if (machine.simulation() != null) { } } }")).isTrue();
+        assertThat(asksWhetherSimulated("class A { Object t = simulation == null ? real : simulation; }")).isTrue();
+        assertThat(asksWhetherSimulated("class A { boolean b = null != simulation; }")).isTrue();
+        assertThat(asksWhetherSimulated("class A { boolean b = t instanceof Simulation; }")).isTrue();
+        assertThat(asksWhetherSimulated("class A { /** not when {@code timeline.simulated()} */ // simulation != null\n"
+            + " String s = \"machine.simulation()\"; public boolean simulated() { return true; } }")).isFalse();
+    }
+
+    /** {@return true if {@code source}'s code (not its comments or literals) asks whether the machine is simulated} */
+    static boolean asksWhetherSimulated(final String source) {
+        return SIMULATED_CHECK.matcher(code(source)).find();
+    }
+
+    /** The {@code .java} files directly in {@code dir}, package-info too. */
+    private static List<Path> javaFiles(final Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".java")).sorted().toList();
+        }
     }
 
     /** Each top-level file of {@code dir}, by type name, to the other files of {@code dir} its code names. */
