@@ -59,8 +59,8 @@ public final class LabCommand implements Callable<Integer> {
     private boolean list;
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME",
-        description = "What to run: round-trip variants (see --list) and parts (roundtrip = every variant, smp, "
-            + "shootdown, storm, virt, sim). Default: everything but sim (see --simulate). The floors the chosen figures "
+        description = "What to run: round-trip variants (see --list) and parts (roundtrip = every variant, floors, "
+            + "matrix, smp, shootdown, storm, virt, loadcurve, sim). Default: everything but sim (see --simulate). The floors the chosen figures "
             + "are compared with are added.")
     private List<String> variants;
 
@@ -259,6 +259,13 @@ public final class LabCommand implements Callable<Integer> {
         if (s.parts().contains("roundtrip")) {
             steps.addAll(RoundTripPart.steps(s, sink)); // interleaved: every round runs each variant once, shuffled
         }
+        if (s.parts().contains("floors")) {
+            steps.add(new LabRun.Step("floors: ipi-spin, ipi-park, shootdown-spin beside host-ipi, host-shootdown, "
+                + "interleaved", () -> FloorsPart.measure(s)));
+        }
+        if (s.parts().contains("matrix")) {
+            steps.add(new LabRun.Step("core-to-core matrix", () -> MatrixPart.measure(s)));
+        }
         if (s.parts().contains("smp")) {
             for (final int n : s.cores()) {
                 for (final Broadcast shape : new Broadcast[] {Broadcast.flat(), Broadcast.serial(), Broadcast.tree(2)}) {
@@ -339,7 +346,9 @@ public final class LabCommand implements Callable<Integer> {
                 console.printf(Locale.ROOT, "  %-20s %-6s %s%n", v, rt.family(), floor == null ? "" : floor);
             }
         }
-        console.println("Parts: roundtrip (every variant above), smp (waited calls: flat, serial, tree(2) per --cores), "
+        console.println("Parts: roundtrip (every variant above), floors (ipi-spin, ipi-park and shootdown-spin beside "
+            + "the host's real IPI and shootdown, host-ipi and host-shootdown, and the floors, as interleaved trials), "
+            + "matrix (the host's core-to-core latency, the topology it implies, the hypervisor flag), smp (waited calls: flat, serial, tree(2) per --cores), "
             + "shootdown (one page, per --cores), storm (64-page unmap, page by page and batched), virt (preempted "
             + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield), loadcurve (throughput and latency against offered load, open loop, 1 and 2 callers: IPI, waited "
             + "and async call, Sharded.invokeOn, Disruptor, executor; also lab load), sim "

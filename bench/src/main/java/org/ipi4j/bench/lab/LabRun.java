@@ -117,6 +117,10 @@ final class LabRun {
             case "virt" -> "p50 " + Report.time(r, "op_p50_ns") + ", p99 " + Report.time(r, "op_p99_ns");
             case "storm" -> String.format(Locale.ROOT, "%.0f pages/s, %.0f call IPIs", r.median("pages_per_s"),
                 r.median("call_ipis"));
+            case "floors" -> FloorsPart.headline(r);
+            case "matrix" -> "topology " + r.info().get("topology") + ", hypervisor "
+                + (Boolean.TRUE.equals(r.info().get("hypervisor")) ? "yes" : "no") + ", " + r.info().get("pairs_measured")
+                + " of " + r.info().get("pairs") + " pairs";
             default -> ""; // a part without a headline prints its name only, never a figure it did not measure
         };
     }

@@ -35,6 +35,12 @@ final class Report {
         + "not bound it. A percentile is printed only where at least 1,000 samples lie beyond it (p50 from 2,000 "
         + "samples, p99 from 100,000, p99.9 from a million); \"-\" marks one with fewer.";
 
+    /** Headings of the floors and matrix sections (the HTML page draws the ratios and the heat map after them). */
+    static final String FLOORS = "Floors: ipi4j's emulated IPI and one-page shootdown beside the host's real ones "
+        + "(interleaved trials)";
+    static final String MATRIX = "Host core-to-core latency, one way";
+    static final String IMPLIED = "What the core-to-core matrix implies";
+
     /** Headings of the simulated latency tables (the HTML page draws a chart after each). */
     static final String LOAD = "Load curve: throughput and latency against offered load (open loop, outside callers, "
         + "one responder that spins; the executor's parks)";
@@ -274,6 +280,9 @@ final class Report {
      * it: printed under the table in every rendering, so no column is left to guess.
      */
     static final Map<String, String> COLUMNS = Map.of(
+        "floors", FloorsPart.COLUMNS,
+        "matrix", MatrixPart.COLUMNS,
+        "implied", MatrixPart.IMPLIED_COLUMNS,
         "calls", "*rounds*: IPI hops to the farthest target (1 for flat, up to n for serial, log_k n for a tree). "
             + "*p50 vs park floor*: the call's median against the raw park/unpark round trip of this run.",
         "shootdowns", "*revoke*: the protect call, start to return. *window*: the illegal-access window, from the first "
@@ -299,7 +308,13 @@ final class Report {
 
     /** {@return the column definitions for the section under {@code heading}, or null} */
     static String columns(final String heading) {
-        if (heading.startsWith("Waited cross-core calls")) {
+        if (heading.equals(FLOORS)) {
+            return COLUMNS.get("floors");
+        } else if (heading.equals(MATRIX)) {
+            return COLUMNS.get("matrix");
+        } else if (heading.equals(IMPLIED)) {
+            return COLUMNS.get("implied");
+        } else if (heading.startsWith("Waited cross-core calls")) {
             return COLUMNS.get("calls");
         } else if (heading.startsWith("TLB shootdown")) {
             return COLUMNS.get("shootdowns");
@@ -317,6 +332,9 @@ final class Report {
     Map<String, Table> sections() {
         final Map<String, Table> s = new LinkedHashMap<>();
         s.put("Round trip: send, handle, acknowledge", roundTrips());
+        s.put(FLOORS, FloorsPart.table(find(FloorsPart.NAME)));
+        s.put(MATRIX, MatrixPart.table(find(MatrixPart.NAME)));
+        s.put(IMPLIED, MatrixPart.implied(find(MatrixPart.NAME)));
         s.put("Waited cross-core calls to every core (from an outside thread; cores park when idle)", calls());
         s.put("TLB shootdown: revoke write on one page (every core runs the space and idles parked)", shootdowns());
         s.put("Unmap storm: 64 pages, page by page versus one mmu_gather", storms());

@@ -15,14 +15,15 @@ import java.util.Map;
  * @param repeat       repeats of every figure (median and min-max are reported)
  * @param cores        core counts for the cross-core call and shootdown parts
  * @param variants     round-trip variants to run, in report order
- * @param parts        parts to run: roundtrip, smp, shootdown, storm, virt, loadcurve, sim
+ * @param parts        parts to run: roundtrip, floors, matrix, smp, shootdown, storm, virt, loadcurve, sim
  * @param simCores     core counts of the simulated part
  * @param seed         the simulated part's seed
  */
 public record Settings(boolean smoke, Duration duration, Duration pace, int pacedSamples, int repeat, List<Integer> cores,
                        List<String> variants, List<String> parts, List<Integer> simCores, long seed) {
     /** The parts, in the order they run. */
-    public static final List<String> PARTS = List.of("roundtrip", "smp", "shootdown", "storm", "virt", "loadcurve", "sim");
+    public static final List<String> PARTS = List.of("roundtrip", "floors", "matrix", "smp", "shootdown", "storm", "virt",
+        "loadcurve", "sim");
     /** The simulated part's default core counts. */
     public static final List<Integer> SIM_CORES = List.of(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024);
 

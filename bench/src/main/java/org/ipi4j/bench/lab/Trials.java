@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -78,6 +79,11 @@ final class Trials {
                       double high, int rounds, double floorDrift, boolean oversubscribed) {
         boolean drifting() {
             return floorDrift > DRIFT_WARNING;
+        }
+
+        /** {@return true if, against a floor, the whole interval lies below 1: a lower bound that bounds nothing} */
+        boolean brokenFloor() {
+            return high < 1;
         }
     }
 
@@ -340,12 +346,18 @@ final class Trials {
         b.append("| variant | floor | p50 ns (median of rounds) | floor p50 ns | ratio | 95% CI | floor drift |\n");
         b.append("|---|---|---:|---:|---:|---|---:|\n");
         for (final Comparison c : comparisons) {
-            b.append(String.format("| %s%s | %s | %.0f | %.0f | %s%.3gx | [%.3g-%.3g] | %.2fx%s |%n", c.variant(),
+            final String[] ratio = ratio(c.ratio(), c.low(), c.high()).split(" ", 2);
+            b.append(String.format("| %s%s | %s | %.0f | %.0f | %s%s | %s | %.2fx%s |%n", c.variant(),
                 c.oversubscribed() ? " (oversubscribed)" : "", c.floor(), c.p50Nanos(), c.floorP50Nanos(),
-                floors && c.high() < 1 ? "BROKEN FLOOR " : "", c.ratio(),
-                c.low(), c.high(), c.floorDrift(), c.drifting() ? " DRIFTING" : ""));
+                floors && c.brokenFloor() ? "BROKEN FLOOR " : "", ratio[0], ratio[1], c.floorDrift(),
+                c.drifting() ? " DRIFTING" : ""));
         }
         return b.toString();
+    }
+
+    /** {@return a ratio and its 95% interval as every table prints them: {@code 1.23x [1.10-1.40]}} */
+    static String ratio(final double ratio, final double low, final double high) {
+        return String.format(Locale.ROOT, "%.3gx [%.3g-%.3g]", ratio, low, high);
     }
 
     private static double[] unbox(final List<Double> values) {
