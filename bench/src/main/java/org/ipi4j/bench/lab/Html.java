@@ -48,6 +48,13 @@ final class Html {
             if (columns != null) {
                 h.append("<p>").append(escape(columns).replace("*", "")).append("</p>\n");
             }
+            if (section.getKey().equals(Report.FLOORS)) {
+                h.append("<p>Each ratio with its 95% interval: grey against the floor, blue against the host's real "
+                    + "mechanism, red a broken floor.</p>\n").append(Svg.ratios(report.find(FloorsPart.NAME)));
+            } else if (section.getKey().equals(Report.MATRIX)) {
+                h.append("<p>The matrix as a heat map: pale is the fastest pair, dark the slowest (log scale); each "
+                    + "cell's tooltip gives its one-way nanoseconds.</p>\n").append(Svg.heatMap(report.find(MatrixPart.NAME)));
+            }
             if (section.getKey().equals(Report.SIM_CALLS) || section.getKey().equals(Report.SIM_SHOOTDOWNS)) {
                 final String op = section.getKey().equals(Report.SIM_CALLS) ? "onEachCore" : "shootdown";
                 h.append("<p>Virtual latency against cores, one line per broadcast shape (log scales).</p>\n")
@@ -61,7 +68,8 @@ final class Html {
                     + "to p99; down is cheaper, left is faster. The dashed line joins the frontier: the variants no other "
                     + "variant beats on both latency and CPU. Axes are fitted to the data (log scales); a variant whose "
                     + "CPU per message reads 0 (no thread CPU time here) is listed below the chart, not plotted.</p>\n"
-                    + "<div id=\"frontier\" class=\"chart\"></div>\n<p id=\"unplotted\"></p>\n");
+                    + "<div id=\"frontier\" class=\"chart\"></div>\n<p id=\"unplotted\"></p>\n"
+                    + "<pre id=\"frontier-labels\" hidden></pre>\n");
                 h.append("<h2>Latency distributions, paced</h2>\n<p>Per family, HdrHistogram style: latency against "
                     + "percentile on a log axis of 1/(1-p), so 90%, 99%, 99.9% are equally spaced.</p>\n");
                 for (final String f : families) {
@@ -136,6 +144,62 @@ final class Html {
           const lo = v => Math.pow(10, Math.floor(Math.log10(Math.min.apply(null, v))));
           const hi = v => Math.pow(10, Math.ceil(Math.log10(Math.max.apply(null, v))));
           let rendered = 0;
+          // The frontier's labels are placed here, not by ECharts: its shiftY slides labels along one
+          // column only, so the labels of points close in both x and y (floor-spin, ipi-spin, the
+          // Disruptor) sat on each other. Greedy, from the top: each label takes the first spot beside
+          // its dot, then one label height further up or down at a time (with a leader line when far),
+          // that no placed label takes, inside the chart, and where possible clear of every dot and whisker.
+          const LABEL_FONT = '11px sans-serif';
+          const LABEL_H = 15;
+          const hit = (a, b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+          const placeLabels = (chart, pts, grid) => {
+            const ctx = document.createElement('canvas').getContext('2d');
+            ctx.font = LABEL_FONT;
+            const area = {x: grid.left, y: grid.top, w: chart.getWidth() - grid.left - 4,
+              h: chart.getHeight() - grid.top - grid.bottom};
+            const inside = r => r.x >= area.x && r.y >= area.y && r.x + r.w <= area.x + area.w && r.y + r.h <= area.y + area.h;
+            const px = v => chart.convertToPixel({xAxisIndex: 0, yAxisIndex: 0}, v);
+            const at = pts.map(p => {
+              const c = px([us(p.p50), us(p.cpu)]);
+              const end = px([us(Math.max(p.p99, p.p50)), us(p.cpu)])[0];
+              return {p: p, x: c[0], y: c[1], end: end, w: Math.ceil(ctx.measureText(p.name).width) + 4};
+            });
+            const obstacles = at.flatMap(a => [{x: a.x - 6, y: a.y - 6, w: 12, h: 12},
+              {x: a.x, y: a.y - 5, w: Math.max(0, a.end - a.x) + 1, h: 10}]);
+            const placed = [];
+            const free = r => !placed.some(q => hit(q, r));
+            const out = [];
+            at.sort((a, b) => a.y - b.y || a.x - b.x);
+            for (const a of at) {
+              const cands = [];
+              for (let k = 0; k <= 60; k++) {
+                const dy = (k % 2 ? -1 : 1) * Math.ceil(k / 2) * LABEL_H; // 0, -H, +H, -2H, +2H, ...
+                cands.push({x: a.x + 7, y: a.y - LABEL_H / 2 + dy, w: a.w, h: LABEL_H, dy: dy});
+                cands.push({x: a.x - 7 - a.w, y: a.y - LABEL_H / 2 + dy, w: a.w, h: LABEL_H, dy: dy});
+              }
+              const box = cands.find(r => inside(r) && free(r) && !obstacles.some(o => hit(o, r)))
+                || cands.find(r => inside(r) && free(r)) || cands.find(free) || cands[cands.length - 1];
+              placed.push(box);
+              if (Math.abs(box.dy) > LABEL_H) {
+                out.push({type: 'line', silent: true, z: 50, shape: {x1: a.x, y1: a.y,
+                  x2: box.x > a.x ? box.x : box.x + box.w, y2: box.y + box.h / 2}, style: {stroke: '#bbb', lineWidth: 0.6}});
+              }
+              out.push({type: 'text', silent: true, z: 60, x: box.x + 2, y: box.y + 1,
+                style: {text: a.p.name, font: LABEL_FONT, fill: color(a.p.family), textVerticalAlign: 'top',
+                  verticalAlign: 'top'}});
+            }
+            return out;
+          };
+          // What was drawn, for a browser test: each frontier label's box as the browser lays it out.
+          const measureLabels = () => {
+            const names = new Set(LAB.points.map(p => p.name));
+            const boxes = [...document.querySelectorAll('#frontier svg text')]
+              .filter(t => names.has(t.textContent.trim())).map(t => {
+                const r = t.getBoundingClientRect();
+                return {name: t.textContent.trim(), x: r.x, y: r.y, w: r.width, h: r.height};
+              });
+            document.getElementById('frontier-labels').textContent = JSON.stringify(boxes);
+          };
           try {
             const points = LAB.points.filter(p => p.p50 > 0);
             const plotted = points.filter(p => p.cpu > 0);
@@ -154,9 +218,7 @@ final class Html {
               const series = [...new Set(plotted.map(p => p.family))].map(f => ({
                 name: f, type: 'scatter', symbolSize: 9, z: 3, itemStyle: {color: color(f)},
                 data: plotted.filter(p => p.family === f).map(p => ({name: p.name, value: [us(p.p50), us(p.cpu), us(p.p99)]})),
-                label: {show: true, formatter: d => d.name, position: 'right', fontSize: 11, color: color(f)},
-                labelLayout: {moveOverlap: 'shiftY'},
-                labelLine: {show: true, lineStyle: {width: 0.6, color: '#bbb'}}
+                label: {show: false} // placed by placeLabels below
               }));
               series.push({
                 name: 'p50-p99', type: 'custom', z: 2, itemStyle: {color: '#999'},
@@ -177,6 +239,7 @@ final class Html {
               const xs = plotted.flatMap(p => [us(p.p50), us(Math.max(p.p99, p.p50))]);
               const ys = plotted.map(p => us(p.cpu));
               const chart = echarts.init(document.getElementById('frontier'), null, {renderer: 'svg'});
+              chart.on('finished', measureLabels);
               chart.setOption({
                 animation: false,
                 legend: {top: 5},
@@ -190,6 +253,7 @@ final class Html {
                   nameLocation: 'middle', nameGap: 60},
                 series: series
               });
+              chart.setOption({graphic: placeLabels(chart, plotted, {left: 90, top: 50, bottom: 70})});
               rendered++;
             }
             const pct = v => (100 - 100 / v).toFixed(Math.max(0, Math.round(Math.log10(v)) - 2)) + '%';
