@@ -119,7 +119,8 @@ final class FloorsPart {
     }
 
     /** What each column of {@link #table} means (the report prints it under the table). */
-    static final String COLUMNS = "*p50*: the figure's median round trip over the counted rounds (each round's p50 of "
+    static final String COLUMNS = "*figure*: the round trip measured, marked (oversubscribed) where its threads "
+        + "outnumber the host's CPUs. *p50*: the figure's median round trip over the counted rounds (each round's p50 of "
         + "back-to-back round trips for the trial time). *floor*: the raw floor it is compared with (volatile spin "
         + "ping-pong, or park/unpark), DRIFTING where the floor's own per-round medians spread more than "
         + Trials.DRIFT_WARNING + "x. *vs floor*: the median over rounds of p50(figure) / p50(floor) in the same round, "

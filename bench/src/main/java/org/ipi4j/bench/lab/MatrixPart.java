@@ -130,7 +130,8 @@ final class MatrixPart {
         t.row(String.valueOf(r.info().get("topology")),
             Boolean.TRUE.equals(r.info().get("hypervisor")) ? "yes (the CPU flags say so: vCPUs the host may move)" : "no",
             String.format(Locale.ROOT, "%.0f of %.0f%s", num(measured), num(pairs),
-                num(measured) < num(pairs) ? " (time cap of " + r.info().get("budget_s") + " s)" : ""),
+                num(measured) < num(pairs) ? String.format(Locale.ROOT, " (time cap of %.0f s)", num(r.info().get("budget_s")))
+                    : ""),
             unpinned.isEmpty() ? "none" : String.join(", ", unpinned));
         return t;
     }

@@ -2,6 +2,8 @@ package org.ipi4j.bench.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -95,5 +97,73 @@ class ReportTest {
         partial.addRepeat(Map.of("paced_p50_ns", 390.0, "round", 1.0)); // ran only in the slow round
         assertThat(Report.perRound(partial, "paced_p50_ns", floor, "paced_p50_ns")).isCloseTo(1.3,
             org.assertj.core.api.Assertions.within(1e-9)); // its median over medians would say 3.9
+    }
+
+    /** Trials of a figure at {@code ratio} times its reference in every round (a little scatter), for the floors part. */
+    private static void trials(final List<Trials.Trial> out, final String variant, final String floor, final double p50,
+                               final int rounds) {
+        for (int round = 1; round <= rounds; round++) {
+            out.add(new Trials.Trial(round, variant, floor, p50 * (1 + 0.01 * (round % 3)), 1000, false));
+        }
+    }
+
+    @Test
+    void theFloorsSectionFlagsABrokenFloorGivesThePeerRatioAndNamesARefusedCall() {
+        final List<Trials.Trial> t = new ArrayList<>();
+        trials(t, "floor-spin", null, 200, 6);
+        trials(t, "floor-park", null, 20_000, 6);
+        trials(t, "ipi-spin", "floor-spin", 300, 6);
+        trials(t, "ipi-park", "floor-park", 10_000, 6); // beats its floor in every round: a broken floor
+        trials(t, "host-ipi", "floor-spin", 2000, 6);
+        final Result r = new Result(FloorsPart.NAME, FloorsPart.NAME, "host", null);
+        final List<Map<String, Object>> comparisons = new ArrayList<>();
+        for (final Trials.Comparison c : Trials.compare(t, 1)) {
+            comparisons.add(Map.of("variant", c.variant(), "against", c.floor(), "kind", "floor", "p50_ns", c.p50Nanos(),
+                "ratio", c.ratio(), "ci_low", c.low(), "ci_high", c.high(), "rounds", c.rounds(), "broken_floor",
+                c.brokenFloor()));
+        }
+        for (final Trials.Comparison c : Trials.compareWith(t, "host-ipi", 1, "ipi-spin", "ipi-park")) {
+            comparisons.add(Map.of("variant", c.variant(), "against", c.floor(), "kind", "peer", "ratio", c.ratio(),
+                "ci_low", c.low(), "ci_high", c.high(), "rounds", c.rounds(), "broken_floor", false));
+        }
+        r.info().put("comparisons", comparisons);
+        r.info().put("refused", Map.of("host-shootdown", "mmap failed: errno 1 (EPERM)"));
+        r.info().put("host_interrupts_per_op", List.of(Map.of("variant", "ipi-park", "RES", 1.02, "CAL", 0.0, "TLB", 0.0,
+            "LOC", -0.0001)));
+        final String md = new Report(Context.of(Map.of("commit", "x")), List.of(r), List.of(), "t").markdown();
+        final Map<String, String> rows = new java.util.HashMap<>();
+        md.lines().filter(l -> l.startsWith("| ")).forEach(l -> rows.put(l.split("\\|")[1].trim(), l));
+        assertThat(rows.get("ipi-spin")).contains("floor-spin", "| 1.5", "host-ipi", "| 0.15", "| n/a |")
+            .doesNotContain("BROKEN");
+        assertThat(rows.get("ipi-park")).contains("BROKEN FLOOR 0.5", "| 1.020 | 0.000 | 0.000 | 0.000 |");
+        assertThat(rows.get("host-ipi")).contains("(the real one)", "| 10");
+        assertThat(rows.get("host-shootdown")).contains("not measured: the host refuses it: mmap failed: errno 1 (EPERM)");
+        assertThat(rows).doesNotContainKey("shootdown-spin"); // not run: no row
+        // Every column of the section is defined under it.
+        for (final String column : FloorsPart.HEADER) {
+            final String name = column.replace(" (median of rounds)", "").replace(" [95% CI]", "");
+            assertThat(FloorsPart.COLUMNS).as(column).contains(name.endsWith("/op") ? name : "*" + name + "*");
+        }
+        assertThat(md).contains(FloorsPart.COLUMNS);
+    }
+
+    @Test
+    void theMatrixSectionShowsEveryPairTheTopologyTheHypervisorAndWhatTheCapLeftOut() {
+        final double nan = Double.NaN;
+        final CoreToCore.Matrix m = new CoreToCore.Matrix(new double[][] {{nan, 40, 90}, {40, nan, nan}, {90, nan, nan}},
+            new boolean[][] {{false, true, false}, {true, false, false}, {false, false, false}}, true);
+        final Result r = MatrixPart.result(m, java.time.Duration.ofSeconds(20));
+        // Through results.json and back, as lab compare and a later rendering read it.
+        final Result back = Result.fromMap(castMap(Json.parse(Json.write(r.toMap()))));
+        final String md = new Report(Context.of(Map.of("commit", "x")), List.of(back), List.of(), "t").markdown();
+        assertThat(md).contains("| cpu 0 | - | 40 ns | 90 ns |", "| cpu 1 | 40 ns | - | not measured |",
+            "| 2 of 3 (time cap of 20 s) |", "yes (the CPU flags say so", "| 0-2 |", MatrixPart.COLUMNS,
+            MatrixPart.IMPLIED_COLUMNS);
+        assertThat(back.info().get("topology")).isEqualTo(CoreToCore.topology(m).toString());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> castMap(final Object o) {
+        return (Map<String, Object>) o;
     }
 }
