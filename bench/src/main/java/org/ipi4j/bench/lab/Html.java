@@ -12,9 +12,11 @@ import java.util.Set;
 
 /**
  * The report as one self-contained HTML page: the context first, then each table, with the
- * charts drawn by ECharts (inlined from its webjar, SVG renderer) from the results' data. A
- * script error is written into the page ({@code <pre id="errors">}) and the number of charts drawn
- * into {@code body[data-rendered]}, so a headless browser can check the page.
+ * charts drawn by ECharts (inlined from its webjar, SVG renderer) from the results' data, and the
+ * floors' ratios and the core-to-core heat map as hand-written SVG ({@link Svg}). A script error is
+ * written into the page ({@code <pre id="errors">}), the number of ECharts charts drawn into
+ * {@code body[data-rendered]}, and the frontier labels' boxes as the browser laid them out into
+ * {@code <pre id="frontier-labels">}, so a headless browser can check the page.
  */
 final class Html {
     /** Where the ECharts webjar keeps its minified build. */
@@ -147,7 +149,7 @@ final class Html {
           // The frontier's labels are placed here, not by ECharts: its shiftY slides labels along one
           // column only, so the labels of points close in both x and y (floor-spin, ipi-spin, the
           // Disruptor) sat on each other. Greedy, from the top: each label takes the first spot beside
-          // its dot, then one label height further up or down at a time (with a leader line when far),
+          // its dot, then one label height further up or down at a time (with a leader line once off the dot's line),
           // that no placed label takes, inside the chart, and where possible clear of every dot and whisker.
           const LABEL_FONT = '11px sans-serif';
           const LABEL_H = 15;
@@ -180,9 +182,10 @@ final class Html {
               const box = cands.find(r => inside(r) && free(r) && !obstacles.some(o => hit(o, r)))
                 || cands.find(r => inside(r) && free(r)) || cands.find(free) || cands[cands.length - 1];
               placed.push(box);
-              if (Math.abs(box.dy) > LABEL_H) {
+              if (box.dy !== 0) { // off its dot's line: a leader line says whose label it is
                 out.push({type: 'line', silent: true, z: 50, shape: {x1: a.x, y1: a.y,
-                  x2: box.x > a.x ? box.x : box.x + box.w, y2: box.y + box.h / 2}, style: {stroke: '#bbb', lineWidth: 0.6}});
+                  x2: box.x > a.x ? box.x : box.x + box.w, y2: Math.min(Math.max(a.y, box.y + 2), box.y + box.h - 2)},
+                  style: {stroke: '#999', lineWidth: 0.6}});
               }
               out.push({type: 'text', silent: true, z: 60, x: box.x + 2, y: box.y + 1,
                 style: {text: a.p.name, font: LABEL_FONT, fill: color(a.p.family), textVerticalAlign: 'top',
