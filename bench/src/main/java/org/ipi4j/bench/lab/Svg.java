@@ -47,11 +47,18 @@ final class Svg {
         b.append(String.format(Locale.ROOT, "<svg id=\"heatmap\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
             + "height=\"%d\" role=\"img\" aria-label=\"core-to-core latency heat map, one way, ns\" %s>\n", width, height,
             FONT));
+        // Axis labels for every CPU where they fit, else every k-th ("cpu 10" is about 35 px wide, 11 px high).
+        final int columnStep = (cell + 39) / cell;
+        final int rowStep = (cell + 13) / cell;
         for (int i = 0; i < n; i++) {
-            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" dominant-baseline=\"middle\">"
-                + "cpu %d</text>\n", left - 6, top + i * cell + cell / 2, i));
-            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">cpu %d</text>\n",
-                left + i * cell + cell / 2, top - 8, i));
+            if (i % rowStep == 0) {
+                b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" "
+                    + "dominant-baseline=\"middle\">cpu %d</text>\n", left - 6, top + i * cell + cell / 2, i));
+            }
+            if (i % columnStep == 0) {
+                b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">cpu %d</text>\n",
+                    left + i * cell + cell / 2, top - 8, i));
+            }
         }
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < n; j++) {

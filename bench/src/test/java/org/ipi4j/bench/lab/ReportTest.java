@@ -162,6 +162,29 @@ class ReportTest {
         assertThat(back.info().get("topology")).isEqualTo(CoreToCore.topology(m).toString());
     }
 
+    @Test
+    void aBigHostsHeatMapHasACellPerPairAndSaysWhichPairsTheCapLeftOut() {
+        final int n = 64;
+        final double[][] ns = new double[n][n];
+        final boolean[][] pinned = new boolean[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                // CPU 0's pairs measured first; the cap ran out before the rest
+                ns[i][j] = i == j || (i > 0 && j > 0) ? Double.NaN : 30 + Math.max(i, j);
+                pinned[i][j] = true;
+            }
+        }
+        final String svg = Svg.heatMap(MatrixPart.result(new CoreToCore.Matrix(ns, pinned, false),
+            java.time.Duration.ofSeconds(20)));
+        assertThat(svg.split("<rect class=\"cell\"", -1)).hasSize(n * n + 1);
+        assertThat(svg).contains("cpu 0 to cpu 63: 93 ns one way", "cpu 5 to cpu 7: not measured (time cap)",
+            "cpu 9 to cpu 9: the same CPU");
+        assertThat(svg).doesNotContain("class=\"value\""); // 14 px cells: the values are in the tooltips only
+        final String small = Svg.heatMap(MatrixPart.result(new CoreToCore.Matrix(new double[][] {{Double.NaN, 41},
+            {41, Double.NaN}}, new boolean[][] {{false, true}, {true, false}}, false), java.time.Duration.ofSeconds(20)));
+        assertThat(small).contains("<text class=\"value\"", ">41</text>");
+    }
+
     @SuppressWarnings("unchecked")
     private static Map<String, Object> castMap(final Object o) {
         return (Map<String, Object>) o;
