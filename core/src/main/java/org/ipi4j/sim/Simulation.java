@@ -886,6 +886,18 @@ public final class Simulation extends Timeline {
         }
 
         /**
+         * The same as {@link #costs}, by the name {@code Machine.Builder.costModel} has: what each
+         * step costs, for instance a model {@link CostModel#read read} from a calibration.
+         *
+         * @param costModel what each step costs
+         * @return this
+         */
+        public Builder costModel(final CostModel costModel) {
+            this.costs = Objects.requireNonNull(costModel, "costModel");
+            return this;
+        }
+
+        /**
          * Each cost is drawn from {@code [c * (1 - jitter), c * (1 + jitter)]} instead of being
          * exactly {@code c}: schedules differ from seed to seed. 0 (the default) for measurements.
          *
