@@ -32,7 +32,7 @@ class PackageDependencyTest {
         Map.entry("sim", Set.of("interrupts", "time")),
         Map.entry("root", Set.of("api", "apic", "isa", "interrupts", "idle", "observability", "sim", "time")),
         Map.entry("smp", Set.of("api", "root", "interrupts", "observability", "sim", "time")),
-        Map.entry("mm", Set.of("api", "root", "smp", "isa", "interrupts", "observability", "time")),
+        Map.entry("mm", Set.of("api", "root", "smp", "isa", "interrupts", "observability", "sim", "time")),
         Map.entry("shard", Set.of("api", "root", "smp", "interrupts")));
 
     private static final Pattern IMPORT = Pattern.compile("^import (?:static )?org\\.ipi4j\\.([a-z]+\\.)?[A-Z]", Pattern.MULTILINE);
