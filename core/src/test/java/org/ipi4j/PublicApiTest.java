@@ -115,6 +115,7 @@ class PublicApiTest {
         targets.put("Simulation.Builder", org.ipi4j.sim.Simulation.builder());
         targets.put("CostModel.Builder", org.ipi4j.sim.CostModel.builder());
         targets.put("CostModel", org.ipi4j.sim.CostModel.defaults());
+        targets.put("Broadcast", Broadcast.auto());
         targets.put("Simulation", org.ipi4j.sim.Simulation.builder().build());
         targets.put("Sharded", sharded);
         targets.put("KeyRouter", new org.ipi4j.shard.KeyRouter(2));

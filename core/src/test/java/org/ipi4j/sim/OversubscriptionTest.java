@@ -2,9 +2,13 @@ package org.ipi4j.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
+import org.ipi4j.Machine;
 import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.SmpCall;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -45,6 +49,32 @@ class OversubscriptionTest {
         assertThat(plenty).as("more host CPUs than parties: nothing to share").isEqualTo(alone);
         final long cheap = onEachCore(base.toBuilder().hostCpus(1).contextSwitch(0).build(), 1, 0, 16, Broadcast.flat(), t);
         assertThat(cheap).as("a free context switch costs nothing").isEqualTo(alone);
+    }
+
+    /** The outside caller's onEachCore: it spins before it parks, so its rounds meet the sharing rule. */
+    private static long fromOutside(final CostModel model, final int cores) throws Exception {
+        final Simulation sim = Simulation.builder().seed(3).costModel(model).build();
+        try (Machine m = Machine.builder().cores(cores).simulation(sim).build().start()) {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), Broadcast.flat());
+            final AtomicIntegerArray ran = new AtomicIntegerArray(cores);
+            final long nanos = sim.run(() -> {
+                final long t0 = sim.nanoTime();
+                smp.onEachCore(ran::incrementAndGet);
+                return sim.nanoTime() - t0;
+            });
+            for (int i = 0; i < cores; i++) {
+                assertThat(ran.get(i)).as("core %d", i).isEqualTo(1);
+            }
+            return nanos;
+        }
+    }
+
+    @Test
+    void aSpinningCallerBeyondTheHostCpusStillSeesItsCallDoneAndPaysForSharing() throws Exception {
+        final CostModel base = CostModel.builder().contextSwitch(4000).build();
+        final long alone = fromOutside(base, 8);
+        assertThat(fromOutside(base.toBuilder().hostCpus(16).build(), 8)).isEqualTo(alone);
+        assertThat(fromOutside(base.toBuilder().hostCpus(1).build(), 8)).isGreaterThan(alone + 4000);
     }
 
     @Test
