@@ -77,12 +77,12 @@ public final class Machine implements AutoCloseable {
     private final MachineLifecycle lifecycle;
 
     private Machine(final MachineConfig c) {
+        this.costModel = costModelOf(c); // first: a refused model leaves the simulation unbound
         this.name = c.name();
         this.idlePolicy = c.idlePolicy();
         this.pinning = c.pinning();
         this.simulation = c.simulation();
         this.timeline = simulation != null ? simulation : Timeline.real();
-        this.costModel = c.effectiveCostModel();
         this.topology = c.topology() != null ? c.topology()
             : simulation != null || c.costModel() != null ? costModel.topology() : Topology.uniform();
         // A simulated core does not pin: one thread runs at a time, on whatever CPU the host gives it.
@@ -182,6 +182,21 @@ public final class Machine implements AutoCloseable {
     /** {@return the simulation this machine runs in, or null for a machine on the host's real cores} */
     public Simulation simulation() {
         return simulation;
+    }
+
+    /**
+     * The model the machine's choices are made from: the simulation's, the given one, or the
+     * defaults. One model per machine, since choices made from one and time charged by another
+     * would disagree: a simulated machine given a model other than its simulation's is refused.
+     */
+    private static CostModel costModelOf(final MachineConfig c) {
+        final Simulation sim = c.simulation();
+        if (sim != null && c.costModel() != null && !c.costModel().equals(sim.costs())) {
+            throw new IllegalArgumentException("costModel (" + c.costModel() + ") differs from the simulation's ("
+                + sim.costs() + "): a simulated machine uses its simulation's model; give it to "
+                + "Simulation.Builder.costModel instead");
+        }
+        return sim != null ? sim.costs() : c.costModel() != null ? c.costModel() : CostModel.defaults();
     }
 
     /**

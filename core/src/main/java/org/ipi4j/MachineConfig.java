@@ -56,17 +56,6 @@ record MachineConfig(String name, int cores, IdlePolicy idlePolicy, Pinning pinn
                      Consumer<CoreStall> stallListener) {
     MachineConfig {
         paravirt = EnumSet.copyOf(paravirt); // the builder may change its set after build()
-        if (simulation != null && costModel != null && !costModel.equals(simulation.costs())) {
-            // One model per machine: choices made from one and time charged by another would disagree.
-            throw new IllegalArgumentException("costModel (" + costModel + ") differs from the simulation's ("
-                + simulation.costs() + "): a simulated machine uses its simulation's model; give it to "
-                + "Simulation.Builder.costModel instead");
-        }
-    }
-
-    /** {@return the model the machine's choices are made from: the simulation's, the given one, or the defaults} */
-    CostModel effectiveCostModel() {
-        return simulation != null ? simulation.costs() : costModel != null ? costModel : CostModel.defaults();
     }
 
     @Override
