@@ -1,0 +1,108 @@
+package org.ipi4j.bench.lab;
+
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.ipi4j.sim.CostModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code lab calibrate}: measures this host's cost model ({@link Calibration}) and writes it, with
+ * its provenance, as {@code cost-model.properties} in {@code --out}, for
+ * {@code lab --simulate --cost-model FILE}. Not thread-safe: one instance per command line.
+ */
+@Command(name = "calibrate", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Measures on this host what the simulation's cost model needs (a send, the wake-up of a parked core, "
+        + "interrupt entry, a one-page and a full flush, the latency per distance of the host's topology, what reaching a "
+        + "core that shares a host CPU costs, a spin round) as interleaved repeats, derives each figure by the formula "
+        + "its provenance line names, and writes DIR/cost-model.properties."},
+    footer = {"", "Examples:",
+        "  lab calibrate --out calib",
+        "  lab --simulate --cost-model calib/cost-model.properties"})
+final class CalibrateCommand implements Callable<Integer> {
+    /** The file's name in {@code --out}. */
+    static final String FILE = "cost-model.properties";
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "lab-report",
+        description = "Directory for " + FILE + " (default: ${DEFAULT-VALUE}).")
+    private Path out;
+
+    @Option(names = "--repeat", paramLabel = "N", defaultValue = "9",
+        description = "Interleaved repeats of every probe; each figure is their median (default: ${DEFAULT-VALUE}).")
+    private int repeat;
+
+    @Option(names = "--samples", paramLabel = "N", defaultValue = "5000",
+        description = "Samples per probe and repeat (default: ${DEFAULT-VALUE}).")
+    private int samples;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the probes' order.")
+    private long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        if (repeat < 1) {
+            throw new ParameterException(spec.commandLine(), "--repeat must be at least 1, not " + repeat);
+        }
+        if (samples < 10) {
+            throw new ParameterException(spec.commandLine(), "--samples must be at least 10, not " + samples);
+        }
+        final PrintWriter console = spec.commandLine().getOut();
+        final Path file = out.resolve(FILE);
+        final CostModel model = run(repeat, samples, seed, file);
+        console.println("[lab calibrate] wrote " + file);
+        model.provenance().forEach((k, v) -> console.printf(Locale.ROOT, "  %s: %s%n", k, v));
+        console.println("  model: " + model);
+        console.flush();
+        return 0;
+    }
+
+    /**
+     * Measures the host and writes its model to {@code file}.
+     *
+     * @return the model written
+     */
+    static CostModel run(final int repeat, final int samples, final long seed, final Path file) throws Exception {
+        final CoreToCore.Matrix matrix = CoreToCore.measure();
+        final double[] hops = Calibration.hopByDistance(matrix);
+        final Calibration.Figures f = Calibration.measure(repeat, samples, seed, hops[1]);
+        final CostModel model = Calibration.model(f, hops, provenance(repeat, samples, matrix));
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        model.write(file);
+        return model;
+    }
+
+    /** Where the figures come from: host, date, commit, java, and how they were measured. */
+    static Map<String, String> provenance(final int repeat, final int samples, final CoreToCore.Matrix matrix) {
+        final Map<String, String> p = new LinkedHashMap<>();
+        p.put("host", hostName());
+        p.put("date", Instant.now().toString());
+        p.put("commit", Context.buildProperty("version") + " " + Context.commit());
+        p.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        p.put("measured", repeat + " interleaved repeats x " + samples + " samples per probe; " + matrix.cpus()
+            + " host CPUs, topology " + CoreToCore.topology(matrix) + (matrix.hypervisor() ? ", under a hypervisor" : ""));
+        return p;
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "unknown";
+        }
+    }
+}
