@@ -114,6 +114,7 @@ class PublicApiTest {
         targets.put("Faults", new Faults(2));
         targets.put("Simulation.Builder", org.ipi4j.sim.Simulation.builder());
         targets.put("CostModel.Builder", org.ipi4j.sim.CostModel.builder());
+        targets.put("CostModel", org.ipi4j.sim.CostModel.defaults());
         targets.put("Simulation", org.ipi4j.sim.Simulation.builder().build());
         targets.put("Sharded", sharded);
         targets.put("KeyRouter", new org.ipi4j.shard.KeyRouter(2));
@@ -127,7 +128,8 @@ class PublicApiTest {
             }
         });
         for (final Class<?> statics : List.of(SmpCall.class, org.ipi4j.smp.ServiceGroup.class, Scheduler.class, Mmu.class, IdlePolicy.class, Vector.class,
-            CpuSet.class, Broadcast.class, org.ipi4j.interrupts.Topology.class, org.ipi4j.shard.Sharded.class)) {
+            CpuSet.class, Broadcast.class, org.ipi4j.interrupts.Topology.class, org.ipi4j.shard.Sharded.class,
+            org.ipi4j.sim.CostModel.class)) {
             for (final Method m : statics.getMethods()) {
                 if (Modifier.isStatic(m.getModifiers()) && m.getParameterCount() > 0 && m.getDeclaringClass() == statics) {
                     out.add(Arguments.of(statics.getSimpleName() + "." + m.getName() + sig(m), null, m));
@@ -293,6 +295,8 @@ class PublicApiTest {
             return machine.interrupts();
         } else if (type == org.ipi4j.smp.ServiceGroup.class) {
             return org.ipi4j.smp.ServiceGroup.of("g", 1, OverflowPolicy.FAIL);
+        } else if (type == java.nio.file.Path.class) {
+            return java.nio.file.Path.of("target", "public-api-test-sample"); // only ever passed beside a null
         } else if (type == java.util.function.Function.class) {
             return java.util.function.Function.identity();
         }

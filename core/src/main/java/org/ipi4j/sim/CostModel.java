@@ -1,7 +1,12 @@
 package org.ipi4j.sim;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 import org.ipi4j.interrupts.Topology;
@@ -24,6 +29,21 @@ import org.ipi4j.time.Timeline;
  * name: {@value #SEND}, {@value #INTERRUPT}, {@value #FLUSH_PAGE} and {@value #FLUSH_ALL} have
  * their own setters, and {@link Builder#price(String, long)} prices any other kind. Work with no
  * price is refused when it is charged, naming the kind, rather than costing nothing silently.
+ *
+ * <h2>Sharing the host's CPUs</h2>
+ * {@link Builder#hostCpus} says how many host CPUs the modelled machine's cores share (0, the
+ * default: each core has its own) and {@link Builder#contextSwitch} what getting a core onto one
+ * costs; see {@link Simulation} for what it charges.
+ *
+ * <h2>In a file</h2>
+ * {@link #write} and {@link #read} keep a model in a {@link java.util.Properties} text file, one
+ * key per figure, in nanoseconds: {@code send}, {@code latency.sameComplex},
+ * {@code latency.sameSocket}, {@code latency.crossSocket}, {@code wake}, {@code interrupt},
+ * {@code flush.page}, {@code flush.all}, {@code spin}, {@code contextSwitch}; {@code hostCpus} (a
+ * count); {@code topology} ({@code uniform}, or {@code CxS} for C cores per complex and S
+ * complexes per socket); {@code price.<name>} for each other named kind; and
+ * {@code provenance.<key>} for where the figures come from ({@link #provenance()}).
+ * {@code read(write(m))} {@linkplain #equals equals} {@code m}.
  */
 public final class CostModel {
     /** The name of the work of sending one IPI, per target (priced by {@link Builder#send}). */
@@ -44,6 +64,9 @@ public final class CostModel {
     private final long flushAll;
     private final long spin;
     private final Topology topology;
+    private final int hostCpus;
+    private final long contextSwitch;
+    private final SortedMap<String, String> provenance;
 
     private CostModel(final Builder b) {
         this.send = b.send;
@@ -54,6 +77,9 @@ public final class CostModel {
         this.flushAll = b.flushAll;
         this.spin = b.spin;
         this.topology = b.topology;
+        this.hostCpus = b.hostCpus;
+        this.contextSwitch = b.contextSwitch;
+        this.provenance = Collections.unmodifiableSortedMap(new TreeMap<>(b.provenance));
         final Map<String, Long> p = new TreeMap<>(b.prices);
         p.put(SEND, send);
         p.put(INTERRUPT, interrupt);
@@ -73,6 +99,50 @@ public final class CostModel {
     }
 
     /**
+     * Reads a model from a file {@link #write} wrote (the class comment lists the keys).
+     *
+     * @param file the file
+     * @return the model
+     * @throws IOException if the file cannot be read
+     * @throws IllegalArgumentException if a key is missing, unknown or has a malformed value (the
+     *     message names the key and the file)
+     */
+    public static CostModel read(final Path file) throws IOException {
+        return CostModelFile.read(Objects.requireNonNull(file, "file"));
+    }
+
+    /**
+     * Writes this model to {@code file} (replacing it), keys in sorted order, so that the same
+     * model gives the same bytes; {@link #read} reads it back.
+     *
+     * @param file the file
+     * @throws IOException if the file cannot be written
+     */
+    public void write(final Path file) throws IOException {
+        CostModelFile.write(this, Objects.requireNonNull(file, "file"));
+    }
+
+    /** {@return a builder that starts from this model's figures, topology and provenance} */
+    public Builder toBuilder() {
+        final Builder b = new Builder();
+        b.send = send;
+        b.sameComplex = hop[1];
+        b.sameSocket = hop[2];
+        b.crossSocket = hop[3];
+        b.wake = wake;
+        b.interrupt = interrupt;
+        b.flushPage = flushPage;
+        b.flushAll = flushAll;
+        b.spin = spin;
+        b.topology = topology;
+        b.hostCpus = hostCpus;
+        b.contextSwitch = contextSwitch;
+        b.provenance.putAll(provenance);
+        prices.forEach((name, nanos) -> b.price(name, nanos));
+        return b;
+    }
+
+    /**
      * The price of one unit of {@code work}, by its name.
      *
      * @param work the work
@@ -80,6 +150,7 @@ public final class CostModel {
      * @throws IllegalArgumentException if the model has no price for it
      */
     public long price(final Timeline.Work work) {
+        Objects.requireNonNull(work, "work");
         final Long p = prices.get(work.name());
         if (p == null) {
             throw new IllegalArgumentException("the cost model has no price for work '" + work.name() + "' (priced: "
@@ -105,6 +176,64 @@ public final class CostModel {
         return hop[topology.distance(Math.max(0, from), Math.max(0, to))] + wake;
     }
 
+    /**
+     * The delivery latency for a {@link Topology#distance distance} class, without the wake-up cost.
+     *
+     * @param distance {@link Topology#SAME_COMPLEX}, {@link Topology#SAME_SOCKET} or {@link Topology#CROSS_SOCKET} (0 for the same core)
+     * @return virtual nanoseconds
+     * @throws IllegalArgumentException if {@code distance} is not a distance class
+     */
+    public long hop(final int distance) {
+        if (distance < Topology.SAME_CORE || distance > Topology.CROSS_SOCKET) {
+            throw new IllegalArgumentException("distance must be 0 to 3 (Topology.SAME_CORE to CROSS_SOCKET), not "
+                + distance);
+        }
+        return hop[distance];
+    }
+
+    /** {@return the extra cost of waking a parked core, added to every {@link #latency}} */
+    public long wake() {
+        return wake;
+    }
+
+    /** {@return the cost of entering and leaving an interrupt handler} */
+    public long interrupt() {
+        return interrupt;
+    }
+
+    /** {@return the cost of invalidating one TLB entry} */
+    public long flushPage() {
+        return flushPage;
+    }
+
+    /** {@return the cost of flushing a whole address space} */
+    public long flushAll() {
+        return flushAll;
+    }
+
+    /** {@return the host CPUs the modelled cores share, or 0 for one CPU per core (no sharing)} */
+    public int hostCpus() {
+        return hostCpus;
+    }
+
+    /** {@return the cost of getting a core that is not on a host CPU onto one (only with {@link #hostCpus} above 0)} */
+    public long contextSwitch() {
+        return contextSwitch;
+    }
+
+    /**
+     * {@return where the figures come from, by key (by convention {@code host}, {@code date},
+     * {@code commit}, {@code java}); empty for a model set by hand; sorted by key, unmodifiable}
+     */
+    public Map<String, String> provenance() {
+        return provenance;
+    }
+
+    /** {@return the prices of every named kind of work, the library's own included; sorted, unmodifiable} */
+    public Map<String, Long> prices() {
+        return Collections.unmodifiableSortedMap(new TreeMap<>(prices));
+    }
+
     /** {@return the cost of one round of a spin loop} */
     public long spin() {
         return spin;
@@ -115,11 +244,31 @@ public final class CostModel {
         return topology;
     }
 
+    /**
+     * Two models are equal when every figure, price, the topology (by its shape) and the
+     * provenance are.
+     */
+    @Override
+    public boolean equals(final Object o) {
+        return o instanceof CostModel m && m.send == send && Arrays.equals(m.hop, hop) && m.wake == wake
+            && m.interrupt == interrupt && m.flushPage == flushPage && m.flushAll == flushAll && m.spin == spin
+            && m.hostCpus == hostCpus && m.contextSwitch == contextSwitch
+            && m.topology.coresPerComplex() == topology.coresPerComplex()
+            && m.topology.complexesPerSocket() == topology.complexesPerSocket()
+            && m.prices.equals(prices) && m.provenance.equals(provenance);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(send, Arrays.hashCode(hop), wake, interrupt, flushPage, flushAll, spin, hostCpus,
+            contextSwitch, topology.coresPerComplex(), topology.complexesPerSocket(), prices, provenance);
+    }
+
     @Override
     public String toString() {
         return "send " + send + " ns, latency " + hop[1] + "/" + hop[2] + "/" + hop[3] + " ns (complex/socket/cross), wake "
             + wake + " ns, interrupt " + interrupt + " ns, flush " + flushPage + " ns/page, " + flushAll + " ns full, "
-            + topology;
+            + topology + (hostCpus == 0 ? "" : ", " + hostCpus + " host CPUs, context switch " + contextSwitch + " ns");
     }
 
     /** Sets the prices; every one must be at least 0. */
@@ -134,7 +283,10 @@ public final class CostModel {
         private long flushAll = 1500;
         private long spin = 20;
         private Topology topology = Topology.of(8, 8);
+        private int hostCpus = 0;
+        private long contextSwitch = 3000;
         private final Map<String, Long> prices = new TreeMap<>();
+        private final Map<String, String> provenance = new TreeMap<>();
 
         private Builder() {
         }
@@ -236,6 +388,51 @@ public final class CostModel {
          */
         public Builder topology(final Topology topology) {
             this.topology = Objects.requireNonNull(topology, "topology");
+            return this;
+        }
+
+        /**
+         * How many host CPUs the modelled cores share: when more cores than that are runnable at
+         * once, some wait for a CPU (see {@link Simulation}'s class comment for what it charges).
+         *
+         * @param cpus at least 0; 0 (the default) means one CPU per core, no sharing
+         * @return this
+         */
+        public Builder hostCpus(final int cpus) {
+            if (cpus < 0) {
+                throw new IllegalArgumentException("hostCpus must be >= 0 (0: one per core), not " + cpus);
+            }
+            this.hostCpus = cpus;
+            return this;
+        }
+
+        /**
+         * @param nanos what getting a core that is not on a host CPU onto one costs (a context
+         *     switch); charged only with {@link #hostCpus} above 0; default 3000
+         * @return this
+         */
+        public Builder contextSwitch(final long nanos) {
+            this.contextSwitch = check("contextSwitch", nanos);
+            return this;
+        }
+
+        /**
+         * Records where the figures come from; by convention the keys {@code host}, {@code date},
+         * {@code commit} and {@code java}. Setting a key again replaces its value.
+         *
+         * @param key letters, digits, dots, dashes and underscores
+         * @param value any text
+         * @return this
+         * @throws IllegalArgumentException if {@code key} is empty or has other characters
+         */
+        public Builder provenance(final String key, final String value) {
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(value, "value");
+            if (!key.matches("[A-Za-z0-9._-]+")) {
+                throw new IllegalArgumentException("provenance key must be letters, digits, '.', '-' and '_', not '"
+                    + key + "'");
+            }
+            provenance.put(key, value);
             return this;
         }
 
