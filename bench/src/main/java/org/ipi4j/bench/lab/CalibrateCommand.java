@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.ipi4j.sim.CostModel;
 import picocli.CommandLine.Command;
@@ -84,6 +85,39 @@ final class CalibrateCommand implements Callable<Integer> {
         Files.createDirectories(file.toAbsolutePath().getParent());
         model.write(file);
         return model;
+    }
+
+    /**
+     * The main job's calibration: short (a few seconds; the smoke run's tiny), written to
+     * {@code file}, and handed to {@code model} for the simulated part of the same run.
+     *
+     * @return the figures measured and the model's parameters, as a result of the "calibrate" part
+     */
+    static Result step(final Settings s, final Path file, final AtomicReference<CostModel> model) throws Exception {
+        final int samples = s.smoke() ? 50 : 1500;
+        final int repeat = Math.max(3, s.repeat());
+        final CostModel m = run(repeat, samples, s.seed(), file);
+        model.set(m);
+        final Result r = new Result("calibrate", "calibration", "cost model", null);
+        r.addRepeat(figures(m));
+        r.info().put("file", file.toString());
+        r.info().putAll(m.provenance());
+        return r;
+    }
+
+    /** The model's parameters, in nanoseconds (host CPUs a count), as metrics. */
+    static Map<String, Double> figures(final CostModel m) {
+        final Map<String, Double> f = new LinkedHashMap<>();
+        f.put("send_ns", (double) m.send());
+        f.put("latency_same_complex_ns", (double) m.hop(1));
+        f.put("wake_ns", (double) m.wake());
+        f.put("interrupt_ns", (double) m.interrupt());
+        f.put("flush_page_ns", (double) m.flushPage());
+        f.put("flush_all_ns", (double) m.flushAll());
+        f.put("spin_ns", (double) m.spin());
+        f.put("context_switch_ns", (double) m.contextSwitch());
+        f.put("host_cpus", (double) m.hostCpus());
+        return f;
     }
 
     /** Where the figures come from: host, date, commit, java, and how they were measured. */

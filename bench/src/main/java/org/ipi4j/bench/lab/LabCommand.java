@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -335,29 +334,7 @@ public final class LabCommand implements Callable<Integer> {
                 out.resolve(CalibrateCommand.FILE), model)));
         }
         if (s.parts().contains("sim")) {
-            // The curves model a machine with a CPU per core (hostCpus 0); the prediction, this host.
-            final Supplier<CostModel> curves = () -> current(model).toBuilder().hostCpus(0).build();
-            for (final String op : new String[] {"onEachCore", "shootdown"}) {
-                for (final int n : s.simCores()) {
-                    for (final Broadcast shape : SimPart.SHAPES) {
-                        steps.add(new LabRun.Step("simulated " + op + " " + shape + " on " + n + " cores",
-                            () -> op.equals("onEachCore") ? SimPart.calls(n, shape, s, curves.get())
-                                : SimPart.shootdown(n, shape, s, curves.get())));
-                    }
-                }
-            }
-            for (final int n : s.simCores()) {
-                for (final boolean batched : new boolean[] {false, true}) {
-                    steps.add(new LabRun.Step("simulated unmap storm " + (batched ? "batched" : "page by page") + " on "
-                        + n + " cores", () -> SimPart.storm(n, batched, s, curves.get())));
-                }
-            }
-            for (final int n : Prediction.CORES) {
-                for (final String figure : Prediction.figures()) {
-                    steps.add(new LabRun.Step(n + " cores, simulated and real: " + figure,
-                        () -> Prediction.predict(figure, n, current(model), s)));
-                }
-            }
+            steps.addAll(SimPart.steps(s, () -> current(model)));
         }
         return steps;
     }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 import org.ipi4j.Machine;
 import org.ipi4j.bench.SpaceRig;
@@ -182,5 +183,38 @@ final class SimPart {
             putAll(r, "full_flushes", (double) (rig.as().stats().fullFlushes() - full) / s.repeat());
             return r;
         }
+    }
+
+    /**
+     * The simulated part's steps: the curves against {@code s.simCores()} and the prediction
+     * ({@link Prediction}) under {@code model}, read when each step runs (a calibration earlier in
+     * the same run sets it).
+     */
+    static List<LabRun.Step> steps(final Settings s, final Supplier<CostModel> model) {
+        final List<LabRun.Step> steps = new ArrayList<>();
+        // The curves model a machine with a CPU per core (hostCpus 0); the prediction, this host.
+        final Supplier<CostModel> curves = () -> model.get().toBuilder().hostCpus(0).build();
+        for (final String op : new String[] {"onEachCore", "shootdown"}) {
+            for (final int n : s.simCores()) {
+                for (final Broadcast shape : SimPart.SHAPES) {
+                    steps.add(new LabRun.Step("simulated " + op + " " + shape + " on " + n + " cores",
+                        () -> op.equals("onEachCore") ? SimPart.calls(n, shape, s, curves.get())
+                            : SimPart.shootdown(n, shape, s, curves.get())));
+                }
+            }
+        }
+        for (final int n : s.simCores()) {
+            for (final boolean batched : new boolean[] {false, true}) {
+                steps.add(new LabRun.Step("simulated unmap storm " + (batched ? "batched" : "page by page") + " on "
+                    + n + " cores", () -> SimPart.storm(n, batched, s, curves.get())));
+            }
+        }
+        for (final int n : Prediction.CORES) {
+            for (final String figure : Prediction.figures()) {
+                steps.add(new LabRun.Step(n + " cores, simulated and real: " + figure,
+                    () -> Prediction.predict(figure, n, model.get(), s)));
+            }
+        }
+        return steps;
     }
 }
