@@ -6,11 +6,13 @@ import java.util.BitSet;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.locks.LockSupport;
 
 import net.openhft.affinity.Affinity;
+import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.Pinning;
 import org.ipi4j.idle.IdlePolicy;
@@ -33,8 +35,9 @@ import org.ipi4j.smp.SmpCall;
  * <p>The probes, all on the host's real threads through ipi4j's real code:
  * <ul>
  *   <li>the core-to-core matrix ({@link CoreToCore}): the one-way hop per distance;</li>
- *   <li>a doorbell IPI round trip to a one-core machine whose core spins, and one whose core parks,
- *       each with the sender's own time in the send call (the initiator-side cost of a send);</li>
+ *   <li>a doorbell ping-pong between two cores pinned one to each of two host CPUs, spinning and
+ *       parking when idle, each with the sender's own time in the send call (the initiator-side
+ *       cost of a send);</li>
  *   <li>the TLB handler time (ipi4j's {@code ShootdownStats.handler}) of a one-page and of a
  *       full flush, on a one-core machine;</li>
  *   <li>a park/unpark hand-off between two threads pinned to one host CPU: what reaching a
@@ -44,7 +47,8 @@ import org.ipi4j.smp.SmpCall;
  * Not thread-safe: one calibration at a time (it uses the host's CPUs while it runs).
  */
 final class Calibration {
-    private static final Vector DOORBELL = Vector.of(0x40);
+    private static final Vector PING = Vector.of(0x40);
+    private static final Vector PONG = Vector.of(0x41);
     private static final int FULL_PAGES = 64;
 
     private Calibration() {
@@ -54,8 +58,8 @@ final class Calibration {
      * The medians measured, in nanoseconds ({@code NaN} where a probe could not run, e.g. no pinning).
      *
      * @param hop           one-way core-to-core latency at the host's one distance (CoreToCore)
-     * @param ipiSpinRtt    doorbell IPI round trip to a spinning core
-     * @param ipiParkRtt    doorbell IPI round trip to a parked core
+     * @param pingSpinRtt   doorbell ping-pong between two spinning cores, one per host CPU
+     * @param pingParkRtt   doorbell ping-pong between two parking cores, one per host CPU
      * @param sendSpinning  the sender's time in the send call, target spinning
      * @param sendParked    the sender's time in the send call, target parked (it unparks the target)
      * @param flushOnePage  TLB handler time of a one-page flush
@@ -64,7 +68,7 @@ final class Calibration {
      * @param spinRound     one {@code Thread.onSpinWait}
      * @param hostCpus      the host's CPUs
      */
-    record Figures(double hop, double ipiSpinRtt, double ipiParkRtt, double sendSpinning, double sendParked,
+    record Figures(double hop, double pingSpinRtt, double pingParkRtt, double sendSpinning, double sendParked,
                    double flushOnePage, double flushFull, double sameCpuHandOff, double spinRound, int hostCpus) {
 
         /** send = the sender's time in the send call to a parked target (its unpark included): what each target costs the initiator. */
@@ -78,19 +82,20 @@ final class Calibration {
         }
 
         /**
-         * interrupt = ipiSpinRtt - 2 hop - sendSpinning: a round trip to a spinning core is the send,
-         * the hop there, the entry and handler, and the acknowledgement's hop back.
+         * interrupt = pingSpinRtt / 2 - sendSpinning - hop: each half of a ping-pong between
+         * spinning cores is a send, the hop, and the entry into the handler that sends back.
          */
         long interrupt() {
-            return nonNegative(ipiSpinRtt - 2 * hop - sendSpinning);
+            return nonNegative(pingSpinRtt / 2 - sendSpinning - hop);
         }
 
         /**
-         * wake (parked) = (ipiParkRtt - ipiSpinRtt) - (sendParked - sendSpinning): what a parked
-         * target adds to the round trip, less the part its sender pays (already in send).
+         * wake (parked) = pingParkRtt / 2 - sendParked - hop - interrupt: each half of a ping-pong
+         * between parking cores is a send (its unpark included), the hop, the parked core's way
+         * back to running, and the entry.
          */
         long wake() {
-            return nonNegative(ipiParkRtt - ipiSpinRtt - (sendParked - sendSpinning));
+            return nonNegative(pingParkRtt / 2 - sendParked - hop - interrupt());
         }
 
         /** flush.page = the handler time of a one-page flush (its fixed part and one invalidation). */
@@ -117,8 +122,8 @@ final class Calibration {
         Map<String, Double> toMap() {
             final Map<String, Double> m = new LinkedHashMap<>();
             m.put("hop_ns", hop);
-            m.put("ipi_spin_rtt_ns", ipiSpinRtt);
-            m.put("ipi_park_rtt_ns", ipiParkRtt);
+            m.put("ping_spin_rtt_ns", pingSpinRtt);
+            m.put("ping_park_rtt_ns", pingParkRtt);
             m.put("send_spinning_ns", sendSpinning);
             m.put("send_parked_ns", sendParked);
             m.put("flush_one_page_ns", flushOnePage);
@@ -166,9 +171,10 @@ final class Calibration {
         b.send(f.send()).latency(hop[1], hop[2], hop[3]).wake(f.wake()).interrupt(f.interrupt())
             .flush(f.flushPage(), f.flushAll()).spin(f.spin()).hostCpus(f.hostCpus());
         b.provenance("send", "sender's time in the send call to a parked core");
-        b.provenance("wake", "(ipi-park rtt - ipi-spin rtt) - (send parked - send spinning); a spinning core's wake-up is "
-            + "the hop (it sees the bit at its next poll): the simulation parks every idle core");
-        b.provenance("interrupt", "ipi-spin rtt - 2 hop - send spinning");
+        f.toMap().forEach((k, v) -> b.provenance("measured." + k, String.format(Locale.ROOT, "%.1f", v)));
+        b.provenance("wake", "ping-park rtt / 2 - send - hop - interrupt; a spinning core's wake-up is the hop (it sees "
+            + "the bit at its next poll): the simulation parks every idle core");
+        b.provenance("interrupt", "ping-spin rtt / 2 - send spinning - hop");
         b.provenance("flush.page", "handler time of a one-page flush");
         b.provenance("flush.all", "handler time of a full flush");
         b.provenance("spin", "one Thread.onSpinWait");
@@ -202,8 +208,8 @@ final class Calibration {
                 + " and " + samples);
         }
         final Map<String, Probe> probes = new LinkedHashMap<>();
-        probes.put("ipi-spin", n -> ipi(false, n));
-        probes.put("ipi-park", n -> ipi(true, n));
+        probes.put("ping-spin", n -> pingPong(false, n));
+        probes.put("ping-park", n -> pingPong(true, n));
         probes.put("flush", Calibration::flush);
         probes.put("same-cpu", n -> new double[] {sameCpuHandOff(n)});
         probes.put("spin", n -> new double[] {spinRound(n)});
@@ -216,8 +222,8 @@ final class Calibration {
                 seen.computeIfAbsent(p, k -> new ArrayList<>()).add(probes.get(p).run(samples));
             }
         }
-        final double[] spin = medians(seen.get("ipi-spin"));
-        final double[] park = medians(seen.get("ipi-park"));
+        final double[] spin = medians(seen.get("ping-spin"));
+        final double[] park = medians(seen.get("ping-park"));
         final double[] flush = medians(seen.get("flush"));
         return new Figures(hop, spin[0], park[0], spin[1], park[1], flush[0], flush[1], medians(seen.get("same-cpu"))[0],
             medians(seen.get("spin"))[0], Machine.hostCpus());
@@ -268,37 +274,39 @@ final class Calibration {
     }
 
     /**
-     * Doorbell round trips from this (outside) thread to core 0 of a one-core machine idling by
-     * parking (or spinning) when idle: {median round trip, median time in the send call}.
+     * Doorbell ping-pong between the two cores of a machine pinned one to each of two host CPUs
+     * ({@link RoundRobinPinner}, as the prediction places its cores), idling by parking (or
+     * spinning): core 0 sends to core 1, whose handler sends back, and core 0 waits for that as
+     * an idle core does ({@code Core.waitUntil}). {median round trip, median time of core 0 in
+     * its send call}.
      */
-    private static double[] ipi(final boolean parks, final int samples) {
+    private static double[] pingPong(final boolean parks, final int samples) throws Exception {
         final Ack ack = new Ack();
-        final long[] rtt = new long[samples];
-        final long[] send = new long[samples];
-        try (Machine m = Machine.builder().name("calibrate").cores(1).idlePolicy(parks ? IdlePolicy.park() : IdlePolicy.spin()).pinning(Pinning.NONE).build()
-                .start()) {
-            final long[] requested = new long[1]; // plain: the IPI's delivery is the happens-before edge
-            m.interrupts().register(DOORBELL, irq -> ack.value = requested[0]);
-            for (int i = -samples / 5; i < samples; i++) { // the first fifth warms up
-                if (parks) {
-                    LockSupport.parkNanos(20_000); // the core reaches its park between requests
+        try (Machine m = Machine.builder().name("calibrate").cores(2).idlePolicy(parks ? IdlePolicy.park()
+                : IdlePolicy.spin()).pinning(Pinning.BEST_EFFORT).pinner(new RoundRobinPinner()).build().start()) {
+            final long[] requested = new long[1]; // plain: each IPI's delivery is the happens-before edge
+            m.interrupts().register(PING, irq -> m.interrupts().send(0, PONG, null));
+            m.interrupts().register(PONG, irq -> ack.value = requested[0]);
+            return m.core(0).submit(() -> {
+                final long[] rtt = new long[samples];
+                final long[] send = new long[samples];
+                final Core self = m.core(0);
+                for (int i = -samples / 5; i < samples; i++) { // the first fifth warms up
+                    final long seq = i + samples + 1;
+                    requested[0] = seq;
+                    final long t0 = System.nanoTime();
+                    m.interrupts().send(1, PING, null);
+                    final long t1 = System.nanoTime();
+                    self.waitUntil(() -> ack.value == seq, Long.MAX_VALUE);
+                    final long t2 = System.nanoTime();
+                    if (i >= 0) {
+                        rtt[i] = t2 - t0;
+                        send[i] = t1 - t0;
+                    }
                 }
-                final long seq = i + samples;
-                requested[0] = seq;
-                final long t0 = System.nanoTime();
-                m.interrupts().send(0, DOORBELL, null);
-                final long t1 = System.nanoTime();
-                while (ack.value != seq) {
-                    Thread.onSpinWait();
-                }
-                final long t2 = System.nanoTime();
-                if (i >= 0) {
-                    rtt[i] = t2 - t0;
-                    send[i] = t1 - t0;
-                }
-            }
+                return new double[] {median(rtt), median(send)};
+            }).get();
         }
-        return new double[] {median(rtt), median(send)};
     }
 
     private static double median(final long[] v) {

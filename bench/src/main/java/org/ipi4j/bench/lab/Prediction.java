@@ -2,13 +2,19 @@ package org.ipi4j.bench.lab;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 import org.ipi4j.Machine;
+import org.ipi4j.Paravirt;
 import org.ipi4j.bench.SpaceRig;
 import org.ipi4j.interrupts.CpuSet;
 import org.ipi4j.mm.Pte;
@@ -67,10 +73,40 @@ final class Prediction {
     }
 
     /**
-     * One figure on {@code n} cores: simulated under {@code model}, then measured for real
-     * {@code s.repeat()} times (each the median of many runs).
+     * The prediction's steps, as interleaved rounds: every round measures each figure at each core
+     * count once for real, in a fresh random order (so a speed regime of the host falls on every
+     * figure alike), and adds it as a repeat of that figure's result; the first round also
+     * simulates the figure under {@code model}, read then (a calibration earlier in the run sets it).
      */
-    static Result predict(final String figure, final int n, final CostModel model, final Settings s) throws Exception {
+    static List<LabRun.Step> steps(final Settings s, final Supplier<CostModel> model) {
+        final Map<String, Result> results = new HashMap<>();
+        final List<String[]> all = new ArrayList<>();
+        CORES.forEach(n -> figures().forEach(f -> all.add(new String[] {String.valueOf(n), f})));
+        final Random random = new Random(s.seed());
+        final List<LabRun.Step> steps = new ArrayList<>();
+        for (int round = 1; round <= s.repeat(); round++) {
+            final List<String[]> order = new ArrayList<>(all);
+            Collections.shuffle(order, random);
+            for (final String[] nf : order) {
+                final int n = Integer.parseInt(nf[0]);
+                final String figure = nf[1];
+                steps.add(new LabRun.Step(n + " cores, simulated and real: " + figure + " (round " + round + "/"
+                    + s.repeat() + ")", () -> {
+                        Result r = results.get(n + " " + figure);
+                        if (r == null) {
+                            r = simulated(figure, n, model.get(), s);
+                            results.put(n + " " + figure, r);
+                        }
+                        r.addRepeat(real(figure, n, s, ((Number) r.info().get("simulated_ns")).doubleValue()));
+                        return r;
+                    }));
+            }
+        }
+        return steps;
+    }
+
+    /** A result for the figure on {@code n} cores, with no repeat yet and its simulated time in its info. */
+    static Result simulated(final String figure, final int n, final CostModel model, final Settings s) throws Exception {
         final Result r = new Result("sim-predict", n + " cores: " + figure, "real vs simulated", null);
         r.info().put("figure", figure);
         r.info().put("cores", n);
@@ -84,17 +120,21 @@ final class Prediction {
         } else {
             simulated = SimPart.storm(n, figure.endsWith("batched"), s, model).median("virtual_ns");
         }
-        final int count = figure.startsWith("storm") ? (s.smoke() ? 5 : 40) : s.smoke() ? 50 : 1000;
-        for (int rep = 0; rep < s.repeat(); rep++) {
-            final Map<String, Double> m = new LinkedHashMap<>();
-            final double real = real(figure, n, count);
-            m.put("sim_ns", simulated);
-            m.put("real_p50_ns", real);
-            m.put("real_over_sim", real / simulated);
-            m.put("samples", (double) count);
-            r.addRepeat(m);
-        }
+        r.info().put("simulated_ns", simulated);
         return r;
+    }
+
+    /** One real repeat of the figure: its median over many runs, beside the simulated figure. */
+    private static Map<String, Double> real(final String figure, final int n, final Settings s, final double simulated)
+            throws Exception {
+        final int count = figure.startsWith("storm") ? (s.smoke() ? 5 : 40) : s.smoke() ? 50 : 1000;
+        final double real = real(figure, n, count);
+        final Map<String, Double> m = new LinkedHashMap<>();
+        m.put("sim_ns", simulated);
+        m.put("real_p50_ns", real);
+        m.put("real_over_sim", real / simulated);
+        m.put("samples", (double) count);
+        return m;
     }
 
     private static Broadcast shape(final String figure) {
@@ -106,7 +146,8 @@ final class Prediction {
     /** The median on the host of {@code count} runs of the figure on core 0 of a real {@code n}-core machine. */
     private static double real(final String figure, final int n, final int count) throws Exception {
         final Broadcast shape = figure.startsWith("onEachCore ") ? shape(figure) : Broadcast.flat();
-        try (SpaceRig rig = new SpaceRig("lab-predict", n, shape)) { // idle cores park, as simulated
+        // Idle cores park, as simulated; placed on the host's CPUs in turn, as the model's hostCpus says.
+        try (SpaceRig rig = new SpaceRig("lab-predict", n, shape, new RoundRobinPinner(), 0, Paravirt.values())) {
             final CpuSet all = CpuSet.firstN(n);
             return rig.machine.core(0).submit(() -> {
                 final long[] t = new long[count];
@@ -137,12 +178,15 @@ final class Prediction {
     static Table table(final List<Result> predictions) {
         final Table t = new Table("cores", "figure", "real p50", "simulated", "real / simulated", "|real / simulated - 1|",
             "real samples");
-        final List<Result> ok = predictions.stream().filter(r -> r.error() == null).toList();
+        final List<String> figures = figures();
+        final List<Result> ok = predictions.stream().filter(r -> r.error() == null)
+            .sorted(Comparator.comparingInt((Result r) -> ((Number) r.info().get("cores")).intValue())
+                .thenComparingInt(r -> figures.indexOf(String.valueOf(r.info().get("figure"))))).toList();
         for (final Result r : ok) {
             final double real = r.median("real_p50_ns");
             final double sim = r.median("sim_ns");
             t.row(String.valueOf(r.info().get("cores")) + (Boolean.TRUE.equals(r.info().get("oversubscribed"))
-                ? " (oversubscribed)" : ""), String.valueOf(r.info().get("figure")), Report.time(r, "real_p50_ns"),
+                ? " (oversubscribed)" : ""), String.valueOf(r.info().get("figure")), Report.us(real),
                 Report.us(sim), String.format(Locale.ROOT, "%.2f", real / sim),
                 String.format(Locale.ROOT, "%.0f%%", 100 * error(real, sim)), Report.count(r, "samples"));
         }

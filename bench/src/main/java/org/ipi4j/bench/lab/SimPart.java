@@ -209,12 +209,7 @@ final class SimPart {
                     + n + " cores", () -> SimPart.storm(n, batched, s, curves.get())));
             }
         }
-        for (final int n : Prediction.CORES) {
-            for (final String figure : Prediction.figures()) {
-                steps.add(new LabRun.Step(n + " cores, simulated and real: " + figure,
-                    () -> Prediction.predict(figure, n, model.get(), s)));
-            }
-        }
+        steps.addAll(Prediction.steps(s, model));
         return steps;
     }
 }
