@@ -91,14 +91,14 @@ final class CalibrateCommand implements Callable<Integer> {
      * The main job's calibration: short (a few seconds; the smoke run's tiny), written to
      * {@code file}, and handed to {@code model} for the simulated part of the same run.
      *
-     * @return the figures measured and the model's parameters, as a result of the "calibrate" part
+     * @return the figures measured and the model's parameters, as a result of the "calibration" part
      */
     static Result step(final Settings s, final Path file, final AtomicReference<CostModel> model) throws Exception {
         final int samples = s.smoke() ? 50 : 1500;
         final int repeat = Math.max(3, s.repeat());
         final CostModel m = run(repeat, samples, s.seed(), file);
         model.set(m);
-        final Result r = new Result("calibrate", "calibration", "cost model", null);
+        final Result r = new Result("calibration", "calibration", "cost model", null);
         r.addRepeat(figures(m));
         r.info().put("file", file.toString());
         r.info().putAll(m.provenance());

@@ -91,7 +91,7 @@ public final class LabCommand implements Callable<Integer> {
         + "onEachCore and one-page shootdown latency in virtual time against --sim-cores for flat, serial, tree(2,4,8) "
         + "and topology-aware multicast, an unmap storm with and without batching, and the prediction error: the same "
         + "figures at 2, 4 and 8 cores simulated and real. Same as --variants sim. Without --cost-model the run "
-        + "calibrates the model on this host first (the calibrate part).")
+        + "calibrates the model on this host first (the calibration part).")
     private boolean simulate;
 
     @Option(names = "--cost-model", paramLabel = "FILE",
@@ -254,7 +254,7 @@ public final class LabCommand implements Callable<Integer> {
         }
         final CostModel model = costModel == null ? null : readCostModel(costModel);
         if (parts.contains("sim") && model == null) {
-            parts.add("calibrate"); // the simulated part predicts with a calibrated model
+            parts.add("calibration"); // the simulated part predicts with a calibrated model
         }
         return new Settings(smoke, d, p, samples, reps, List.copyOf(cores), ordered,
             Settings.PARTS.stream().filter(parts::contains).toList(), List.copyOf(sims), seed, model);
@@ -329,7 +329,7 @@ public final class LabCommand implements Callable<Integer> {
                     () -> VirtPart.yieldToPreempted(on, s, sink)));
             }
         }
-        if (s.parts().contains("calibrate")) {
+        if (s.parts().contains("calibration")) {
             steps.add(new LabRun.Step("calibrate the cost model on this host", () -> CalibrateCommand.step(s,
                 out.resolve(CalibrateCommand.FILE), model)));
         }
@@ -355,7 +355,7 @@ public final class LabCommand implements Callable<Integer> {
         }
         console.println("Parts: roundtrip (every variant above), smp (waited calls: flat, serial, tree(2) per --cores), "
             + "shootdown (one page, per --cores), storm (64-page unmap, page by page and batched), virt (preempted "
-            + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield), calibrate "
+            + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield), calibration "
             + "(this host's cost model, written as cost-model.properties; also lab calibrate), sim (simulated machines of "
             + "--sim-cores cores in virtual time, and the prediction error against the real machine at 2, 4 and 8 cores; "
             + "also --simulate)");

@@ -218,9 +218,10 @@ final class Report {
     /** What this host's calibration measured and the model it implies. */
     Table calibration() {
         final Table t = new Table("calibration", "median").leftAligned();
-        for (final Result r : part("calibrate")) {
+        for (final Result r : part("calibration")) {
             if (r.error() == null && !r.repeats().isEmpty()) {
-                r.repeats().get(0).forEach((k, v) -> t.row(k, k.endsWith("_ns") ? time(r, k) : plain(r, k, "%.0f")));
+                r.repeats().get(0).forEach((k, v) -> t.row(k, String.format(Locale.ROOT, k.endsWith("_ns") ? "%.0f ns" : "%.0f",
+                    r.median(k))));
                 r.info().forEach((k, v) -> t.row(k, String.valueOf(v)));
             }
         }

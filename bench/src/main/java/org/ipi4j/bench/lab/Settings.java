@@ -17,7 +17,7 @@ import org.ipi4j.sim.CostModel;
  * @param repeat       repeats of every figure (median and min-max are reported)
  * @param cores        core counts for the cross-core call and shootdown parts
  * @param variants     round-trip variants to run, in report order
- * @param parts        parts to run: roundtrip, smp, shootdown, storm, virt, calibrate, sim
+ * @param parts        parts to run: roundtrip, smp, shootdown, storm, virt, calibration, sim
  * @param simCores     core counts of the simulated part
  * @param seed         the simulated part's seed
  * @param costModel    the simulated part's cost model (a {@code --cost-model} file's), or null: the one this run's
@@ -26,7 +26,7 @@ import org.ipi4j.sim.CostModel;
 public record Settings(boolean smoke, Duration duration, Duration pace, int pacedSamples, int repeat, List<Integer> cores,
                        List<String> variants, List<String> parts, List<Integer> simCores, long seed, CostModel costModel) {
     /** The parts, in the order they run. */
-    public static final List<String> PARTS = List.of("roundtrip", "smp", "shootdown", "storm", "virt", "calibrate", "sim");
+    public static final List<String> PARTS = List.of("roundtrip", "smp", "shootdown", "storm", "virt", "calibration", "sim");
     /** The simulated part's default core counts. */
     public static final List<Integer> SIM_CORES = List.of(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024);
 
