@@ -22,6 +22,7 @@ import org.ipi4j.interrupts.Topology;
 import org.ipi4j.interrupts.Vector;
 import org.ipi4j.isa.Memory;
 import org.ipi4j.observability.CoreStats;
+import org.ipi4j.sim.CostModel;
 import org.ipi4j.sim.Simulation;
 import org.ipi4j.time.Timeline;
 
@@ -74,6 +75,7 @@ public final class Machine implements AutoCloseable {
     /** Null unless the machine is simulated; no other class of this package asks (a core is handed its boundary cost). */
     private final Simulation simulation;
     private final Topology topology;
+    private final CostModel costModel;
     private final OopsLog oopses;
     /** What the cores and the controller see of the machine. */
     private final MachineHost host;
@@ -98,8 +100,9 @@ public final class Machine implements AutoCloseable {
         this.threadFactory = c.threadFactory();
         this.simulation = c.simulation();
         this.timeline = simulation != null ? simulation : Timeline.real();
+        this.costModel = c.effectiveCostModel();
         this.topology = c.topology() != null ? c.topology()
-            : simulation != null ? simulation.costs().topology() : Topology.uniform();
+            : simulation != null || c.costModel() != null ? costModel.topology() : Topology.uniform();
         // A simulated core does not pin: one thread runs at a time, on whatever CPU the host gives it.
         this.pinner = c.pinning() == Pinning.NONE || simulation != null ? null
             : c.pinner() != null ? c.pinner() : Pinner.fromClassPath();
@@ -220,7 +223,15 @@ public final class Machine implements AutoCloseable {
         return simulation;
     }
 
-    /** {@return where cores sit (complexes, sockets): the builder's, the simulation's, or uniform} */
+    /**
+     * {@return what this machine's steps cost, for the choices made from it: its simulation's model,
+     * the builder's {@link Builder#costModel}, or {@link CostModel#defaults()}}
+     */
+    public CostModel costModel() {
+        return costModel;
+    }
+
+    /** {@return where cores sit (complexes, sockets): the builder's, the cost model's (simulated, or given), or uniform} */
     public Topology topology() {
         return topology;
     }

@@ -15,6 +15,7 @@ import org.ipi4j.interrupts.Oops;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Topology;
 import org.ipi4j.observability.CoreStall;
+import org.ipi4j.sim.CostModel;
 import org.ipi4j.sim.Simulation;
 import org.ipi4j.time.Timeline;
 
@@ -42,6 +43,7 @@ import org.ipi4j.time.Timeline;
  * @param deliveryMode how a send decides to wake its target
  * @param simulation the simulation the machine runs in, or null
  * @param topology where cores sit, or null for the default
+ * @param costModel what the machine's steps cost, or null for the default
  * @param stallThreshold how long without a boundary is a stall, or null for no stall watch
  * @param stallListener called for every stall, or null
  */
@@ -49,10 +51,22 @@ record MachineConfig(String name, int cores, IdlePolicy idlePolicy, Pinning pinn
                      OverflowPolicy overflowPolicy, Duration blockTimeout, FaultPolicy faultPolicy, int memoryWords,
                      Consumer<Oops> oopsListener, boolean timeHandlers, int oopsCapacity, FaultInjector faults,
                      Pinner pinner, ThreadFactory threadFactory, EnumSet<Paravirt> paravirt,
-                     DeliveryMode deliveryMode, Simulation simulation, Topology topology, Duration stallThreshold,
+                     DeliveryMode deliveryMode, Simulation simulation, Topology topology, CostModel costModel,
+                     Duration stallThreshold,
                      Consumer<CoreStall> stallListener) {
     MachineConfig {
         paravirt = EnumSet.copyOf(paravirt); // the builder may change its set after build()
+        if (simulation != null && costModel != null && !costModel.equals(simulation.costs())) {
+            // One model per machine: choices made from one and time charged by another would disagree.
+            throw new IllegalArgumentException("costModel (" + costModel + ") differs from the simulation's ("
+                + simulation.costs() + "): a simulated machine uses its simulation's model; give it to "
+                + "Simulation.Builder.costModel instead");
+        }
+    }
+
+    /** {@return the model the machine's choices are made from: the simulation's, the given one, or the defaults} */
+    CostModel effectiveCostModel() {
+        return simulation != null ? simulation.costs() : costModel != null ? costModel : CostModel.defaults();
     }
 
     @Override

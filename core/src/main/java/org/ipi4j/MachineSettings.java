@@ -16,6 +16,7 @@ import org.ipi4j.interrupts.OverflowPolicy;
 import org.ipi4j.interrupts.Topology;
 import org.ipi4j.observability.CoreStall;
 import org.ipi4j.observability.CoreStats;
+import org.ipi4j.sim.CostModel;
 import org.ipi4j.sim.Simulation;
 
 /**
@@ -47,6 +48,7 @@ abstract class MachineSettings<B extends MachineSettings<B>> {
     private DeliveryMode deliveryMode = DeliveryMode.PER_VECTOR;
     private Simulation simulation;
     private Topology topology;
+    private CostModel costModel;
     private Duration stallThreshold;
     private Consumer<CoreStall> stallListener;
 
@@ -73,6 +75,20 @@ abstract class MachineSettings<B extends MachineSettings<B>> {
      */
     public B topology(final Topology topology) {
         this.topology = Objects.requireNonNull(topology, "topology");
+        return self();
+    }
+
+    /**
+     * What this machine's steps cost, for the choices made from it ({@code Broadcast.auto()}, the
+     * MMU's broadcast-invalidation threshold); also the topology's default. A simulated machine
+     * uses its simulation's model: given one too, it must equal that model, or {@link
+     * Machine.Builder#build()} refuses. Default: the simulation's, or {@link CostModel#defaults()}.
+     *
+     * @param costModel the model, for instance one {@link CostModel#read read} from a calibration
+     * @return this builder
+     */
+    public B costModel(final CostModel costModel) {
+        this.costModel = Objects.requireNonNull(costModel, "costModel");
         return self();
     }
 
@@ -341,6 +357,6 @@ abstract class MachineSettings<B extends MachineSettings<B>> {
     final MachineConfig config() {
         return new MachineConfig(name, cores, idlePolicy, pinning, mailboxCapacity, overflowPolicy, blockTimeout,
             faultPolicy, memoryWords, oopsListener, timeHandlers, oopsCapacity, faults, pinner, threadFactory, paravirt,
-            deliveryMode, simulation, topology, stallThreshold, stallListener);
+            deliveryMode, simulation, topology, costModel, stallThreshold, stallListener);
     }
 }

@@ -46,6 +46,9 @@ import org.ipi4j.time.Timeline;
  * writes only its own epoch, and takes back only its own debt.
  */
 final class BroadcastInvalidation {
+    /** What a simulation charges the initiator for: the broadcast, per page (or once for a space), and its barrier. */
+    private static final Timeline.Work INVLPGB = Timeline.Work.named("invlpgb");
+    private static final Timeline.Work TLBSYNC = Timeline.Work.named("tlbsync");
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(long[].class);
     /** Longs per core: its epoch and its debt share one padded block, apart from every other core's. */
     private static final int PAD = 16;
@@ -174,10 +177,12 @@ final class BroadcastInvalidation {
         // Publish: the PTE stores were releases; this RMW orders them before the invalidations
         // and before any translation that reads the generation after them (open's read).
         mmu.publish(sd);
+        timeline.spend(INVLPGB, sd.full ? 1 : sd.count); // what a simulation charges: one INVLPGB per page, or per space
         for (final Tlb t : tlbs) {
             invalidate(t, as.asid(), sd);
         }
         timeline.interleave(); // cleared once: a translation in flight may fill the old PTE before TLBSYNC
+        timeline.spend(TLBSYNC, 1);
         tlbSync(as.asid(), sd);
         final long done = timeline.nanoTime();
         as.broadcasts.increment();

@@ -128,7 +128,8 @@ public final class Mmu {
         this.allCores = CpuSet.firstN(machine.coreCount());
         this.initiators = new CallerLocal<>(machine, () -> new Shootdown(this));
         this.pvFlush = machine.paravirt(Paravirt.TLB_FLUSH);
-        this.broadcastThreshold = b.broadcastThreshold;
+        this.broadcastThreshold = b.broadcastThreshold == Builder.BY_COST
+            ? InvalidationThreshold.fromCosts(machine.costModel(), machine.coreCount(), broadcast) : b.broadcastThreshold;
         this.global = new BroadcastInvalidation(this, tlbs, smp);
         // A core resuming with a flush pending drops every translation before it runs anything.
         machine.onPvFlush(cpu -> tlbs[cpu].flushEverything());
@@ -145,6 +146,14 @@ public final class Mmu {
      */
     public long pvFlushes() {
         return pvFlushes.sum();
+    }
+
+    /**
+     * {@return how many cores a space must be active on to go global (broadcast invalidation): the
+     * builder's, or the one {@link Builder#broadcastInvalidationByCost()} chose; 0 when off}
+     */
+    public int broadcastThreshold() {
+        return broadcastThreshold;
     }
 
     /**
@@ -613,6 +622,8 @@ public final class Mmu {
         private Duration batchWindow = Duration.ofMillis(1);
         private boolean detectStale;
         private int broadcastThreshold;
+        /** The threshold's mark for {@link #broadcastInvalidationByCost()}: chosen when the MMU is built. */
+        private static final int BY_COST = -1;
 
         private Builder(final SmpCall smp) {
             this.smp = Objects.requireNonNull(smp, "smp");
@@ -740,6 +751,20 @@ public final class Mmu {
                 throw new IllegalArgumentException("cores must be 0 (off) or more, not " + cores);
             }
             this.broadcastThreshold = cores;
+            return this;
+        }
+
+        /**
+         * Broadcast invalidation with the threshold chosen from the machine's
+         * {@link Machine#costModel() cost model}: the fewest active cores at which one broadcast
+         * invalidation of a page (an INVLPGB and a TLBSYNC on the initiator) is estimated faster
+         * than a shootdown by IPIs with this MMU's broadcast shape; off (0) if IPIs are estimated
+         * faster on every count the machine has. {@link Mmu#broadcastThreshold()} says which.
+         *
+         * @return this builder
+         */
+        public Builder broadcastInvalidationByCost() {
+            this.broadcastThreshold = BY_COST;
             return this;
         }
 

@@ -27,7 +27,9 @@ import org.ipi4j.time.Timeline;
  * <h2>Work by name</h2>
  * The code that does the work names it ({@link Timeline.Work#named}); the model prices it by that
  * name: {@value #SEND}, {@value #INTERRUPT}, {@value #FLUSH_PAGE} and {@value #FLUSH_ALL} have
- * their own setters, and {@link Builder#price(String, long)} prices any other kind. Work with no
+ * their own setters, and {@link Builder#price(String, long)} prices any other kind, among them
+ * {@value #INVLPGB} and {@value #TLBSYNC}, a broadcast invalidation's (round figures: an INVLPGB a
+ * little dearer than an INVLPG, a TLBSYNC about a round trip across a socket). Work with no
  * price is refused when it is charged, naming the kind, rather than costing nothing silently.
  *
  * <h2>Sharing the host's CPUs</h2>
@@ -54,6 +56,16 @@ public final class CostModel {
     public static final String FLUSH_PAGE = "flush-page";
     /** The name of the work of flushing a whole address space (priced by {@link Builder#flush}). */
     public static final String FLUSH_ALL = "flush-all";
+    /**
+     * The name of the work of one broadcast invalidation (INVLPGB) by the initiator, per page, or
+     * once for a whole space; priced by {@link Builder#price}, 250 ns by default.
+     */
+    public static final String INVLPGB = "invlpgb";
+    /**
+     * The name of the work of waiting for a broadcast invalidation to reach every core (TLBSYNC),
+     * once per shootdown, by the initiator; priced by {@link Builder#price}, 1000 ns by default.
+     */
+    public static final String TLBSYNC = "tlbsync";
 
     private final Map<String, Long> prices;
     private final long send;
@@ -285,7 +297,7 @@ public final class CostModel {
         private Topology topology = Topology.of(8, 8);
         private int hostCpus = 0;
         private long contextSwitch = 3000;
-        private final Map<String, Long> prices = new TreeMap<>();
+        private final Map<String, Long> prices = new TreeMap<>(Map.of(INVLPGB, 250L, TLBSYNC, 1000L));
         private final Map<String, String> provenance = new TreeMap<>();
 
         private Builder() {

@@ -70,6 +70,18 @@ import org.ipi4j.time.Timeline;
  * blocks for real while holding the baton stops every other, and the stall watchdog
  * ({@link Builder#stallTimeout}) fails the run naming it.
  *
+ * <h2>Sharing host CPUs</h2>
+ * With {@link CostModel#hostCpus()} {@code H} above 0 the cores (and the outside caller) share
+ * {@code H} host CPUs. A party wants a CPU while it is runnable: running, ready (woken, or after a
+ * spend) or stopped by PCT; not while parked. Two charges follow, both of
+ * {@link CostModel#contextSwitch()}: a wake-up of a parked core while at least {@code H} parties
+ * are runnable makes it ready that much later (it waits to be switched in), and a spin or yield
+ * round while more than {@code H} are runnable costs it instead of the spin's price (the spinner
+ * gives its CPU away and sees the flag it waits for only once it is back). Nothing else changes;
+ * with {@code H} 0, the default, nothing is charged and no random draw is added, so every
+ * schedule and trace is as without it. Not modelled: time slices (a busy core is never preempted
+ * by the host) and which CPU a party ran on.
+ *
  * <h2>Use</h2>
  * <pre>{@code
  * Simulation sim = Simulation.builder().seed(42).build();
@@ -140,6 +152,8 @@ public final class Simulation extends Timeline {
 
     private final long seed;
     private final CostModel costs;
+    /** The model's host CPUs (0: one per core, nothing charged for sharing). */
+    private final int hostCpus;
     private final double jitter;
     private final double interleaving;
     private final long stallNanos;
@@ -179,6 +193,7 @@ public final class Simulation extends Timeline {
     private Simulation(final Builder b) {
         this.seed = b.seed;
         this.costs = b.costs;
+        this.hostCpus = b.costs.hostCpus();
         this.jitter = b.jitter;
         this.interleaving = b.interleaving;
         this.stallNanos = b.stall.toNanos();
@@ -705,7 +720,11 @@ public final class Simulation extends Timeline {
             }
             if (target.state == PARKED) {
                 final int from = me == null ? -1 : me.cpu;
-                schedule(target, now + (current == null ? 0 : jittered(costs.latency(from, target.cpu))));
+                long delay = current == null ? 0 : jittered(costs.latency(from, target.cpu));
+                if (current != null && hostCpus > 0 && runnable() >= hostCpus) {
+                    delay += jittered(costs.contextSwitch()); // every host CPU is taken: it waits to be switched in
+                }
+                schedule(target, now + delay);
             } else {
                 target.permit = true;
             }
@@ -719,7 +738,32 @@ public final class Simulation extends Timeline {
             Thread.onSpinWait(); // outside a run, or not ours: a real spin
             return;
         }
-        advance(me, jittered(costs.spin()), true);
+        advance(me, jittered(oversubscribed() ? costs.contextSwitch() : costs.spin()), true);
+    }
+
+    /**
+     * Whether more parties are runnable than the model's host CPUs (never with {@code hostCpus}
+     * 0): a spinning or yielding one then gives its CPU away and looks again only when switched
+     * back in.
+     */
+    private boolean oversubscribed() {
+        if (hostCpus == 0) {
+            return false; // the default: not even the lock
+        }
+        synchronized (this) {
+            return runnable() > hostCpus;
+        }
+    }
+
+    /** The parties that want a host CPU: running, ready or stopped by PCT (not parked, not detached). Lock held. */
+    private int runnable() {
+        int n = caller.state == RUNNING || caller.state == READY || caller.state == PREEMPTED ? 1 : 0;
+        for (final Party p : parties) {
+            if (p.state == RUNNING || p.state == READY || p.state == PREEMPTED) {
+                n++;
+            }
+        }
+        return n;
     }
 
     @Override
@@ -729,7 +773,7 @@ public final class Simulation extends Timeline {
             Thread.yield();
             return;
         }
-        advance(me, jittered(10 * costs.spin()), true);
+        advance(me, jittered(oversubscribed() ? costs.contextSwitch() : 10 * costs.spin()), true);
     }
 
     @Override
@@ -882,6 +926,18 @@ public final class Simulation extends Timeline {
          */
         public Builder costs(final CostModel costs) {
             this.costs = Objects.requireNonNull(costs, "costs");
+            return this;
+        }
+
+        /**
+         * The same as {@link #costs}, by the name {@code Machine.Builder.costModel} has: what each
+         * step costs, for instance a model {@link CostModel#read read} from a calibration.
+         *
+         * @param costModel what each step costs
+         * @return this
+         */
+        public Builder costModel(final CostModel costModel) {
+            this.costs = Objects.requireNonNull(costModel, "costModel");
             return this;
         }
 

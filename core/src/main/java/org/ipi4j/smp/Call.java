@@ -55,7 +55,7 @@ final class Call extends CallDescriptor {
     final CallDescriptor[] descriptors;
     int count;
     int remoteCount;
-    /** How the call reaches its targets; its {@link Broadcast#shape} passes it on. */
+    /** How the call reaches its targets, a fixed shape (never auto); its {@link Broadcast#shape} passes it on. */
     Broadcast broadcast;
     CallFunction<?> function;
     CoreAction action;
@@ -127,8 +127,8 @@ final class Call extends CallDescriptor {
         if (action != act) {
             action = act;
         }
-        if (broadcast != how) {
-            broadcast = how;
+        if (broadcast != how && how.kind() != Broadcast.Kind.AUTO) {
+            broadcast = how; // auto: the initiator writes the fixed shape once it knows the targets
         }
         count = 0;
         remoteCount = 0;

@@ -51,6 +51,8 @@ final class CallInitiator {
     /** Per-core room for unanswered calls, or null for unbounded queues. */
     private final CallBound bound;
     private final CallTimer timer;
+    /** Broadcast.auto()'s fixed shape for each target count, chosen once from the machine's cost model. */
+    private final AutoShape autoShape;
 
     CallInitiator(final Machine machine, final CallDelivery delivery, final CallWait waiting, final CallBound bound) {
         this.machine = machine;
@@ -60,6 +62,7 @@ final class CallInitiator {
         this.waiting = waiting;
         this.bound = bound;
         this.timer = new CallTimer(machine.name());
+        this.autoShape = new AutoShape(machine.costModel(), machine.topology(), cores);
         final int n = cores;
         final Timeline t = timeline;
         this.waitedCalls = new CallerLocal<>(machine, () -> new Call(n, t, null)); // waited calls take no slot
@@ -119,7 +122,7 @@ final class CallInitiator {
         final long deadline = layer.deadlineNanos();
         final long expiry = expiry(deadline);
         final Call call = waitedCall(null, action, shape, deadline);
-        multicast(call, cpus, condition, layer, expiry);
+        multicast(call, cpus, condition, shape, layer, expiry);
         finishWaited(call, jfr, deadline, expiry);
     }
 
@@ -129,7 +132,7 @@ final class CallInitiator {
         checkAsyncDeadline(layer);
         final long expiry = expiry(layer.deadlineNanos());
         final Call call = futureCall(null, action, shape, layer.deadlineNanos());
-        multicast(call, cpus, condition, layer, expiry);
+        multicast(call, cpus, condition, shape, layer, expiry);
         return future(call);
     }
 
@@ -178,8 +181,8 @@ final class CallInitiator {
         start(call, self, layer, expiry);
     }
 
-    private void multicast(final Call call, final CpuSet cpus, final IntPredicate condition, final SmpCall layer,
-                           final long expiry) {
+    private void multicast(final Call call, final CpuSet cpus, final IntPredicate condition, final Broadcast shape,
+                           final SmpCall layer, final long expiry) {
         final Core self = machine.currentCore();
         boolean local = false;
         int n = 0;
@@ -198,6 +201,14 @@ final class CallInitiator {
             throw e;
         }
         call.remoteCount = n;
+        if (shape.kind() == Broadcast.Kind.AUTO) {
+            // Written before anything is queued: a target reads it after taking the call off its
+            // queue (partner: the queue's push, a release, in CallDelivery.enqueue and ringAll).
+            final Broadcast fixed = autoShape.pick(n);
+            if (call.broadcast != fixed) {
+                call.broadcast = fixed; // only when it changes, as prepare writes
+            }
+        }
         if (local) {
             call.targets[n++] = self.id();
         }

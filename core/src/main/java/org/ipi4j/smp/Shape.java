@@ -62,6 +62,18 @@ abstract sealed class Shape permits Shape.Flat, Shape.Serial, Shape.Tree, Shape.
      */
     abstract int rounds(int targets);
 
+    /**
+     * Who queues target {@code index} of {@code targets} (remote targets in core-id order): the
+     * index of the target that passes it on, or -1 for the initiator. A sender queues its targets
+     * in increasing index order, so this is all {@link AutoShape}'s estimate needs of a shape.
+     *
+     * @param topology where cores sit
+     * @param targets the remote targets' core ids, increasing
+     * @param index a target's index, 0 to {@code targets.length - 1}
+     * @return its sender's index, smaller than {@code index}, or -1
+     */
+    abstract int sender(Topology topology, int[] targets, int index);
+
     /** One multicast from the initiator; nobody passes anything on. */
     static final class Flat extends Shape {
         @Override
@@ -72,6 +84,11 @@ abstract sealed class Shape permits Shape.Flat, Shape.Serial, Shape.Tree, Shape.
         @Override
         int rounds(final int targets) {
             return 1;
+        }
+
+        @Override
+        int sender(final Topology topology, final int[] targets, final int index) {
+            return -1;
         }
     }
 
@@ -113,6 +130,11 @@ abstract sealed class Shape permits Shape.Flat, Shape.Serial, Shape.Tree, Shape.
         @Override
         int rounds(final int targets) {
             return targets;
+        }
+
+        @Override
+        int sender(final Topology topology, final int[] targets, final int index) {
+            return index - 1;
         }
     }
 
@@ -163,6 +185,12 @@ abstract sealed class Shape permits Shape.Flat, Shape.Serial, Shape.Tree, Shape.
             }
             return depth;
         }
+
+        /** The inverse of {@link #forward}'s {@code (i + 1) k .. (i + 1) k + k - 1}. */
+        @Override
+        int sender(final Topology topology, final int[] targets, final int index) {
+            return index < fanout ? -1 : index / fanout - 1;
+        }
     }
 
     /**
@@ -176,7 +204,7 @@ abstract sealed class Shape permits Shape.Flat, Shape.Serial, Shape.Tree, Shape.
         void start(final CallDelivery delivery, final Call call) {
             final Topology topology = delivery.topology();
             for (int i = 0; i < call.remoteCount; i++) {
-                if (leads(topology, call, i, true)) {
+                if (leads(topology, call.targets, i, true)) {
                     delivery.enqueue(call, i, 1);
                 }
             }
@@ -197,16 +225,30 @@ abstract sealed class Shape permits Shape.Flat, Shape.Serial, Shape.Tree, Shape.
             return Math.min(3, targets);
         }
 
+        /** A socket's first target is the initiator's; a complex's first, its socket's first; any other, its complex's first. */
+        @Override
+        int sender(final Topology topology, final int[] targets, final int index) {
+            if (leads(topology, targets, index, true)) {
+                return -1;
+            }
+            final boolean complexLeader = leads(topology, targets, index, false);
+            int j = index - 1;
+            while (!leads(topology, targets, j, complexLeader)) {
+                j--;
+            }
+            return j;
+        }
+
         /**
          * Whether remote target {@code i} is the first of its socket ({@code socket}) or of its
          * complex among the call's targets: a core the multicast reaches from above.
          */
-        private static boolean leads(final Topology topology, final Call call, final int i, final boolean socket) {
+        private static boolean leads(final Topology topology, final int[] targets, final int i, final boolean socket) {
             if (i == 0) {
                 return true;
             }
-            final int a = call.targets[i - 1];
-            final int b = call.targets[i];
+            final int a = targets[i - 1];
+            final int b = targets[i];
             return socket ? topology.socket(a) != topology.socket(b) : topology.complex(a) != topology.complex(b);
         }
 
@@ -214,8 +256,8 @@ abstract sealed class Shape permits Shape.Flat, Shape.Serial, Shape.Tree, Shape.
         private static void fanOut(final CallDelivery delivery, final Call call, final int i, final int level,
                                    final RuntimeException giveUp) {
             final Topology topology = delivery.topology();
-            final boolean socketLeader = leads(topology, call, i, true);
-            final boolean complexLeader = socketLeader || leads(topology, call, i, false);
+            final boolean socketLeader = leads(topology, call.targets, i, true);
+            final boolean complexLeader = socketLeader || leads(topology, call.targets, i, false);
             if (!complexLeader) {
                 return;
             }
@@ -226,7 +268,7 @@ abstract sealed class Shape permits Shape.Flat, Shape.Serial, Shape.Tree, Shape.
                 if (!sameComplex && !socketLeader) {
                     break;
                 }
-                if (sameComplex || leads(topology, call, j, false)) {
+                if (sameComplex || leads(topology, call.targets, j, false)) {
                     if (giveUp == null) {
                         delivery.enqueue(call, j, level + 1);
                     } else {

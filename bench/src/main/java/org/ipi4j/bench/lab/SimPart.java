@@ -32,7 +32,7 @@ import org.ipi4j.smp.SmpCall;
 final class SimPart {
     /** The shapes compared. */
     static final List<Broadcast> SHAPES = List.of(Broadcast.flat(), Broadcast.serial(), Broadcast.tree(2),
-        Broadcast.tree(4), Broadcast.tree(8), Broadcast.topology());
+        Broadcast.tree(4), Broadcast.tree(8), Broadcast.topology(), Broadcast.auto());
     /** Pages of the storm, as the real lab's (above the 33-page ceiling: the batched storm is one full flush per target). */
     static final int STORM_PAGES = SpaceRig.PAGES;
     private static final int PAGE = 64;
