@@ -40,7 +40,8 @@ final class Prediction {
     /** {@return the figures predicted at each core count} */
     static List<String> figures() {
         final List<String> f = new ArrayList<>();
-        SimPart.SHAPES.forEach(b -> f.add("onEachCore " + b));
+        // The fixed shapes only: auto asks the machine's model, which on the real machine is not the simulation's.
+        SimPart.SHAPES.stream().filter(b -> b.kind() != Broadcast.Kind.AUTO).forEach(b -> f.add("onEachCore " + b));
         f.add("shootdown flat");
         f.add("storm page by page");
         f.add("storm batched");

@@ -94,7 +94,7 @@ final class SimPart {
     }
 
     static Result calls(final int n, final Broadcast shape, final Settings s, final CostModel model) throws Exception {
-        final Simulation sim = Simulation.builder().seed(s.seed()).costs(model).build();
+        final Simulation sim = Simulation.builder().seed(s.seed()).costModel(model).build();
         final Result r = result("onEachCore", n, shape.toString(), sim);
         r.info().put("rounds", shape.rounds(n - 1));
         try (Machine m = machine("sim-smp", n, sim, 0)) {
@@ -112,7 +112,7 @@ final class SimPart {
     private record Rig(Simulation sim, Machine machine, SmpCall smp, Mmu mmu, AddressSpace as) implements AutoCloseable {
         static Rig of(final int n, final Broadcast shape, final Settings s, final int pages, final CostModel model)
                 throws Exception {
-            final Simulation sim = Simulation.builder().seed(s.seed()).costs(model).build();
+            final Simulation sim = Simulation.builder().seed(s.seed()).costModel(model).build();
             final Machine m = SimPart.machine("sim-mm", n, sim, pages);
             final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(10), shape);
             final Mmu mmu = Mmu.builder(smp).pageWords(PAGE).broadcast(shape).batchWindow(Duration.ofMinutes(1))
