@@ -109,6 +109,7 @@ final class CalibrateCommand implements Callable<Integer> {
     static Map<String, Double> figures(final CostModel m) {
         final Map<String, Double> f = new LinkedHashMap<>();
         f.put("send_ns", (double) m.send());
+        f.put("unpark_ns", (double) m.prices().get(CostModel.UNPARK));
         f.put("latency_same_complex_ns", (double) m.hop(1));
         f.put("wake_ns", (double) m.wake());
         f.put("interrupt_ns", (double) m.interrupt());

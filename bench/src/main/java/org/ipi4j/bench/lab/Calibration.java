@@ -71,9 +71,18 @@ final class Calibration {
     record Figures(double hop, double pingSpinRtt, double pingParkRtt, double sendSpinning, double sendParked,
                    double flushOnePage, double flushFull, double sameCpuHandOff, double spinRound, int hostCpus) {
 
-        /** send = the sender's time in the send call to a parked target (its unpark included): what each target costs the initiator. */
+        /** send = the sender's time in the send call to a running (spinning) target: the raise alone. */
         long send() {
-            return nonNegative(sendParked);
+            return nonNegative(sendSpinning);
+        }
+
+        /**
+         * unpark = sendParked - sendSpinning: what the send call costs its sender more when the
+         * target is parked (the futex wake); the simulation charges it at every wake-up of a
+         * parked core, a send's and a call's acknowledgement's alike.
+         */
+        long unpark() {
+            return nonNegative(sendParked - sendSpinning);
         }
 
         /** latency (one distance) = the core-to-core hop. */
@@ -91,8 +100,8 @@ final class Calibration {
 
         /**
          * wake (parked) = pingParkRtt / 2 - sendParked - hop - interrupt: each half of a ping-pong
-         * between parking cores is a send (its unpark included), the hop, the parked core's way
-         * back to running, and the entry.
+         * between parking cores is a send and its unpark (sendParked), the hop, the parked core's
+         * way back to running, and the entry.
          */
         long wake() {
             return nonNegative(pingParkRtt / 2 - sendParked - hop - interrupt());
@@ -169,8 +178,9 @@ final class Calibration {
             }
         }
         b.send(f.send()).latency(hop[1], hop[2], hop[3]).wake(f.wake()).interrupt(f.interrupt())
-            .flush(f.flushPage(), f.flushAll()).spin(f.spin()).hostCpus(f.hostCpus());
-        b.provenance("send", "sender's time in the send call to a parked core");
+            .flush(f.flushPage(), f.flushAll()).spin(f.spin()).hostCpus(f.hostCpus()).price(CostModel.UNPARK, f.unpark());
+        b.provenance("send", "sender's time in the send call to a spinning core");
+        b.provenance("price.unpark", "sender's time in the send call to a parked core - to a spinning one");
         f.toMap().forEach((k, v) -> b.provenance("measured." + k, String.format(Locale.ROOT, "%.1f", v)));
         b.provenance("wake", "ping-park rtt / 2 - send - hop - interrupt; a spinning core's wake-up is the hop (it sees "
             + "the bit at its next poll): the simulation parks every idle core");

@@ -28,7 +28,8 @@ class CalibrationTest {
 
     @Test
     void theFormulasGiveTheirKnownAnswersOnSyntheticFigures() {
-        assertThat(KNOWN.send()).isEqualTo(9000);
+        assertThat(KNOWN.send()).isEqualTo(100); // the raise alone
+        assertThat(KNOWN.unpark()).isEqualTo(8900); // 9000 - 100: the parked target's futex wake
         assertThat(KNOWN.latency()).isEqualTo(50);
         assertThat(KNOWN.interrupt()).isEqualTo(350); // 1000 / 2 - 100 - 50
         assertThat(KNOWN.wake()).isEqualTo(5000); // 28800 / 2 - 9000 - 50 - 350
@@ -53,7 +54,8 @@ class CalibrationTest {
         model.write(file);
         final CostModel read = CostModel.read(file);
         assertThat(read).isEqualTo(model);
-        assertThat(read.send()).isEqualTo(KNOWN.send());
+        assertThat(read.send()).isEqualTo(100);
+        assertThat(read.prices()).containsEntry(CostModel.UNPARK, 8900L);
         assertThat(read.hop(1)).isEqualTo(50);
         assertThat(read.hop(2)).isEqualTo(CostModel.defaults().hop(2)); // not measured: the default stays
         assertThat(read.hop(3)).isEqualTo(CostModel.defaults().hop(3));
@@ -68,7 +70,8 @@ class CalibrationTest {
         assertThat(read.provenance()).containsEntry("host", "test-host").containsKeys("date", "commit", "java", "wake",
             "measured.ping_park_rtt_ns");
         assertThat(read.provenance().get("latency.sameSocket")).startsWith("not measured");
-        assertThat(CalibrateCommand.figures(read)).containsEntry("wake_ns", 5000.0).containsEntry("host_cpus", 2.0);
+        assertThat(CalibrateCommand.figures(read)).containsEntry("wake_ns", 5000.0).containsEntry("unpark_ns", 8900.0)
+            .containsEntry("host_cpus", 2.0);
     }
 
     @Test
@@ -139,7 +142,7 @@ class CalibrationTest {
         assertThat(model.provenance()).containsKeys("host", "date", "commit", "java", "send", "wake", "interrupt",
             "contextSwitch", "measured.ping_park_rtt_ns");
         assertThat(model.hostCpus()).isEqualTo(org.ipi4j.Machine.hostCpus());
-        assertThat(model.send()).isPositive(); // a send to a parked core makes a system call: never free
+        assertThat(model.prices().get(CostModel.UNPARK)).isPositive(); // waking a parked core is a system call: never free
         assertThat(Files.readString(file)).contains("provenance.date=");
         assertThat(LabCommandTest.lab("calibrate", "--samples", "3").err()).contains("--samples must be at least 10, not 3");
         assertThat(LabCommandTest.lab("calibrate", "--repeat", "0").code()).isEqualTo(2);
