@@ -81,7 +81,7 @@ final class CalibrateCommand implements Callable<Integer> {
         final CoreToCore.Matrix matrix = CoreToCore.measure();
         final double[] hops = Calibration.hopByDistance(matrix);
         final Calibration.Figures f = Calibration.measure(repeat, samples, seed, hops[1]);
-        final CostModel model = Calibration.model(f, hops, provenance(repeat, samples, matrix));
+        final CostModel model = model(f, hops, provenance(repeat, samples, matrix));
         Files.createDirectories(file.toAbsolutePath().getParent());
         model.write(file);
         return model;
@@ -119,6 +119,56 @@ final class CalibrateCommand implements Callable<Integer> {
         f.put("context_switch_ns", (double) m.contextSwitch());
         f.put("host_cpus", (double) m.hostCpus());
         return f;
+    }
+
+    /**
+     * The cost model the figures imply: each parameter by its formula in {@link Calibration.Figures}, the
+     * latency per distance from {@code hopByDistance} (index 1 to 3; NaN: not measured on this
+     * host, the default stays and the provenance says so), {@code hostCpus} and
+     * {@code contextSwitch} for oversubscription, and the provenance given plus one line per figure
+     * saying what it rests on.
+     */
+    /**
+     * The cost model the figures imply: each parameter by its formula in {@link Calibration.Figures}, the
+     * latency per distance from {@code hopByDistance} (index 1 to 3; NaN: not measured on this
+     * host, the default stays and the provenance says so), {@code hostCpus} and
+     * {@code contextSwitch} for oversubscription, and the provenance given plus one line per figure
+     * saying what it rests on.
+     */
+    static CostModel model(final Calibration.Figures f, final double[] hopByDistance, final Map<String, String> provenance) {
+        final CostModel defaults = CostModel.defaults();
+        final long[] hop = new long[4];
+        final String[] names = {"", "latency.sameComplex", "latency.sameSocket", "latency.crossSocket"};
+        final CostModel.Builder b = defaults.toBuilder();
+        provenance.forEach(b::provenance);
+        for (int d = 1; d <= 3; d++) {
+            if (Double.isNaN(hopByDistance[d])) {
+                hop[d] = defaults.hop(d);
+                b.provenance(names[d], "not measured (the host has no core pair at this distance): the default");
+            } else {
+                hop[d] = Math.max(0, Math.round(hopByDistance[d]));
+                b.provenance(names[d], "core-to-core one-way median at distance " + d);
+            }
+        }
+        b.send(f.send()).latency(hop[1], hop[2], hop[3]).wake(f.wake()).interrupt(f.interrupt())
+            .flush(f.flushPage(), f.flushAll()).spin(f.spin()).hostCpus(f.hostCpus()).price(CostModel.UNPARK, f.unpark());
+        b.provenance("send", "sender's time in the send call to a spinning core");
+        b.provenance("price.unpark", "sender's time in the send call to a parked core - to a spinning one");
+        f.toMap().forEach((k, v) -> b.provenance("measured." + k, String.format(Locale.ROOT, "%.1f", v)));
+        b.provenance("wake", "ping-park rtt / 2 - send to a parked core (send + unpark) - hop - interrupt; a spinning "
+            + "core's wake-up is the hop (it sees the bit at its next poll): the simulation parks every idle core");
+        b.provenance("interrupt", "ping-spin rtt / 2 - send spinning - hop");
+        b.provenance("flush.page", "handler time of a one-page flush");
+        b.provenance("flush.all", "handler time of a full flush");
+        b.provenance("spin", "one Thread.onSpinWait");
+        if (Double.isNaN(f.sameCpuHandOff())) {
+            b.contextSwitch(0);
+            b.provenance("contextSwitch", "not measured (threads could not be pinned to one CPU): 0");
+        } else {
+            b.contextSwitch(f.contextSwitch());
+            b.provenance("contextSwitch", "one-way park/unpark hand-off between two threads pinned to one host CPU");
+        }
+        return b.build();
     }
 
     /** Where the figures come from: host, date, commit, java, and how they were measured. */

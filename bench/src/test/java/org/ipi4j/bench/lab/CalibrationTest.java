@@ -48,7 +48,7 @@ class CalibrationTest {
     @Test
     void measuredFiguresGoThroughTheFileIntoAModelWithTheSamePrices(@TempDir final Path dir) throws Exception {
         final double[] hops = {Double.NaN, 50, Double.NaN, Double.NaN};
-        final CostModel model = Calibration.model(KNOWN, hops, Map.of("host", "test-host", "date", "2026-01-01",
+        final CostModel model = CalibrateCommand.model(KNOWN, hops, Map.of("host", "test-host", "date", "2026-01-01",
             "commit", "abc", "java", "17"));
         final Path file = dir.resolve("cost-model.properties");
         model.write(file);
