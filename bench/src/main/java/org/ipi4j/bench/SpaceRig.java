@@ -2,6 +2,7 @@ package org.ipi4j.bench;
 
 import org.ipi4j.Machine;
 import org.ipi4j.Paravirt;
+import org.ipi4j.Pinner;
 import org.ipi4j.Pinning;
 import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.mm.AddressSpace;
@@ -53,8 +54,25 @@ public final class SpaceRig implements AutoCloseable {
      */
     public SpaceRig(final String name, final int cores, final Broadcast shape, final int broadcastThreshold,
                     final Paravirt... paravirt) throws Exception {
-        machine = Machine.builder().name(name).cores(cores).idlePolicy(IdlePolicy.park()).paravirt(paravirt)
-            .pinning(Pinning.BEST_EFFORT).memoryWords(PAGES * 64).build().start();
+        this(name, cores, shape, null, broadcastThreshold, paravirt);
+    }
+
+    /**
+     * A started rig whose cores {@code pinner} places (null: the class path's pinner, best effort).
+     *
+     * @param name the machine's name
+     * @param cores how many cores
+     * @param shape how shootdowns reach their targets
+     * @param pinner where the cores go, or null
+     * @param broadcastThreshold {@code Mmu.Builder.broadcastInvalidation}: 0 off
+     * @param paravirt the machine's paravirtual features
+     * @throws Exception if a core could not switch to the space
+     */
+    public SpaceRig(final String name, final int cores, final Broadcast shape, final Pinner pinner,
+                    final int broadcastThreshold, final Paravirt... paravirt) throws Exception {
+        final Machine.Builder b = Machine.builder().name(name).cores(cores).idlePolicy(IdlePolicy.park())
+            .paravirt(paravirt).pinning(Pinning.BEST_EFFORT).memoryWords(PAGES * 64);
+        machine = (pinner == null ? b : b.pinner(pinner)).build().start();
         smp = SmpCall.install(machine);
         mmu = Mmu.builder(smp).broadcast(shape).detectStale(true) // the lab reports violations
             .broadcastInvalidation(broadcastThreshold).build();

@@ -78,6 +78,9 @@ abstract class IdleLoopPadAfter extends IdleLoopState {
  */
 @InternalApi
 public final class IdleLoop extends IdleLoopPadAfter {
+    /** The waker's work of unparking the core, priced by a simulation's cost model ({@code CostModel.UNPARK}). */
+    private static final Timeline.Work UNPARK = Timeline.Work.named("unpark");
+
     /** The machine has not started the core. */
     public static final int NEW = 0;
     /** Running a task, a program or a handler. */
@@ -254,6 +257,7 @@ public final class IdleLoop extends IdleLoopPadAfter {
                 return false; // an injected lost wake-up: the core sleeps on a pending bit
             }
             unparks.getAndIncrement();
+            timeline.spend(UNPARK, 1); // the waker's system call (a simulation charges it; free by default)
             timeline.unpark(owner);
             return true;
         }

@@ -57,6 +57,11 @@ public final class CostModel {
     /** The name of the work of flushing a whole address space (priced by {@link Builder#flush}). */
     public static final String FLUSH_ALL = "flush-all";
     /**
+     * The name of the waker's work of unparking a parked core (a futex wake on Linux), on top of a
+     * send's price; 0 by default (a calibrated model prices it: on a VM it is most of a send).
+     */
+    public static final String UNPARK = "unpark";
+    /**
      * The name of the work of one broadcast invalidation (INVLPGB) by the initiator, per page, or
      * once for a whole space; priced by {@link Builder#price}, 250 ns by default.
      */
@@ -297,7 +302,7 @@ public final class CostModel {
         private Topology topology = Topology.of(8, 8);
         private int hostCpus = 0;
         private long contextSwitch = 3000;
-        private final Map<String, Long> prices = new TreeMap<>(Map.of(INVLPGB, 250L, TLBSYNC, 1000L));
+        private final Map<String, Long> prices = new TreeMap<>(Map.of(INVLPGB, 250L, TLBSYNC, 1000L, UNPARK, 0L));
         private final Map<String, String> provenance = new TreeMap<>();
 
         private Builder() {

@@ -781,7 +781,10 @@ public final class Simulation extends Timeline {
         Objects.requireNonNull(work, "work");
         final Party me = holder();
         if (me != null && units > 0) {
-            advance(me, jittered((long) units * costs.price(work)), false);
+            final long cost = (long) units * costs.price(work); // priced even when free: an unpriced kind is refused
+            if (cost > 0) { // work that costs nothing is no scheduling point: a model that leaves it free keeps its schedules
+                advance(me, jittered(cost), false);
+            }
         }
     }
 

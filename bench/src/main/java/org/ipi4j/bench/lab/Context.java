@@ -91,7 +91,7 @@ public final class Context {
     }
 
     /** The commit of the working directory, "-dirty" if it has changes; "unknown" outside a git checkout. */
-    private static String commit() {
+    static String commit() {
         final String head = git("rev-parse", "--short=12", "HEAD");
         if (head.isEmpty()) {
             return "unknown (not run from a git checkout)";

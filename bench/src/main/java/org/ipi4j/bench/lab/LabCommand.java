@@ -15,12 +15,14 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import jdk.jfr.Configuration;
 import jdk.jfr.Recording;
 import org.ipi4j.bench.RoundTrip;
+import org.ipi4j.sim.CostModel;
 import org.ipi4j.smp.Broadcast;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,7 +33,8 @@ import picocli.CommandLine.Spec;
 
 /** The lab's command line; see {@code --help}. */
 @Command(name = "lab", mixinStandardHelpOptions = true, versionProvider = LabCommand.Version.class,
-    sortOptions = false, subcommands = {Compare.class, TortureCommand.class, TrialsCommand.class, MatrixCommand.class, LoadCommand.class},
+    sortOptions = false, subcommands = {Compare.class, TortureCommand.class, TrialsCommand.class, MatrixCommand.class,
+        LoadCommand.class, CalibrateCommand.class},
     description = {
         "Measures, on this machine, polling versus signalling and what it costs in CPU, next to the physical floors "
             + "and to the peers (ExecutorService, Agrona, the Disruptor), then cross-core calls and TLB shootdowns. "
@@ -86,9 +89,14 @@ public final class LabCommand implements Callable<Integer> {
 
     @Option(names = "--simulate", description = "Run the simulated part (alone, unless --variants names more): "
         + "onEachCore and one-page shootdown latency in virtual time against --sim-cores for flat, serial, tree(2,4,8) "
-        + "and topology-aware multicast, an unmap storm with and without batching, and the check that the real "
-        + "machine at 2 cores ranks the figures alike. Same as --variants sim.")
+        + "and topology-aware multicast, an unmap storm with and without batching, and the prediction error: the same "
+        + "figures at 2, 4 and 8 cores simulated and real. Same as --variants sim. Without --cost-model the run "
+        + "calibrates the model on this host first (the calibration part).")
     private boolean simulate;
+
+    @Option(names = "--cost-model", paramLabel = "FILE",
+        description = "The simulated part's cost model: a file lab calibrate wrote (default: calibrate in this run).")
+    private Path costModel;
 
     @Option(names = "--sim-cores", split = ",", paramLabel = "N",
         description = "Core counts of the simulated part, 2 to 1024 (default 2,4,...,1024; smoke 2,4,8,16,64).")
@@ -169,7 +177,7 @@ public final class LabCommand implements Callable<Integer> {
         }
         final Context context = Context.capture(recorded);
         try (Sink sink = new Sink(hlogDir); Recording recording = jfrFile == null ? null : startJfr()) {
-            final int code = new LabRun(s, context, out, jsonFile, csvFile, console).run(steps(s, sink));
+            final int code = new LabRun(s, context, out, jsonFile, csvFile, console).run(steps(s, sink, out));
             if (recording != null) {
                 recording.dump(jfrFile);
                 console.println("[lab] JFR recording: " + jfrFile);
@@ -244,8 +252,21 @@ public final class LabCommand implements Callable<Integer> {
         for (final int n : sims) {
             check(n >= 2 && n <= 1024, "--sim-cores takes core counts from 2 to 1024, not " + n);
         }
+        final CostModel model = costModel == null ? null : readCostModel(costModel);
+        if (parts.contains("sim") && model == null) {
+            parts.add("calibration"); // the simulated part predicts with a calibrated model
+        }
         return new Settings(smoke, d, p, samples, reps, List.copyOf(cores), ordered,
-            Settings.PARTS.stream().filter(parts::contains).toList(), List.copyOf(sims), seed);
+            Settings.PARTS.stream().filter(parts::contains).toList(), List.copyOf(sims), seed, model);
+    }
+
+    private CostModel readCostModel(final Path file) {
+        try {
+            return CostModel.read(file);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--cost-model: cannot read " + file + ": "
+                + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));
+        }
     }
 
     private void check(final boolean ok, final String message) {
@@ -254,8 +275,10 @@ public final class LabCommand implements Callable<Integer> {
         }
     }
 
-    private static List<LabRun.Step> steps(final Settings s, final Sink sink) {
+    private static List<LabRun.Step> steps(final Settings s, final Sink sink, final Path out) {
         final List<LabRun.Step> steps = new ArrayList<>();
+        // The simulated part's model: the --cost-model file's, else the one the calibrate step measures.
+        final AtomicReference<CostModel> model = new AtomicReference<>(s.costModel());
         if (s.parts().contains("roundtrip")) {
             steps.addAll(RoundTripPart.steps(s, sink)); // interleaved: every round runs each variant once, shuffled
         }
@@ -316,26 +339,20 @@ public final class LabCommand implements Callable<Integer> {
         if (s.parts().contains("loadcurve")) {
             steps.addAll(LoadPart.steps(LoadPart.Plan.of(s))); // interleaved: every round runs each curve once, shuffled
         }
+        if (s.parts().contains("calibration")) {
+            steps.add(new LabRun.Step("calibrate the cost model on this host", () -> CalibrateCommand.step(s,
+                out.resolve(CalibrateCommand.FILE), model)));
+        }
         if (s.parts().contains("sim")) {
-            for (final String op : new String[] {"onEachCore", "shootdown"}) {
-                for (final int n : s.simCores()) {
-                    for (final Broadcast shape : SimPart.SHAPES) {
-                        steps.add(new LabRun.Step("simulated " + op + " " + shape + " on " + n + " cores",
-                            () -> op.equals("onEachCore") ? SimPart.calls(n, shape, s) : SimPart.shootdown(n, shape, s)));
-                    }
-                }
-            }
-            for (final int n : s.simCores()) {
-                for (final boolean batched : new boolean[] {false, true}) {
-                    steps.add(new LabRun.Step("simulated unmap storm " + (batched ? "batched" : "page by page") + " on "
-                        + n + " cores", () -> SimPart.storm(n, batched, s)));
-                }
-            }
-            for (final String figure : SimPart.checkFigures()) {
-                steps.add(new LabRun.Step("2 cores, simulated and real: " + figure, () -> SimPart.check(figure, s)));
-            }
+            steps.addAll(SimPart.steps(s, () -> current(model)));
         }
         return steps;
+    }
+
+    /** The model set, or the defaults if the calibration that should have set it failed (the report names that failure). */
+    private static CostModel current(final AtomicReference<CostModel> model) {
+        final CostModel m = model.get();
+        return m != null ? m : CostModel.defaults();
     }
 
     private static void list(final PrintWriter console) {
@@ -350,9 +367,11 @@ public final class LabCommand implements Callable<Integer> {
             + "the host's real IPI and shootdown, host-ipi and host-shootdown, and the floors, as interleaved trials), "
             + "matrix (the host's core-to-core latency, the topology it implies, the hypervisor flag), smp (waited calls: flat, serial, tree(2) per --cores), "
             + "shootdown (one page, per --cores), storm (64-page unmap, page by page and batched), virt (preempted "
-            + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield), loadcurve (throughput and latency against offered load, open loop, 1 and 2 callers: IPI, waited "
-            + "and async call, Sharded.invokeOn, Disruptor, executor; also lab load), sim "
-            + "(simulated machines of --sim-cores cores in virtual time, and the check against the real machine at 2 cores; "
+            + "cores and PV TLB flush, broadcast invalidation, posted interrupts, PV send-IPI exits, directed yield), "
+            + "loadcurve (throughput and latency against offered load, open loop, 1 and 2 callers: IPI, waited and async "
+            + "call, Sharded.invokeOn, Disruptor, executor; also lab load), calibration "
+            + "(this host's cost model, written as cost-model.properties; also lab calibrate), sim (simulated machines of "
+            + "--sim-cores cores in virtual time, and the prediction error against the real machine at 2, 4 and 8 cores; "
             + "also --simulate)");
     }
 

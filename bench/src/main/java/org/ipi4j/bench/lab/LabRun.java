@@ -113,7 +113,11 @@ final class LabRun {
                 + String.format(Locale.ROOT, "%.0f", r.max("stale_after_return"));
             case "sim" -> Report.us(r.median("virtual_ns")) + " virtual, " + String.format(Locale.ROOT, "%.0f sends, %.0f "
                 + "switches, %.0f ms real", r.median("sends"), r.median("switches"), r.median("real_ms"));
-            case "sim-check" -> "simulated " + Report.us(r.median("sim_ns")) + ", real p50 " + Report.time(r, "real_p50_ns");
+            case "sim-predict" -> "simulated " + Report.us(r.median("sim_ns")) + ", real p50 " + Report.us(r.median("real_p50_ns"))
+                + String.format(Locale.ROOT, ", real / simulated %.2f", r.median("real_p50_ns") / r.median("sim_ns"));
+            case "calibration" -> String.format(Locale.ROOT, "send %.0f ns, wake %.0f ns, interrupt %.0f ns, context switch "
+                + "%.0f ns", r.median("send_ns"), r.median("wake_ns"), r.median("interrupt_ns"),
+                r.median("context_switch_ns"));
             case "virt" -> "p50 " + Report.time(r, "op_p50_ns") + ", p99 " + Report.time(r, "op_p99_ns");
             case "storm" -> String.format(Locale.ROOT, "%.0f pages/s, %.0f call IPIs", r.median("pages_per_s"),
                 r.median("call_ipis"));

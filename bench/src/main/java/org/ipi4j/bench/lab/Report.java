@@ -218,38 +218,22 @@ final class Report {
         return t;
     }
 
-    /** The simulated figures at 2 cores next to the real ones, ranked, and how far the rankings agree. */
-    Table simulatedCheck() {
-        final Table t = new Table("figure at 2 cores", "simulated", "real p50", "simulated rank", "real rank",
-            "real / simulated", "real samples");
-        final List<Result> checks = part("sim-check").stream().filter(r -> r.error() == null).toList();
-        if (checks.isEmpty()) {
-            return t;
-        }
-        final List<Result> bySim = checks.stream().sorted((a, b) -> Double.compare(a.median("sim_ns"), b.median("sim_ns")))
-            .toList();
-        final List<Result> byReal = checks.stream()
-            .sorted((a, b) -> Double.compare(a.median("real_p50_ns"), b.median("real_p50_ns"))).toList();
-        for (final Result r : checks) {
-            t.row(String.valueOf(r.info().get("figure")), us(r.median("sim_ns")), time(r, "real_p50_ns"),
-                String.valueOf(rank(bySim, r, "sim_ns")), String.valueOf(byReal.indexOf(r) + 1),
-                String.format(Locale.ROOT, "%.2f", r.median("real_p50_ns") / Math.max(1, r.median("sim_ns"))),
-                count(r, "samples"));
-        }
-        final int[] a = SimPart.agreement(checks, 1.5);
-        t.row("agreement", "", "", "", "", a[0] + " of " + a[1] + " pairs", "");
-        return t;
+    /** The calibrated model's prediction against the host ({@link Prediction}). */
+    Table predictions() {
+        return Prediction.table(part("sim-predict"));
     }
 
-    /** Rank by {@code metric}, ties sharing the better rank (the simulation is exact: equal shapes tie). */
-    private static int rank(final List<Result> sorted, final Result r, final String metric) {
-        int rank = 1;
-        for (final Result o : sorted) {
-            if (o.median(metric) < r.median(metric)) {
-                rank++;
+    /** What this host's calibration measured and the model it implies. */
+    Table calibration() {
+        final Table t = new Table("calibration", "median").leftAligned();
+        for (final Result r : part("calibration")) {
+            if (r.error() == null && !r.repeats().isEmpty()) {
+                r.repeats().get(0).forEach((k, v) -> t.row(k, String.format(Locale.ROOT, k.endsWith("_ns") ? "%.0f ns" : "%.0f",
+                    r.median(k))));
+                r.info().forEach((k, v) -> t.row(k, String.valueOf(v)));
             }
         }
-        return rank;
+        return t;
     }
 
     // ---- renderings -------------------------------------------------------------------------
@@ -345,8 +329,10 @@ final class Report {
         s.put(SIM_SHOOTDOWNS, simulated("shootdown"));
         s.put("Simulated: unmap storm of " + SimPart.STORM_PAGES + " pages, page by page versus one mmu_gather (flat)",
             simulatedStorms());
-        s.put("Simulated against real: the same figures at 2 cores (pairs the simulation separates by 1.5x or more "
-            + "must be ordered alike by the real medians)", simulatedCheck());
+        s.put("Calibration: this host's cost model (lab calibrate; the formulas are in the file's provenance)",
+            calibration());
+        s.put("Simulated against real: the calibrated model's prediction at 2, 4 and 8 cores (from core 0, idle cores "
+            + "parked; 4 and 8 oversubscribed on this host and modelled so)", predictions());
         return s;
     }
 
@@ -485,7 +471,7 @@ final class Report {
         return spread(r, metric, v -> String.format(Locale.ROOT, format, v));
     }
 
-    private static String count(final Result r, final String metric) {
+    static String count(final Result r, final String metric) {
         final double v = r.median(metric);
         return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.0f", v);
     }

@@ -5,6 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.ipi4j.sim.CostModel;
+
 /**
  * What the lab measures and for how long. Immutable.
  *
@@ -15,22 +17,24 @@ import java.util.Map;
  * @param repeat       repeats of every figure (median and min-max are reported)
  * @param cores        core counts for the cross-core call and shootdown parts
  * @param variants     round-trip variants to run, in report order
- * @param parts        parts to run: roundtrip, floors, matrix, smp, shootdown, storm, virt, loadcurve, sim
+ * @param parts        parts to run: roundtrip, floors, matrix, smp, shootdown, storm, virt, loadcurve, calibration, sim
  * @param simCores     core counts of the simulated part
  * @param seed         the simulated part's seed
+ * @param costModel    the simulated part's cost model (a {@code --cost-model} file's), or null: the one this run's
+ *                     calibration measures
  */
 public record Settings(boolean smoke, Duration duration, Duration pace, int pacedSamples, int repeat, List<Integer> cores,
-                       List<String> variants, List<String> parts, List<Integer> simCores, long seed) {
+                       List<String> variants, List<String> parts, List<Integer> simCores, long seed, CostModel costModel) {
     /** The parts, in the order they run. */
     public static final List<String> PARTS = List.of("roundtrip", "floors", "matrix", "smp", "shootdown", "storm", "virt",
-        "loadcurve", "sim");
+        "loadcurve", "calibration", "sim");
     /** The simulated part's default core counts. */
     public static final List<Integer> SIM_CORES = List.of(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024);
 
     /** Settings without the simulated part's own (its default core counts, seed 1). */
     public Settings(final boolean smoke, final Duration duration, final Duration pace, final int pacedSamples,
                     final int repeat, final List<Integer> cores, final List<String> variants, final List<String> parts) {
-        this(smoke, duration, pace, pacedSamples, repeat, cores, variants, parts, SIM_CORES, 1);
+        this(smoke, duration, pace, pacedSamples, repeat, cores, variants, parts, SIM_CORES, 1, null);
     }
 
     /** {@return warm-up round trips at most, before the first repeat of a variant} */
@@ -77,6 +81,7 @@ public record Settings(boolean smoke, Duration duration, Duration pace, int pace
         if (parts.contains("sim")) {
             m.put("simulated cores", simCores);
             m.put("seed", seed);
+            m.put("cost model", costModel == null ? "calibrated in this run" : costModel.toString());
         }
         return m;
     }

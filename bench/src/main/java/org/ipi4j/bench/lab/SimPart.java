@@ -2,12 +2,12 @@ package org.ipi4j.bench.lab;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 import org.ipi4j.Machine;
 import org.ipi4j.bench.SpaceRig;
@@ -24,10 +24,10 @@ import org.ipi4j.smp.SmpCall;
 
 /**
  * The simulated part: the unchanged SmpCall and Mmu code on simulated machines of up to 1024
- * cores, in virtual time under the default {@link CostModel}: {@code onEachCore} and a one-page
- * shootdown from core 0 per broadcast shape, an unmap storm with and without batching, and the
- * check against the real machine: the same figures at 2 cores, measured on the host in this run,
- * must rank alike. Every figure is deterministic for its seed (no jitter): repeats agree exactly.
+ * cores, in virtual time under a given {@link CostModel} (the lab's calibrated one, or a file's):
+ * {@code onEachCore} and a one-page shootdown from core 0 per broadcast shape, and an unmap storm
+ * with and without batching; {@link Prediction} holds them against the host. Every figure is
+ * deterministic for its seed and model (no jitter): repeats agree exactly.
  */
 final class SimPart {
     /** The shapes compared. */
@@ -93,8 +93,8 @@ final class SimPart {
         r.repeats().forEach(m -> m.put(metric, value));
     }
 
-    static Result calls(final int n, final Broadcast shape, final Settings s) throws Exception {
-        final Simulation sim = Simulation.builder().seed(s.seed()).build();
+    static Result calls(final int n, final Broadcast shape, final Settings s, final CostModel model) throws Exception {
+        final Simulation sim = Simulation.builder().seed(s.seed()).costModel(model).build();
         final Result r = result("onEachCore", n, shape.toString(), sim);
         r.info().put("rounds", shape.rounds(n - 1));
         try (Machine m = machine("sim-smp", n, sim, 0)) {
@@ -110,8 +110,9 @@ final class SimPart {
 
     /** A simulated machine whose cores all run one space with page 0 in their TLBs. */
     private record Rig(Simulation sim, Machine machine, SmpCall smp, Mmu mmu, AddressSpace as) implements AutoCloseable {
-        static Rig of(final int n, final Broadcast shape, final Settings s, final int pages) throws Exception {
-            final Simulation sim = Simulation.builder().seed(s.seed()).build();
+        static Rig of(final int n, final Broadcast shape, final Settings s, final int pages, final CostModel model)
+                throws Exception {
+            final Simulation sim = Simulation.builder().seed(s.seed()).costModel(model).build();
             final Machine m = SimPart.machine("sim-mm", n, sim, pages);
             final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(10), shape);
             final Mmu mmu = Mmu.builder(smp).pageWords(PAGE).broadcast(shape).batchWindow(Duration.ofMinutes(1))
@@ -142,8 +143,8 @@ final class SimPart {
         }
     }
 
-    static Result shootdown(final int n, final Broadcast shape, final Settings s) throws Exception {
-        try (Rig rig = Rig.of(n, shape, s, 1)) {
+    static Result shootdown(final int n, final Broadcast shape, final Settings s, final CostModel model) throws Exception {
+        try (Rig rig = Rig.of(n, shape, s, 1, model)) {
             final Result r = result("shootdown", n, shape.toString(), rig.sim());
             measure(r, s, rig.sim(), rig.machine(), rig.smp(), () -> {
                 rig.as().protect(0, 1, Pte.READ);
@@ -157,8 +158,8 @@ final class SimPart {
         }
     }
 
-    static Result storm(final int n, final boolean batched, final Settings s) throws Exception {
-        try (Rig rig = Rig.of(n, Broadcast.flat(), s, STORM_PAGES)) {
+    static Result storm(final int n, final boolean batched, final Settings s, final CostModel model) throws Exception {
+        try (Rig rig = Rig.of(n, Broadcast.flat(), s, STORM_PAGES, model)) {
             final Result r = result("storm", n, batched ? "batched" : "page by page", rig.sim());
             r.info().put("pages", STORM_PAGES);
             final long shootdowns = rig.as().stats().shootdowns();
@@ -184,107 +185,31 @@ final class SimPart {
         }
     }
 
-    // =====================================================================================
-    // The check against the host
-    // =====================================================================================
-
-    /** The figures compared at 2 cores: each shape's onEachCore, the shootdown, both storms. */
-    static List<String> checkFigures() {
-        final List<String> f = new ArrayList<>();
-        SHAPES.forEach(b -> f.add("onEachCore " + b));
-        f.add("shootdown flat");
-        f.add("storm page by page");
-        f.add("storm batched");
-        return f;
-    }
-
     /**
-     * One figure at 2 cores twice: simulated (virtual time) and on the host's real cores (the
-     * median of many calls, from core 0, cores parked when idle, like the simulation).
+     * The simulated part's steps: the curves against {@code s.simCores()} and the prediction
+     * ({@link Prediction}) under {@code model}, read when each step runs (a calibration earlier in
+     * the same run sets it).
      */
-    static Result check(final String figure, final Settings s) throws Exception {
-        final Result r = new Result("sim-check", "2 cores: " + figure, "simulated vs real", null);
-        r.info().put("figure", figure);
-        final double simulated;
-        if (figure.startsWith("onEachCore ")) {
-            simulated = calls(2, shape(figure), s).median("virtual_ns");
-        } else if (figure.equals("shootdown flat")) {
-            simulated = shootdown(2, Broadcast.flat(), s).median("virtual_ns");
-        } else {
-            simulated = storm(2, figure.endsWith("batched"), s).median("virtual_ns");
-        }
-        final int count = figure.startsWith("storm") ? s.stormCount() : s.callCount();
-        for (int rep = 0; rep < s.repeat(); rep++) {
-            final Map<String, Double> m = new LinkedHashMap<>();
-            m.put("sim_ns", simulated);
-            m.put("real_p50_ns", real(figure, count));
-            m.put("samples", (double) count);
-            r.addRepeat(m);
-        }
-        return r;
-    }
-
-    private static Broadcast shape(final String figure) {
-        final String name = figure.substring("onEachCore ".length());
-        return SHAPES.stream().filter(b -> b.toString().equals(name)).findFirst()
-            .orElseThrow(() -> new IllegalArgumentException("no shape " + name));
-    }
-
-    /** The median on the host of {@code count} runs of the figure on core 0 of a real 2-core machine. */
-    private static double real(final String figure, final int count) throws Exception {
-        final Broadcast shape = figure.startsWith("onEachCore ") ? shape(figure) : Broadcast.flat();
-        try (SpaceRig rig = new SpaceRig("sim-check", 2, shape)) { // idle cores park, as simulated
-            final CpuSet all = CpuSet.firstN(2);
-            return rig.machine.core(0).submit(() -> {
-                rig.mmu.switchTo(rig.as);
-                final long[] t = new long[count];
-                for (int i = -count / 5; i < count; i++) { // the first fifth warms up
-                    final long t0 = System.nanoTime();
-                    if (figure.startsWith("onEachCore ")) {
-                        rig.smp.run(all, null, cpu -> { }, shape);
-                    } else if (figure.equals("shootdown flat")) {
-                        rig.as.protect(0, 1, Pte.READ);
-                    } else if (figure.endsWith("batched")) {
-                        rig.revokeAllBatched();
-                    } else {
-                        rig.revokeAllPerPage();
-                    }
-                    final long dt = System.nanoTime() - t0;
-                    rig.restore(); // adding rights: no shootdown
-                    if (i >= 0) {
-                        t[i] = dt;
-                    }
-                }
-                Arrays.sort(t);
-                return (double) t[count / 2];
-            }).get();
-        }
-    }
-
-    /**
-     * How far the real run agrees with the simulation: of the pairs of figures the simulation
-     * separates by at least {@code factor}, how many the real medians order the same way.
-     *
-     * @return {agreeing pairs, separated pairs}
-     */
-    static int[] agreement(final List<Result> checks, final double factor) {
-        int agree = 0;
-        int pairs = 0;
-        for (int i = 0; i < checks.size(); i++) {
-            for (int j = i + 1; j < checks.size(); j++) {
-                final double si = checks.get(i).median("sim_ns");
-                final double sj = checks.get(j).median("sim_ns");
-                if (Math.max(si, sj) < factor * Math.min(si, sj)) {
-                    continue;
-                }
-                pairs++;
-                final double ri = checks.get(i).median("real_p50_ns");
-                final double rj = checks.get(j).median("real_p50_ns");
-                if ((si < sj) == (ri < rj)) {
-                    agree++;
+    static List<LabRun.Step> steps(final Settings s, final Supplier<CostModel> model) {
+        final List<LabRun.Step> steps = new ArrayList<>();
+        // The curves model a machine with a CPU per core (hostCpus 0); the prediction, this host.
+        final Supplier<CostModel> curves = () -> model.get().toBuilder().hostCpus(0).build();
+        for (final String op : new String[] {"onEachCore", "shootdown"}) {
+            for (final int n : s.simCores()) {
+                for (final Broadcast shape : SimPart.SHAPES) {
+                    steps.add(new LabRun.Step("simulated " + op + " " + shape + " on " + n + " cores",
+                        () -> op.equals("onEachCore") ? SimPart.calls(n, shape, s, curves.get())
+                            : SimPart.shootdown(n, shape, s, curves.get())));
                 }
             }
         }
-        return new int[] {agree, pairs};
+        for (final int n : s.simCores()) {
+            for (final boolean batched : new boolean[] {false, true}) {
+                steps.add(new LabRun.Step("simulated unmap storm " + (batched ? "batched" : "page by page") + " on "
+                    + n + " cores", () -> SimPart.storm(n, batched, s, curves.get())));
+            }
+        }
+        steps.addAll(Prediction.steps(s, model));
+        return steps;
     }
 }

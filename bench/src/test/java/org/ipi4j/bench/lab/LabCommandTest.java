@@ -13,6 +13,7 @@ import java.util.stream.Collectors;
 
 import org.HdrHistogram.EncodableHistogram;
 import org.HdrHistogram.HistogramLogReader;
+import org.ipi4j.sim.CostModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,28 +62,45 @@ class LabCommandTest {
     }
 
     @Test
-    void simulateRunsOnlyTheSimulatedPartAndTheSameSeedGivesTheSameFigures(@TempDir final Path dir) throws Exception {
-        final Run first = lab("--simulate", "--smoke", "--sim-cores", "2,16", "--seed", "5", "--out",
-            dir.resolve("a").toString());
+    void simulateRunsOnlyTheSimulatedPartAndTheSameSeedAndModelFileGiveTheSameFigures(@TempDir final Path dir)
+            throws Exception {
+        final Path model = dir.resolve("model.properties");
+        CostModel.defaults().toBuilder().provenance("host", "a test").build().write(model);
+        final Run first = lab("--simulate", "--smoke", "--sim-cores", "2,16", "--seed", "5", "--cost-model", model.toString(),
+            "--out", dir.resolve("a").toString());
         assertThat(first.code()).as(first.err()).isZero();
-        final Run again = lab("--simulate", "--smoke", "--sim-cores", "2,16", "--seed", "5", "--out",
-            dir.resolve("b").toString());
+        final Run again = lab("--simulate", "--smoke", "--sim-cores", "2,16", "--seed", "5", "--cost-model", model.toString(),
+            "--out", dir.resolve("b").toString());
         assertThat(again.code()).as(again.err()).isZero();
         final Compare.Run a = Compare.read(dir.resolve("a/results.json"));
         final Compare.Run b = Compare.read(dir.resolve("b/results.json"));
-        // Only the simulated part and its check against the host ran: no round trips, no real machine parts.
-        assertThat(a.results()).extracting(Result::part).containsOnly("sim", "sim-check");
-        final Map<String, Double> va = a.results().stream().filter(r -> r.part().equals("sim"))
-            .collect(Collectors.toMap(Result::name, r -> r.median("virtual_ns")));
-        final Map<String, Double> vb = b.results().stream().filter(r -> r.part().equals("sim"))
-            .collect(Collectors.toMap(Result::name, r -> r.median("virtual_ns")));
-        assertThat(va).hasSize(2 * 2 * SimPart.SHAPES.size() + 2 * 2).isEqualTo(vb);
+        // Only the simulated part and its prediction against the host ran: the model came from the file, so no calibration.
+        assertThat(a.results()).extracting(Result::part).containsOnly("sim", "sim-predict");
+        final Map<String, Double> va = a.results().stream().filter(r -> !r.part().equals("calibration"))
+            .collect(Collectors.toMap(Result::name, r -> r.median(r.part().equals("sim") ? "virtual_ns" : "sim_ns")));
+        final Map<String, Double> vb = b.results().stream().filter(r -> !r.part().equals("calibration"))
+            .collect(Collectors.toMap(Result::name, r -> r.median(r.part().equals("sim") ? "virtual_ns" : "sim_ns")));
+        assertThat(va).hasSize(2 * 2 * SimPart.SHAPES.size() + 2 * 2 + Prediction.CORES.size() * Prediction.figures().size())
+            .isEqualTo(vb);
         // At 16 cores a tree beats serial by far: the model is not flat.
         assertThat(va.get("sim onEachCore tree(4) on 16 cores")).isLessThan(va.get("sim onEachCore serial on 16 cores") / 2);
         final String md = Files.readString(dir.resolve("a/report.md"));
-        assertThat(md).contains(Report.SIM_CALLS, Report.SIM_SHOOTDOWNS, "Simulated against real", "agreement",
-            "| 16 |");
+        assertThat(md).contains(Report.SIM_CALLS, Report.SIM_SHOOTDOWNS, "Simulated against real", "| 16 |",
+            "| 4 (oversubscribed) | storm batched |", "median over the figures", "(target 25%: ");
         assertThat(md).doesNotContain("Round trip: send");
+    }
+
+    @Test
+    void aBadCostModelFileIsRefusedNamingTheOptionAndTheFile(@TempDir final Path dir) throws Exception {
+        final Run missing = lab("--simulate", "--cost-model", dir.resolve("nothing-here.properties").toString());
+        assertThat(missing.code()).isEqualTo(2);
+        assertThat(missing.err()).contains("--cost-model", "nothing-here.properties", "no such file")
+            .doesNotContain("\tat ");
+        final Path broken = dir.resolve("broken.properties");
+        Files.writeString(broken, "send=12\n");
+        final Run bad = lab("--simulate", "--cost-model", broken.toString());
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("--cost-model", "broken.properties", "latency.sameComplex");
     }
 
     @Test

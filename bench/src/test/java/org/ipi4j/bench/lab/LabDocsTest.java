@@ -26,7 +26,7 @@ class LabDocsTest {
     /** A lab command line, in a code span or a code block: {@code lab} then its arguments. */
     private static final Pattern COMMAND = Pattern.compile("(?m)(?:^|`|\\s)lab((?: +(?:\\[?--?[\\w-]+\\]?|[\\w./,:\\[\\]-]+))+)");
     private static final Pattern OPTION = Pattern.compile("(?<![\\w-])--[a-z][\\w-]*");
-    private static final Set<String> SUBCOMMANDS = Set.of("compare", "torture", "trials", "matrix", "load");
+    private static final Set<String> SUBCOMMANDS = Set.of("compare", "torture", "trials", "matrix", "load", "calibrate");
 
     @Test
     void everyOptionOfADocumentedLabCommandIsInItsHelp() throws IOException {
