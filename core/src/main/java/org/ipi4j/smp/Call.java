@@ -36,7 +36,7 @@ import org.ipi4j.time.Timeline;
  * How the call ended is {@link #outcome()}: one exception, chosen by precedence (a shutdown, then
  * a deadline, then a cancel, then what the functions threw).
  */
-final class Call extends CallDescriptor {
+final class Call extends CallDescriptorPad {
     private static final VarHandle REMAINING;
 
     static {

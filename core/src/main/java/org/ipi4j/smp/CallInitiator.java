@@ -98,12 +98,34 @@ final class CallInitiator {
 
     /** Runs {@code fn} (or {@code action}) on {@code cpu}, waits, and returns its result. */
     Object waited(final int cpu, final CallFunction<?> fn, final CoreAction action, final SmpCall layer) {
-        final CrossCallEvent jfr = CrossCallEvent.startIfEnabled(callerId()); // null unless recorded
+        final Core self = machine.currentCore();
+        final CrossCallEvent jfr = CrossCallEvent.startIfEnabled(self == null ? -1 : self.id()); // null unless recorded
         final long deadline = layer.deadlineNanos();
+        if (jfr == null && deadline == 0 && layer.group() == null && (self == null || self.id() != cpu)) {
+            return waitedRemote(self, cpu, fn, action);
+        }
         final long expiry = expiry(deadline);
         final Call call = waitedCall(fn, action, Broadcast.flat(), deadline);
         unicast(call, cpu, layer, expiry);
         return finishWaited(call, jfr, deadline, expiry);
+    }
+
+    /**
+     * The commonest call on its own path: waited, to one remote core, without deadline, group or
+     * JFR event. The caller's own call goes straight onto the target's queue and the IPI is raised
+     * ({@link CallDelivery#enqueue}, as a tree's hop does): no shape, no batch of doorbells. What
+     * the general path would check here it checks too, in the same order: the deadlock hazard
+     * first (refused with nothing taken or queued), then the machine's closing at the enqueue.
+     */
+    private Object waitedRemote(final Core self, final int cpu, final CallFunction<?> fn, final CoreAction action) {
+        CallWait.checkMayWait(self);
+        final Call call = waitedCall(fn, action, Broadcast.flat(), 0);
+        call.targets[0] = cpu;
+        call.count = 1;
+        call.remoteCount = 1;
+        call.arm();
+        delivery.enqueue(call, 0, 1);
+        return finishWaited(call, null, 0, 0);
     }
 
     /** Runs {@code fn} (or {@code action}) on {@code cpu}; returns at once. */

@@ -30,12 +30,18 @@ import org.ipi4j.api.InternalApi;
  * would otherwise be out of everyone else's reach. Who may run or answer a node reached that way
  * is decided by the node's own claim (see {@code CallDescriptor}), not by this queue.
  *
+ * <h2>Layout</h2>
+ * The queue's words sit between 128 bytes of padding ({@link CallQueueFields}): the queues of
+ * all cores are allocated one after another, and right after the last one the delivery's
+ * counters, which every caller bumps; unpadded, a caller's count after its IPI took the line of
+ * the head from the target that was just taking the list.
+ *
  * <p>Any number of producers, one consumer (the owning core). Nodes are the caller's reusable
  * descriptors, so pushing allocates nothing. A node may be pushed again only after the consumer
  * has taken it and is done with it.
  */
 @InternalApi
-public final class CallQueue {
+public final class CallQueue extends CallQueuePadAfter {
     /** An element of the list; the link is written by {@link #push} and by {@link #takeAll}. */
     public static class Node {
         Node next;
@@ -53,22 +59,13 @@ public final class CallQueue {
     static {
         try {
             final MethodHandles.Lookup l = MethodHandles.lookup();
-            HEAD = l.findVarHandle(CallQueue.class, "head", Node.class);
-            HELD = l.findVarHandle(CallQueue.class, "held", Node.class);
-            RUNNING = l.findVarHandle(CallQueue.class, "running", Node.class);
+            HEAD = l.findVarHandle(CallQueueFields.class, "head", Node.class);
+            HELD = l.findVarHandle(CallQueueFields.class, "held", Node.class);
+            RUNNING = l.findVarHandle(CallQueueFields.class, "running", Node.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
-
-    @SuppressWarnings("unused")
-    private volatile Node head;
-    /** The consumer's taken nodes not started yet (its cursor); written by the consumer only. */
-    @SuppressWarnings("unused")
-    private Node held;
-    /** The node the consumer runs now, or null; written by the consumer only. */
-    @SuppressWarnings("unused")
-    private Node running;
 
     /**
      * Queues {@code node}. Any thread.
@@ -139,4 +136,24 @@ public final class CallQueue {
     public boolean isEmpty() {
         return head == null;
     }
+}
+
+/** 128 bytes before {@link CallQueueFields}, as CallDelivery and SendGate pad theirs. */
+abstract class CallQueuePadBefore {
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+}
+
+/** The words of a {@link CallQueue}, on lines of their own; see its accessors for who writes each. */
+abstract class CallQueueFields extends CallQueuePadBefore {
+    /** The list's newest node: a CAS by each producer, an exchange by the consumer. */
+    volatile CallQueue.Node head;
+    /** The consumer's taken nodes not started yet (its cursor); written by the consumer only. */
+    CallQueue.Node held;
+    /** The node the consumer runs now, or null; written by the consumer only. */
+    CallQueue.Node running;
+}
+
+/** 128 bytes after {@link CallQueueFields}: the next core's queue, or the counters, stay off their line. */
+abstract class CallQueuePadAfter extends CallQueueFields {
+    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 }

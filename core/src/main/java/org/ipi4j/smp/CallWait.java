@@ -40,7 +40,8 @@ import org.ipi4j.time.Timeline;
  *       ({@link Core#waitUntil}).</li>
  *   <li>On an outside thread: it spins {@value #CALLER_SPINS} rounds (most calls finish within
  *       microseconds, and while it spins no acknowledgement needs to unpark it), then publishes
- *       itself as the call's waiter and parks.</li>
+ *       itself as the call's waiter and parks. For a call without deadline the first
+ *       {@value #CLOCKLESS_SPINS} of them read no clock (the watchdog starts after them).</li>
  *   <li>With PV directed yield ({@link org.ipi4j.Paravirt#SCHED_YIELD}), before each wait or park,
  *       a target the host preempted gets the caller's time slice, which here ends its preemption
  *       (KVM's yield to a preempted vCPU): a preempted target cannot answer.</li>
@@ -50,6 +51,8 @@ import org.ipi4j.time.Timeline;
 final class CallWait {
     /** An outside caller spins this many times before parking: most calls finish within microseconds. */
     private static final int CALLER_SPINS = 500;
+    /** The first of those spins, for a call without deadline, read no clock. */
+    private static final int CLOCKLESS_SPINS = 64;
 
     private final Machine machine;
     private final Timeline timeline;
@@ -107,12 +110,24 @@ final class CallWait {
      */
     int await(final Call call, final long deadlineNanos, final long expiry) {
         final Core self = machine.currentCore();
+        int spins = 0;
+        if (self == null && deadlineNanos == 0) {
+            // An outside caller's first looks read no clock: most calls are answered within them,
+            // and a call without deadline only starts its watchdog (periods of milliseconds) a
+            // few microseconds late. A call with a deadline reads the clock from the first look.
+            while (spins < CLOCKLESS_SPINS) {
+                if (call.isDone()) {
+                    return 0;
+                }
+                spins++;
+                timeline.spinWait();
+            }
+        }
         final long end = deadlineNanos == 0 ? timeline.nanoTime() + 2 * watchdogNanos : expiry;
         final long resendAt = deadlineNanos == 0 ? end - watchdogNanos
             : end - deadlineNanos + Math.min(watchdogNanos, deadlineNanos / 2);
         long deadline = resendAt;
         boolean resent = false;
-        int spins = 0;
         if (self != null) {
             call.waiter(self); // published before waitUntil's reads of remaining
         }
