@@ -285,7 +285,8 @@ public final class CostModel {
     public String toString() {
         return "send " + send + " ns, latency " + hop[1] + "/" + hop[2] + "/" + hop[3] + " ns (complex/socket/cross), wake "
             + wake + " ns, interrupt " + interrupt + " ns, flush " + flushPage + " ns/page, " + flushAll + " ns full, "
-            + topology + (hostCpus == 0 ? "" : ", " + hostCpus + " host CPUs, context switch " + contextSwitch + " ns");
+            + topology + (hostCpus == 0 ? "" : ", " + hostCpus + " host CPUs, context switch " + contextSwitch + " ns")
+            + (prices.getOrDefault(UNPARK, 0L) == 0 ? "" : ", unpark " + prices.get(UNPARK) + " ns");
     }
 
     /** Sets the prices; every one must be at least 0. */

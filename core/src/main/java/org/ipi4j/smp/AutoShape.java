@@ -15,13 +15,14 @@ import org.ipi4j.sim.CostModel;
  * It charges what a {@link org.ipi4j.sim.Simulation} charges, on the layout of a call from core 0
  * to cores 1 to n, each parked in its idle loop, with a function that costs nothing:
  * <ul>
- *   <li>a sender pays {@code send} per target it queues, one after another, in target order: the
+ *   <li>a sender pays {@code send} and {@code unpark} (the parked target's wake-up, a price of
+ *       the model's, 0 by default) per target it queues, one after another, in target order: the
  *       initiator from time 0, a target once it is in its handler (after its arrival and
  *       {@code interrupt});</li>
  *   <li>a target queued at time t arrives at {@code t + latency(sender, target)} (the hop for
  *       their distance plus {@code wake});</li>
  *   <li>it acknowledges when it has queued all it passes the call to; only the last
- *       acknowledgement wakes the waiting initiator, after {@code latency(target, initiator)}
+ *       acknowledgement wakes the waiting initiator, after its {@code unpark} and {@code latency(target, initiator)}
  *       (acknowledgements at the same time go in the order a simulation's seed draws, so
  *       for a tie the estimate takes the mean of their ways back).</li>
  * </ul>
@@ -102,7 +103,11 @@ final class AutoShape {
         for (int i = 0; i < max; i++) {
             targets[i] = i + 1;
         }
-        final long send = model.send();
+        // Every target is parked (the layout assumed), so whoever queues it also unparks it, and the
+        // last acknowledgement unparks the waiting initiator: the waker's system call, which a
+        // calibrated model prices (a futex wake, ~9 us on a VM) far above the send itself.
+        final long unpark = model.prices().getOrDefault(CostModel.UNPARK, 0L);
+        final long send = model.send() + unpark;
         final long entry = model.interrupt();
         final long[] start = new long[max]; // when target i is in its handler and begins to queue
         final long[] done = new long[max];  // when it acknowledges, given whom it queued so far
@@ -127,7 +132,7 @@ final class AutoShape {
             start[i] = arrival + entry;
             done[i] = start[i];
             latest.acknowledged(done[i], model.latency(targets[i], 0));
-            out[i + 1] = Math.max(initiatorQueued * send, latest.wakeUp());
+            out[i + 1] = Math.max(initiatorQueued * send, latest.wakeUp() + unpark);
         }
         return out;
     }

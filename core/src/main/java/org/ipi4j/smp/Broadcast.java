@@ -112,8 +112,9 @@ public final class Broadcast {
      * The estimated time from the first send of a call to its initiator's wake-up by the last
      * acknowledgement, reaching {@code targets} remote targets with this shape; for {@link #auto()},
      * with the shape it picks. The estimate adds what a simulation with {@code model} charges
-     * (send, latency by distance, wake, interrupt entry) along the shape's tree, for a call from
-     * core 0 to cores 1 to {@code targets}, each idle, running a function that costs nothing.
+     * (send, the waker's unpark, latency by distance, wake, interrupt entry) along the shape's
+     * tree, for a call from core 0 to cores 1 to {@code targets}, each parked, running a function
+     * that costs nothing.
      *
      * @param targets the number of remote targets, at least 0
      * @param model the costs and topology

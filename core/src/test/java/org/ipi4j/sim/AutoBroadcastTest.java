@@ -37,6 +37,13 @@ class AutoBroadcastTest {
     static final CostModel SLOW_SEND = CostModel.builder().send(900).latency(700, 1100, 2500).wake(1500)
         .interrupt(900).build();
 
+    /**
+     * What `lab calibrate` measured on the project's 2-CPU VM (2026-12-02): a cheap send and hop, and
+     * a waker's unpark of a parked core (a futex wake, about 9 us) that dwarfs both.
+     */
+    static final CostModel CALIBRATED = CostModel.builder().send(100).latency(37, 600, 1500).wake(14_481).interrupt(54)
+        .flush(0, 90).spin(24).price(CostModel.UNPARK, 8_703).build();
+
     /** A call from core 0 to every core, run once in virtual time: how long the initiator waited, checked that every core ran. */
     static long onEachCore(final Simulation sim, final int cores, final Broadcast shape) throws Exception {
         try (Machine m = Machine.builder().cores(cores).simulation(sim).build().start()) {
@@ -73,7 +80,7 @@ class AutoBroadcastTest {
             CostModel.builder().topology(Topology.of(2, 2)).build(),
             SLOW_SEND.toBuilder().topology(Topology.of(4, 2)).build(),
             CostModel.builder().send(400).latency(200, 900, 3000).topology(Topology.of(3, 2)).build(),
-            CostModel.builder().topology(Topology.uniform()).wake(700).build());
+            CostModel.builder().topology(Topology.uniform()).wake(700).build(), CALIBRATED);
         final Set<String> picked = new HashSet<>();
         for (final CostModel model : models) {
             for (int cores = 2; cores <= 16; cores++) {
@@ -110,7 +117,7 @@ class AutoBroadcastTest {
         for (final int k : new int[] {2, 3, 4, 6, 8, 12, 16, 32}) {
             fixed.add(Broadcast.tree(k));
         }
-        for (final CostModel model : List.of(CostModel.defaults(), SLOW_SEND)) {
+        for (final CostModel model : List.of(CostModel.defaults(), SLOW_SEND, CALIBRATED)) {
             for (int cores = 2; cores <= 256; cores *= 2) {
                 long best = Long.MAX_VALUE;
                 for (final Broadcast shape : fixed) {
