@@ -2,7 +2,6 @@ package org.ipi4j.bench.lab;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,7 +9,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.locks.LockSupport;
 
-import net.openhft.affinity.Affinity;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.ipi4j.Pinning;
@@ -315,7 +313,7 @@ final class Calibration {
         final boolean[] pinned = new boolean[2];
         final Thread[] caller = new Thread[1];
         final Thread responder = new Thread(() -> {
-            pinned[1] = pin(0);
+            pinned[1] = CoreToCore.pin(0); // false where pinning is refused: the figure is reported as not measured
             long seen = 0;
             while (seen >= 0) {
                 final long v = ping.value;
@@ -331,7 +329,7 @@ final class Calibration {
         responder.setDaemon(true);
         final long[] rtt = new long[samples];
         final Thread c = new Thread(() -> {
-            pinned[0] = pin(0);
+            pinned[0] = CoreToCore.pin(0);
             for (int i = -samples / 5; i < samples; i++) {
                 final long seq = i + samples + 1;
                 final long t0 = System.nanoTime();
@@ -355,16 +353,6 @@ final class Calibration {
         return pinned[0] && pinned[1] ? median(rtt) / 2 : Double.NaN;
     }
 
-    private static boolean pin(final int cpu) {
-        try {
-            final BitSet set = new BitSet();
-            set.set(cpu);
-            Affinity.setAffinity(set);
-            return Affinity.getAffinity().equals(set);
-        } catch (RuntimeException | LinkageError e) {
-            return false; // no pinning here: the figure is reported as not measured
-        }
-    }
 
     /** The median time of one Thread.onSpinWait, over batches of 1000. */
     private static double spinRound(final int samples) {

@@ -126,7 +126,7 @@ final class CoreToCore {
     }
 
     /** Pins the calling thread to {@code cpu}; {@return true if it now runs there} */
-    private static boolean pin(final int cpu) {
+    static boolean pin(final int cpu) {
         try {
             final BitSet set = new BitSet();
             set.set(cpu);
