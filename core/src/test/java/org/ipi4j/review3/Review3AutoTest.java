@@ -1,0 +1,159 @@
+package org.ipi4j.review3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import org.ipi4j.Machine;
+import org.ipi4j.interrupts.CpuSet;
+import org.ipi4j.sim.CostModel;
+import org.ipi4j.smp.Broadcast;
+import org.ipi4j.smp.CallCompletion;
+import org.ipi4j.smp.CallTimeoutException;
+import org.ipi4j.smp.SmpCall;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Review 3: a cross-core call's guarantees whatever shape Broadcast.auto() picks (probes on a real machine). */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class Review3AutoTest {
+    /** Sends dear beside latency: auto picks a tree for 7 targets. */
+    private static final CostModel TREE_MODEL = CostModel.builder().send(20_000).build();
+
+    private static Machine machine(final int cores) {
+        return Machine.builder().cores(cores).costModel(TREE_MODEL).build().start();
+    }
+
+    /** Core {@code cpu} runs a task until {@code release} opens: it takes no call meanwhile. */
+    private static CountDownLatch stuck(final Machine m, final int cpu, final CountDownLatch release) throws Exception {
+        final CountDownLatch in = new CountDownLatch(1);
+        m.core(cpu).submit(() -> {
+            in.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertThat(in.await(10, TimeUnit.SECONDS)).isTrue();
+        return in;
+    }
+
+    @Test
+    void thePreconditionAutoPicksATreeHere() {
+        assertThat(Broadcast.best(7, TREE_MODEL).kind()).isEqualTo(Broadcast.Kind.TREE);
+    }
+
+    @RepeatedTest(5)
+    void anAsyncAutoMulticastWithADeadlineAndAStuckInnerTargetCompletesByItsDeadline() throws Exception {
+        final CountDownLatch release = new CountDownLatch(1);
+        try (Machine m = machine(8)) {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), Broadcast.auto()).withDeadline(Duration.ofMillis(300));
+            stuck(m, 1, release); // core 1: the tree's first inner node for a call from outside
+            final AtomicIntegerArray ran = new AtomicIntegerArray(8);
+            final CallCompletion<Void> f = smp.onEachCoreAsync(ran::incrementAndGet);
+            assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(CallTimeoutException.class);
+            release.countDown();
+            for (int i = 0; i < 8; i++) {
+                assertThat(ran.get(i)).as("core %d ran at most once", i).isLessThanOrEqualTo(1);
+            }
+            assertThat(ran.get(1)).as("the stuck core never started it before the deadline").isZero();
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @RepeatedTest(5)
+    void aWaitedAutoMulticastWithADeadlineAndAStuckTargetThrowsByItsDeadline() throws Exception {
+        final CountDownLatch release = new CountDownLatch(1);
+        try (Machine m = machine(8)) {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), Broadcast.auto()).withDeadline(Duration.ofMillis(300));
+            stuck(m, 2, release);
+            final long t0 = System.nanoTime();
+            assertThatThrownBy(() -> smp.onEachCore(cpu -> { })).isInstanceOf(CallTimeoutException.class);
+            assertThat(System.nanoTime() - t0).as("returned, not hung").isLessThan(TimeUnit.SECONDS.toNanos(20));
+            release.countDown(); // before the close: a core still in the task would make it unclean
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @RepeatedTest(5)
+    void aCallFromCore5UnderAutoReachesEveryTargetOnce() throws Exception {
+        try (Machine m = machine(8)) {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), Broadcast.auto());
+            final AtomicIntegerArray ran = new AtomicIntegerArray(8);
+            m.core(5).submit(() -> smp.onEachCore(ran::incrementAndGet)).get(10, TimeUnit.SECONDS);
+            m.core(5).submit(() -> smp.run(CpuSet.range(0, 8).without(5), ran::incrementAndGet)).get(10, TimeUnit.SECONDS);
+            m.core(5).submit(() -> smp.run(CpuSet.of(6, 7, 3), ran::incrementAndGet)).get(10, TimeUnit.SECONDS);
+            for (int i = 0; i < 8; i++) {
+                final int expected = i == 5 ? 1 : (i == 3 || i == 6 || i == 7) ? 3 : 2;
+                assertThat(ran.get(i)).as("core %d", i).isEqualTo(expected);
+            }
+        }
+    }
+
+    @Test
+    void autoOnOneTwoAndThreeCoresAndAConditionThatFiltersEveryCore() throws Exception {
+        for (int cores = 1; cores <= 3; cores++) {
+            try (Machine m = machine(cores)) {
+                final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), Broadcast.auto());
+                final AtomicIntegerArray ran = new AtomicIntegerArray(cores);
+                smp.onEachCore(ran::incrementAndGet);
+                m.core(0).submit(() -> smp.onEachCore(ran::incrementAndGet)).get(10, TimeUnit.SECONDS);
+                smp.run(CpuSet.firstN(cores), cpu -> false, ran::incrementAndGet, Broadcast.auto());
+                smp.runAsync(CpuSet.firstN(cores), cpu -> false, ran::incrementAndGet, Broadcast.auto()).get(10, TimeUnit.SECONDS);
+                for (int i = 0; i < cores; i++) {
+                    assertThat(ran.get(i)).as("core %d of %d", i, cores).isEqualTo(2);
+                }
+            }
+        }
+    }
+
+    @RepeatedTest(5)
+    void shutdownInTheMiddleOfAnAutoTreeBroadcastCompletesItsFuture() throws Exception {
+        final CountDownLatch release = new CountDownLatch(1);
+        final Machine m = machine(8);
+        try {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), Broadcast.auto());
+            stuck(m, 1, release);
+            final CallCompletion<Void> f = smp.onEachCoreAsync(cpu -> { });
+            m.shutdown(Duration.ofMillis(500));
+            assertThat(f.isDone()).as("the auto broadcast's future once shutdown returned").isTrue();
+        } finally {
+            release.countDown();
+            m.shutdown(Duration.ofSeconds(5));
+        }
+    }
+
+    @RepeatedTest(5)
+    void cancelOfAnAutoTreeBroadcastWithAStuckInnerTargetCompletesIt() throws Exception {
+        final CountDownLatch release = new CountDownLatch(1);
+        try (Machine m = machine(8)) {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), Broadcast.auto());
+            stuck(m, 1, release);
+            final CallCompletion<Void> f = smp.onEachCoreAsync(cpu -> { });
+            f.cancel();
+            assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+            release.countDown(); // before the close
+        } finally {
+            release.countDown();
+        }
+    }
+
+    /** auto's toString, equals and rounds: stable, and rounds within the bound of some fixed shape. */
+    @Test
+    void autoDescribesItself() {
+        assertThat(Broadcast.auto()).hasToString("auto").isEqualTo(Broadcast.auto());
+        assertThat(Broadcast.auto().rounds(0)).isZero();
+        assertThat(Broadcast.auto().rounds(1)).isEqualTo(1);
+        assertThat(Broadcast.auto().rounds(5000)).isPositive();
+    }
+}
