@@ -156,4 +156,47 @@ class Review3AutoTest {
         assertThat(Broadcast.auto().rounds(1)).isEqualTo(1);
         assertThat(Broadcast.auto().rounds(5000)).isPositive();
     }
+
+    /** Probe: a unicast on a layer whose broadcast is auto() (prepare skips AUTO; only multicast resolves it). */
+    @Test
+    void aUnicastOnAnAutoLayerWorks() throws Exception {
+        try (Machine m = machine(4)) {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), Broadcast.auto());
+            assertThat(smp.callAsync(2, cpu -> 42).get(10, TimeUnit.SECONDS)).isEqualTo(42);
+            assertThat(smp.<Integer>call(3, cpu -> 7)).isEqualTo(7);
+            final AtomicIntegerArray ran = new AtomicIntegerArray(4);
+            smp.run(1, ran::incrementAndGet);
+            assertThat(ran.get(1)).isEqualTo(1);
+        }
+    }
+
+    /**
+     * Probe: one caller's reused waited call across a deadline expiry with a stuck inner node,
+     * then calls of other target counts (auto changes the shape on the reused call): every later
+     * call runs exactly once per target, and the expired one never runs where it had not started.
+     */
+    @RepeatedTest(5)
+    void aReusedWaitedCallAfterAnExpiredAutoTreeRunsEachLaterCallOnce() throws Exception {
+        final CountDownLatch release = new CountDownLatch(1);
+        try (Machine m = machine(8)) {
+            final SmpCall smp = SmpCall.install(m, Duration.ofSeconds(5), Broadcast.auto());
+            final SmpCall timed = smp.withDeadline(Duration.ofMillis(200));
+            stuck(m, 1, release);
+            final AtomicIntegerArray a = new AtomicIntegerArray(8);
+            final AtomicIntegerArray b = new AtomicIntegerArray(8);
+            final AtomicIntegerArray c = new AtomicIntegerArray(8);
+            assertThatThrownBy(() -> timed.run(CpuSet.range(1, 8), a::incrementAndGet)).isInstanceOf(CallTimeoutException.class);
+            smp.run(CpuSet.of(5, 6), b::incrementAndGet);
+            release.countDown();
+            smp.run(CpuSet.range(0, 8), c::incrementAndGet);
+            for (int i = 0; i < 8; i++) {
+                assertThat(a.get(i)).as("expired call on core %d", i).isLessThanOrEqualTo(1);
+                assertThat(b.get(i)).as("second call on core %d", i).isEqualTo(i == 5 || i == 6 ? 1 : 0);
+                assertThat(c.get(i)).as("third call on core %d", i).isEqualTo(1);
+            }
+            assertThat(a.get(1)).isZero();
+        } finally {
+            release.countDown();
+        }
+    }
 }
