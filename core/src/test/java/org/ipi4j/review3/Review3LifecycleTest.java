@@ -300,4 +300,72 @@ class Review3LifecycleTest {
             return t;
         }
     }
+
+    /**
+     * Finding: a second shutdown(100 ms), from another thread, while a first shutdown(3 s) waits
+     * for a stuck core, blocks on the lifecycle lock until the first one ends: its own timeout is
+     * not honoured (MachineLifecycle.shutdown is synchronized for its whole length).
+     */
+    @Tag("review-finding")
+    @Test
+    void aSecondShutdownHonoursItsOwnTimeoutWhileTheFirstWaitsForAStuckCore() throws Exception {
+        final CountDownLatch release = new CountDownLatch(1);
+        final CountDownLatch inTask = new CountDownLatch(1);
+        final Machine m = Machine.builder().cores(2).build().start();
+        m.core(1).submit(() -> {
+            inTask.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            assertThat(inTask.await(10, TimeUnit.SECONDS)).isTrue();
+            final CompletableFuture<Object> first = CompletableFuture.supplyAsync(() -> m.shutdown(Duration.ofSeconds(3)));
+            while (!m.isClosed()) { // the first shutdown has closed the controller: it is waiting for core 1 now
+                Thread.onSpinWait();
+            }
+            final CompletableFuture<Object> second = CompletableFuture.supplyAsync(() -> m.shutdown(Duration.ofMillis(100)));
+            try {
+                second.get(1500, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                throw new AssertionError("shutdown(100 ms) still blocked after 1.5 s, behind another thread's "
+                    + "shutdown(3 s) (first done: " + first.isDone() + ")", e);
+            }
+        } finally {
+            release.countDown();
+            m.shutdown(Duration.ofSeconds(5));
+        }
+    }
+
+    /** Probe: close() from the stall watch's listener (on the watch's own thread) returns and closes the machine. */
+    @Test
+    void closeFromTheStallListenerReturns() throws Exception {
+        final CountDownLatch release = new CountDownLatch(1);
+        final CompletableFuture<Throwable> closed = new CompletableFuture<>();
+        final AtomicReference<Machine> machine = new AtomicReference<>();
+        final Machine m = Machine.builder().cores(2).stallThreshold(Duration.ofMillis(50)).onStall(stall -> {
+            release.countDown(); // the stuck core goes on: the close can stop it
+            if (!closed.isDone()) {
+                closed.complete(closing(machine.get()));
+            }
+        }).build();
+        machine.set(m);
+        m.start();
+        m.core(1).submit(() -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            assertThat(closed.get(20, TimeUnit.SECONDS)).isNull();
+            assertThat(m.isClosed()).isTrue();
+        } finally {
+            release.countDown();
+            m.shutdown(Duration.ofSeconds(2));
+        }
+    }
 }
