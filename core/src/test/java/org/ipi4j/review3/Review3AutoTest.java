@@ -199,4 +199,38 @@ class Review3AutoTest {
             release.countDown();
         }
     }
+
+    /**
+     * Probe: a bounded queue (capacity 1, FAIL) and a service group of 1 under auto's tree: a
+     * multicast reaching a full core deep in the tree is refused before anything runs, and a
+     * second call while the group's one is in flight is refused; after the release all is well.
+     */
+    @RepeatedTest(3)
+    void boundedQueuesAndAServiceGroupUnderAnAutoTreeRefuseBeforeAnySideEffect() throws Exception {
+        final CountDownLatch release = new CountDownLatch(1);
+        try (Machine m = machine(8)) {
+            final SmpCall smp = SmpCall.builder(m).broadcast(Broadcast.auto())
+                .queueCapacity(1, org.ipi4j.interrupts.OverflowPolicy.FAIL).install();
+            stuck(m, 6, release); // a leaf of the tree for a call from outside
+            final AtomicIntegerArray ran = new AtomicIntegerArray(8);
+            final CallCompletion<Void> filler = smp.runAsync(6, ran::incrementAndGet); // core 6's one slot
+            assertThatThrownBy(() -> smp.onEachCoreAsync(ran::incrementAndGet))
+                .isInstanceOf(org.ipi4j.interrupts.MailboxFullException.class);
+            final org.ipi4j.smp.ServiceGroup group = org.ipi4j.smp.ServiceGroup.of("one", 1,
+                org.ipi4j.interrupts.OverflowPolicy.FAIL);
+            final SmpCall grouped = smp.inGroup(group);
+            final CallCompletion<Void> inFlight = grouped.runAsync(CpuSet.of(1, 2, 3), ran::incrementAndGet);
+            inFlight.get(10, TimeUnit.SECONDS);
+            release.countDown();
+            filler.get(10, TimeUnit.SECONDS);
+            for (int i = 0; i < 8; i++) {
+                assertThat(ran.get(i)).as("core %d: only the filler and the grouped call ran", i)
+                    .isEqualTo(i == 6 || (i >= 1 && i <= 3) ? 1 : 0);
+            }
+            assertThat(group.inFlight()).isZero();
+            smp.onEachCore(ran::incrementAndGet);
+        } finally {
+            release.countDown();
+        }
+    }
 }
