@@ -1,11 +1,16 @@
 package org.ipi4j;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.Consumer;
 
 import org.ipi4j.apic.InterruptController;
@@ -20,14 +25,20 @@ import org.ipi4j.interrupts.MachineClosedException;
  * simulated is decided by the machine, which hands in the simulation's end and a stall watch or
  * none.
  *
- * <p>Thread-safety: {@link #start}, {@link #shutdown} and {@link #close} hold this object's lock
- * (one start, one shutdown, one report). The hooks are registered from any thread (copy-on-write
- * lists); a before-shutdown hook is refused once the shutdown has begun, by a Dekker with it.
+ * <p>Thread-safety: {@link #start}, {@link #shutdown} and {@link #close} take this object's lock
+ * only for their state changes, never while they run the caller's code (the thread factory, the
+ * hooks) or wait: one start, one shutdown, one report, and a second shutdown waits for the first's
+ * report within its own timeout. The hooks are registered from any thread; a before-shutdown hook
+ * is refused once the shutdown has taken its snapshot of them, under the hooks' lock.
  */
 final class MachineLifecycle {
     private static final int NEW = 0;
-    private static final int STARTED = 1;
-    private static final int CLOSED = 2;
+    /** The factory is making the cores' threads, outside the lock (a shutdown meanwhile does not wait for it). */
+    private static final int STARTING = 1;
+    private static final int STARTED = 2;
+    private static final int CLOSED = 3;
+    /** How often a wait (start's for its cores, a second shutdown's for the first) looks at what else happened. */
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private final String name;
     private final Core[] cores;
@@ -42,16 +53,22 @@ final class MachineLifecycle {
     /** Ends the machine's simulation (its cores then stop in real time); nothing on the host. */
     private final Runnable endSimulation;
     private final List<Runnable> shutdownHooks = new CopyOnWriteArrayList<>();
-    /** Run first at shutdown, the last registered first, while the cores still take work. */
-    private final List<Consumer<Duration>> stopHooks = new CopyOnWriteArrayList<>();
-    private int state = NEW;
-    private ShutdownReport report;
     /**
-     * Set (volatile) before the before-shutdown hooks run: a hook registered from then on is
-     * refused (partner: {@link #beforeShutdown}'s read after its add), and a shutdown called from
-     * inside a hook, on the same thread, is refused instead of running the shutdown again.
+     * Run first at shutdown, the last registered first, while the cores still take work. Its lock
+     * guards it with {@link #shuttingDown}: a hook is added, or refused, wholly before or wholly
+     * after the shutdown takes its snapshot, so a refused hook never runs and an accepted one always does.
      */
-    private volatile boolean shuttingDown;
+    private final List<Consumer<Duration>> stopHooks = new ArrayList<>();
+    /** Set, under {@link #stopHooks}' lock, when the shutdown takes its snapshot of the hooks. */
+    private boolean shuttingDown;
+    /** Guarded by this: NEW, STARTING, STARTED, CLOSED. */
+    private int state = NEW;
+    /** Guarded by this: the thread running the shutdown, from its first step to its report. */
+    private Thread shutter;
+    /** Guarded by this: the shutdown's report, once made. */
+    private ShutdownReport report;
+    /** Opens when {@link #report} is set: a second shutdown waits on it, within its own timeout. */
+    private final CountDownLatch reported = new CountDownLatch(1);
 
     /**
      * The lifecycle of machine {@code name}, whose {@code cores} take interrupts from
@@ -74,14 +91,34 @@ final class MachineLifecycle {
     /** See {@link Machine#start()}. */
     void start() {
         final CountDownLatch running = new CountDownLatch(cores.length);
+        final AtomicIntegerArray ran = new AtomicIntegerArray(cores.length); // core i's thread ran its body
         synchronized (this) {
+            if (state == CLOSED || shutter != null) {
+                throw new IllegalStateException("machine " + name + " is closed" + (state == CLOSED ? "" : " (shutting down)")
+                    + ": a machine starts once, before it is shut down");
+            }
             if (state != NEW) {
                 throw new IllegalStateException("machine " + name + " was already started");
             }
-            // Every thread is made before any starts: a factory that fails leaves the machine NEW.
-            final Thread[] threads = new Thread[cores.length];
-            for (final Core core : cores) {
-                threads[core.id()] = core.newThread(name + "-core-" + core.id(), running::countDown, threadFactory);
+            state = STARTING;
+        }
+        // Every thread is made before any starts, outside the lock: the factory is the caller's
+        // code, and a shutdown must not wait for it. A factory that fails leaves the machine NEW.
+        final Thread[] threads;
+        try {
+            threads = makeThreads(running, ran);
+        } catch (RuntimeException | Error e) {
+            synchronized (this) {
+                if (state == STARTING) {
+                    state = NEW;
+                }
+            }
+            throw e;
+        }
+        synchronized (this) {
+            if (state != STARTING || shutter != null) { // a shutdown began while the factory ran: start nothing
+                throw new IllegalStateException("machine " + name + " is closed (shut down while its threads were "
+                    + "made): no core started");
             }
             state = STARTED;
             for (final Thread t : threads) {
@@ -91,8 +128,52 @@ final class MachineLifecycle {
                 stallWatch.start();
             }
         }
+        awaitRunning(running, ran, threads);
+    }
+
+    /** The cores' threads, each checked new, unstarted and not another core's. */
+    private Thread[] makeThreads(final CountDownLatch running, final AtomicIntegerArray ran) {
+        final Thread[] threads = new Thread[cores.length];
+        final Map<Thread, Integer> made = new IdentityHashMap<>();
+        for (final Core core : cores) {
+            final int id = core.id();
+            final Thread t = core.newThread(name + "-core-" + id, () -> {
+                ran.set(id, 1);
+                running.countDown();
+            }, threadFactory);
+            final Integer other = made.putIfAbsent(t, id);
+            if (other != null) {
+                throw new IllegalStateException("threadFactory returned the same thread (" + t.getName() + ") for cores "
+                    + other + " and " + id + " of machine " + name + ": each core needs a new thread of its own");
+            }
+            threads[id] = t;
+        }
+        return threads;
+    }
+
+    /**
+     * Waits until every core's thread runs its body. A shutdown meanwhile ends the wait (the
+     * machine is closed: refused); a thread that ended without running the body (a factory whose
+     * thread does not run what it was given) shuts the machine down and is named.
+     */
+    private void awaitRunning(final CountDownLatch running, final AtomicIntegerArray ran, final Thread[] threads) {
         try {
-            running.await();
+            while (!running.await(POLL_NANOS, TimeUnit.NANOSECONDS)) {
+                synchronized (this) {
+                    if (state == CLOSED || shutter != null) {
+                        throw new IllegalStateException("machine " + name + " is closed: it was shut down before "
+                            + "all its cores were running");
+                    }
+                }
+                for (int i = 0; i < threads.length; i++) {
+                    if (ran.get(i) == 0 && threads[i].getState() == Thread.State.TERMINATED) {
+                        shutdown(Duration.ofSeconds(1));
+                        throw new IllegalStateException("the thread threadFactory made for core " + i + " of machine "
+                            + name + " (" + threads[i].getName() + ") ended without running the core's body: the "
+                            + "machine is shut down");
+                    }
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while starting " + name, e);
@@ -107,56 +188,105 @@ final class MachineLifecycle {
     /** See {@link Machine#beforeShutdown}. */
     void beforeShutdown(final Consumer<Duration> hook) {
         Objects.requireNonNull(hook, "hook");
-        stopHooks.add(0, hook);
-        // Dekker with shutdown: it sets the flag, then takes the hooks; we add, then read the flag.
-        // Either its run sees our hook or we see the flag (or both: the hook then runs and we throw).
-        if (shuttingDown) {
-            stopHooks.remove(hook);
-            throw new MachineClosedException("machine " + name + " is shutting down: a before-shutdown hook "
-                + "registered now would not run");
+        synchronized (stopHooks) { // with the shutdown's snapshot: accepted and run, or refused and never run
+            if (shuttingDown) {
+                throw new MachineClosedException("machine " + name + " is shutting down: a before-shutdown hook "
+                    + "registered now would not run");
+            }
+            stopHooks.add(0, hook);
         }
     }
 
     /** See {@link Machine#shutdown(Duration)}. */
-    synchronized ShutdownReport shutdown(final Duration timeout) {
+    ShutdownReport shutdown(final Duration timeout) {
+        return stop(timeout).report();
+    }
+
+    /** A shutdown's report, and whether this call was the one that shut the machine down. */
+    private record Stop(ShutdownReport report, boolean performed) {
+    }
+
+    private Stop stop(final Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         final Core self = host.currentCore();
         if (self != null) {
             throw new IllegalStateException("shutdown() called on core " + self.id() + " of the machine it stops");
         }
-        if (report != null) {
-            return report;
-        }
-        if (shuttingDown) { // only this thread can be here now: the lock is ours, a hook called us
-            throw new IllegalStateException("shutdown() of machine " + name + " called while it shuts down, from "
-                + "one of its before-shutdown hooks");
-        }
-        shuttingDown = true; // before the hooks run: a hook registered from now on is refused
-        // One deadline for every wait below, taken first: the closing protocol's wait too.
+        // One deadline for every wait below, taken first: the closing protocol's wait too, and a
+        // second caller's wait for the first.
         final long deadline = System.nanoTime() + Deadlines.saturatedNanos(timeout);
-        if (state == STARTED) {
-            ShutdownSequence.runStopHooks(stopHooks, deadline, oopses);
+        final boolean started;
+        for (;;) {
+            final Thread other;
+            synchronized (this) {
+                if (report != null) {
+                    return new Stop(report, false);
+                }
+                if (shutter == Thread.currentThread()) { // a before-shutdown hook called us
+                    throw new IllegalStateException("shutdown() of machine " + name + " called while it shuts down, "
+                        + "from one of its before-shutdown hooks");
+                }
+                if (shutter == null) {
+                    shutter = Thread.currentThread(); // from now on start() starts nothing
+                    started = state == STARTED;
+                    break;
+                }
+                other = shutter;
+            }
+            // Another thread is shutting the machine down: wait for its report, within our own timeout.
+            final long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return new Stop(new ShutdownReport(List.of(), 0, List.of("machine " + name + ": another shutdown, on "
+                    + "thread " + other.getName() + ", was still in progress when this one's " + timeout + " ran out")),
+                    false);
+            }
+            try {
+                reported.await(Math.min(left, POLL_NANOS), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for another thread's shutdown of " + name, e);
+            }
         }
-        endSimulation.run(); // the cores stop in real time
-        // From here on nothing new is queued anywhere; a sender still inside a send at the
-        // deadline (a core stuck in a handler its BLOCK back-off took) is reported, not waited for.
-        final List<String> inFlight = interrupts.close(deadline);
-        final boolean started = state == STARTED;
-        state = CLOSED;
-        report = ShutdownSequence.stopCores(name, cores, started, deadline, inFlight);
-        if (stallWatch != null && started) {
-            stallWatch.stop(); // after the cores: a core stuck in the shutdown is still reported
+        ShutdownReport r = null;
+        try {
+            final List<Consumer<Duration>> hooks;
+            synchronized (stopHooks) {
+                shuttingDown = true; // a hook registered from now on is refused
+                hooks = List.copyOf(stopHooks);
+            }
+            if (started) {
+                ShutdownSequence.runStopHooks(hooks, deadline, oopses);
+            }
+            endSimulation.run(); // the cores stop in real time
+            // From here on nothing new is queued anywhere; a sender still inside a send at the
+            // deadline (a core stuck in a handler its BLOCK back-off took) is reported, not waited for.
+            final List<String> inFlight = interrupts.close(deadline);
+            synchronized (this) {
+                state = CLOSED;
+            }
+            r = ShutdownSequence.stopCores(name, cores, started, deadline, inFlight);
+            if (stallWatch != null && started) {
+                stallWatch.stop(); // after the cores: a core stuck in the shutdown is still reported
+            }
+        } finally {
+            synchronized (this) {
+                if (r != null) {
+                    report = r; // before the shutdown hooks: one that calls close() or shutdown() gets it
+                } else {
+                    shutter = null; // it threw before its report: a later shutdown tries again
+                }
+            }
         }
+        reported.countDown();
         ShutdownSequence.runHooks(shutdownHooks, oopses);
-        return report;
+        return new Stop(r, true);
     }
 
     /** See {@link Machine#close()}. */
-    synchronized void close() {
-        final boolean first = report == null; // under the lock shutdown takes too: one close reports
-        final ShutdownReport r = shutdown(Duration.ofSeconds(10));
-        if (first && !r.isClean()) {
-            throw new UncleanShutdownException(name, r);
+    void close() {
+        final Stop s = stop(Duration.ofSeconds(10));
+        if (s.performed() && !s.report().isClean()) { // only the call that shut the machine down reports
+            throw new UncleanShutdownException(name, s.report());
         }
     }
 }

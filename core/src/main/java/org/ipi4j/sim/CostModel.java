@@ -72,6 +72,12 @@ public final class CostModel {
      */
     public static final String TLBSYNC = "tlbsync";
 
+    /**
+     * The most any one figure may cost: 1,000 s. A sum over a shape's tree of 1,024 targets (a few
+     * figures per hop) stays far from overflow, where an unbounded figure wrapped the estimates.
+     */
+    public static final long MAX_NANOS = 1_000_000_000_000L;
+
     private final Map<String, Long> prices;
     private final long send;
     private final long[] hop;
@@ -310,8 +316,8 @@ public final class CostModel {
         }
 
         private static long check(final String what, final long nanos) {
-            if (nanos < 0) {
-                throw new IllegalArgumentException(what + " must be >= 0 ns, not " + nanos);
+            if (nanos < 0 || nanos > MAX_NANOS) {
+                throw new IllegalArgumentException(what + " must be 0 to " + MAX_NANOS + " ns (1,000 s), not " + nanos);
             }
             return nanos;
         }

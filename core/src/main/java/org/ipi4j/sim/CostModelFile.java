@@ -74,7 +74,18 @@ final class CostModelFile {
     }
 
     static CostModel read(final Path file) throws IOException {
-        final Properties p = new Properties();
+        final Properties p = new Properties() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public synchronized Object put(final Object key, final Object value) {
+                // Properties.load keeps the last of a key given twice without a word: refuse it instead.
+                if (containsKey(key)) {
+                    throw new IllegalArgumentException("cost model file " + file + ": key '" + key + "' is given twice");
+                }
+                return super.put(key, value);
+            }
+        };
         try (Reader in = Files.newBufferedReader(file, StandardCharsets.ISO_8859_1)) {
             p.load(in);
         }
@@ -84,9 +95,9 @@ final class CostModelFile {
         final long[] f = new long[FIGURES.size()];
         for (int i = 0; i < f.length; i++) {
             f[i] = number(file, keys, FIGURES.get(i));
-            if (f[i] < 0) { // the builder would refuse it too, but naming its parameter, not the key
+            if (f[i] < 0 || f[i] > CostModel.MAX_NANOS) { // the builder would refuse it too, but naming its parameter, not the key
                 throw new IllegalArgumentException("cost model file " + file + ": key '" + FIGURES.get(i)
-                    + "' must be >= 0 ns, not " + f[i]);
+                    + "' must be 0 to " + CostModel.MAX_NANOS + " ns, not " + f[i]);
             }
         }
         final int hostCpus = (int) Math.min(Integer.MAX_VALUE, number(file, keys, HOST_CPUS));

@@ -16,7 +16,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.ipi4j.Core;
 import org.ipi4j.Machine;
 import org.junit.jupiter.api.RepeatedTest;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -29,7 +28,6 @@ class Review3LifecycleTest {
      * given leaves start() waiting forever for the core's "running" count-down (MachineLifecycle
      * start's running.await() has no bound and no check that the thread is still alive).
      */
-    @Tag("review-finding")
     @Test
     void aFactoryThreadThatDiesBeforeTheRunLoopDoesNotHangStart() throws Exception {
         final ThreadFactory dying = body -> new Thread(() -> {
@@ -67,7 +65,6 @@ class Review3LifecycleTest {
      * MachineLifecycle.start sets STARTED, starts it, and the second Thread.start throws a bare
      * IllegalThreadStateException: the refusal comes after side effects and does not name the factory.
      */
-    @Tag("review-finding")
     @Test
     void aFactoryReturningTheSameThreadTwiceIsRefusedNamingItBeforeAnyThreadStarts() {
         final AtomicReference<Thread> only = new AtomicReference<>();
@@ -87,7 +84,6 @@ class Review3LifecycleTest {
     }
 
     /** Finding (message): start() after close() says "already started" of a machine that never was. */
-    @Tag("review-finding")
     @Test
     void startAfterCloseSaysTheMachineIsClosed() {
         final Machine m = Machine.builder().cores(1).build();
@@ -192,7 +188,6 @@ class Review3LifecycleTest {
      * shutdown(100 ms) from another thread wait for as long as the factory does, its timeout
      * unhonoured.
      */
-    @Tag("review-finding")
     @Test
     void shutdownHonoursItsTimeoutWhileAThreadFactoryBlocksInStart() throws Exception {
         final CountDownLatch inFactory = new CountDownLatch(1);
@@ -235,7 +230,6 @@ class Review3LifecycleTest {
      * core's body keeps start() waiting even after shutdown() from another thread returned; start
      * never learns the machine was closed.
      */
-    @Tag("review-finding")
     @Test
     void startReturnsOnceAShutdownEndedTheMachineWhoseThreadNeverRanItsBody() throws Exception {
         final CountDownLatch release = new CountDownLatch(1);
@@ -309,7 +303,6 @@ class Review3LifecycleTest {
      * for a stuck core, blocks on the lifecycle lock until the first one ends: its own timeout is
      * not honoured (MachineLifecycle.shutdown is synchronized for its whole length).
      */
-    @Tag("review-finding")
     @Test
     void aSecondShutdownHonoursItsOwnTimeoutWhileTheFirstWaitsForAStuckCore() throws Exception {
         final CountDownLatch release = new CountDownLatch(1);
@@ -380,7 +373,6 @@ class Review3LifecycleTest {
      * the hook then runs and we throw"); the public contract does not. Racy: up to 1500 rounds,
      * it stops at the first.
      */
-    @Tag("review-finding")
     @Test
     void aRefusedBeforeShutdownHookNeverRunsAndAnAcceptedOneAlwaysDoes() throws Exception {
         int refusedButRan = 0;
