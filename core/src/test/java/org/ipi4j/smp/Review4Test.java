@@ -55,6 +55,8 @@ class Review4Test {
      * may run the function before the caller's increment, and a function reading
      * {@code ipisSent()} sees the call uncounted. Needs a spinning target and some luck with the
      * caller's thread being descheduled between its send and its increment: a race, repeated.
+     * Failed before the fix ("expected: 0 but was: 2", within half a second); enqueue now counts
+     * before the send (and takes a refused ring back), as ringAll does.
      */
     @Test
     @Tag("review-finding")
