@@ -120,10 +120,13 @@ final class CallDelivery extends CallDeliveryPadAfter {
         final CallDescriptor d = call.descriptors[index];
         d.level = level;
         if (mustRing(cpu, queues[cpu].push(d))) {
+            // Counted before the IPI, as ringAll counts: whoever sees the call run (its function
+            // included) sees it counted; a ring the closing machine refuses is taken back.
+            ipisSent.increment();
             try {
                 machine.interrupts().send(cpu, Vector.CALL_FUNCTION, null);
-                ipisSent.increment();
             } catch (MachineClosedException e) {
+                ipisSent.decrement();
                 takeBack(cpu, e);
             }
         } else {
