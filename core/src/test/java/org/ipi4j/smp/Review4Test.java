@@ -22,7 +22,6 @@ import org.ipi4j.idle.IdlePolicy;
 import org.ipi4j.interrupts.MachineClosedException;
 import org.ipi4j.interrupts.OverflowPolicy;
 import org.junit.jupiter.api.RepeatedTest;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -59,7 +58,6 @@ class Review4Test {
      * before the send (and takes a refused ring back), as ringAll does.
      */
     @Test
-    @Tag("review-finding")
     void aFunctionSeesItsOwnIpiCountedOnTheFastPath() throws Exception {
         final int[] lags = lagsSeenByTheFunction(false);
         assertThat(lags[0]).as("calls whose function saw ipisSent not yet counting its own IPI (fast path), of " + lags[1])
