@@ -115,10 +115,15 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * Starts every core and waits until each runs (and has tried to pin itself).
+     * Starts every core and waits until each runs (and has tried to pin itself). The
+     * {@link Builder#threadFactory} is called without any lock held, so a shutdown from another
+     * thread meanwhile is not held up by it (and the start then starts nothing).
      *
      * @return this
-     * @throws IllegalStateException if already started or closed, or if the {@link Builder#threadFactory} did not return a new thread (the machine stays unstarted)
+     * @throws IllegalStateException if already started or closed; if the {@link Builder#threadFactory}
+     *         did not return a new thread, or returned one thread for two cores (the machine stays
+     *         unstarted); if the machine was shut down before all its cores ran; or if a thread the
+     *         factory made ended without running the core's body (the machine is then shut down)
      */
     public Machine start() {
         lifecycle.start();
@@ -335,7 +340,9 @@ public final class Machine implements AutoCloseable {
 
     /**
      * Orderly shutdown, waiting at most {@code timeout} for the cores to finish. Idempotent:
-     * a second call returns the first report.
+     * a later call returns the first report. A call made while another thread's shutdown runs
+     * waits for that one's report within its own {@code timeout}; if the time runs out first, it
+     * returns an unclean report whose stuck cores name the shutdown still in progress.
      *
      * @param timeout how long to wait at most
      * @return what was left undelivered, never ran, or is stuck
