@@ -1669,7 +1669,9 @@ public final class Torture {
         }
         op(kind);
         final int self = selfId();
-        final int target = stuckTarget >= 0 && machine.currentCore() == null ? stuckTarget : r.nextInt(cores);
+        // One read: the stuck phase ends (stuckTarget = -1) on another thread at any moment.
+        final int stuck0 = stuckTarget;
+        final int target = stuck0 >= 0 && machine.currentCore() == null ? stuck0 : r.nextInt(cores);
         final CallCompletion<?> f;
         try {
             switch (kind) {
@@ -1950,14 +1952,16 @@ public final class Torture {
             return;
         }
         op(Kind.JOB);
-        final int cpu = stuckTarget >= 0 && machine.currentCore() == null ? stuckTarget : r.nextInt(cores);
+        // One read: the stuck phase ends (stuckTarget = -1) on another thread at any moment.
+        final int stuck0 = stuckTarget;
+        final int cpu = stuck0 >= 0 && machine.currentCore() == null ? stuck0 : r.nextInt(cores);
         final int behaviour = stuck ? STUCK : behaviour(r, depth);
         ledger.outcome(id, stuck ? Ledger.MAYBE : Ledger.PENDING);
         final Runnable job = () -> jobBody(id, depth + 1, behaviour);
         final CompletableFuture<Void> f;
         try {
             // Least-loaded placement too, in a simulation as well (its tie-break is deterministic).
-            f = stuckTarget < 0 && r.nextBoolean() ? scheduler.submit(job) : scheduler.submit(cpu, job);
+            f = stuck0 < 0 && r.nextBoolean() ? scheduler.submit(job) : scheduler.submit(cpu, job);
         } catch (MachineClosedException e) {
             ledger.outcome(id, Ledger.REFUSED);
             outcome("job refused");
