@@ -63,7 +63,13 @@ final class FloorsPart {
         for (final String host : List.of("host-ipi", "host-shootdown")) {
             RoundTrip.refusal(host).ifPresentOrElse(why -> refused.put(host, why), () -> run.add(host));
         }
-        final List<Trials.Trial> trials = Trials.run(run, warmUp(s), trial(s), rounds(s), s.seed(), t -> { });
+        final Map<String, List<String>> peers = new LinkedHashMap<>();
+        PEERS.forEach((figure, host) -> {
+            if (run.contains(host)) {
+                peers.put(figure, List.of(host));
+            }
+        });
+        final List<Trials.Trial> trials = Trials.run(run, peers, warmUp(s), trial(s), rounds(s), s.seed(), t -> { });
         final List<Map<String, Object>> comparisons = new ArrayList<>();
         Trials.compare(trials, s.seed()).forEach(c -> comparisons.add(toMap(c, "floor")));
         for (final String peer : List.of("host-ipi", "host-shootdown")) {
@@ -87,7 +93,8 @@ final class FloorsPart {
         final List<Map<String, Object>> raw = new ArrayList<>();
         for (final Trials.Trial t : trials) {
             if (!t.variant().equals(Trials.IDLE)) {
-                raw.add(Map.of("round", t.round(), "variant", t.variant(), "p50_ns", t.p50Nanos(), "samples", t.samples()));
+                raw.add(Map.of("round", t.round(), "block", t.block(), "variant", t.variant(), "p50_ns", t.p50Nanos(),
+                    "samples", t.samples()));
             }
         }
         r.info().put("rounds", rounds(s));

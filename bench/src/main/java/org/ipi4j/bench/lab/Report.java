@@ -25,9 +25,10 @@ final class Report {
         + "the last real one, per interval (a burst that catches up does not make it faster than the nominal pace), "
         + "marked OFF PACE where it misses the nominal one by more than 10%; *late* is the share of paced requests whose "
         + "send time had passed when the caller got to them. "
-        + "Round trips run as interleaved trials: every repeat is a round that runs each variant and floor once, in a "
-        + "fresh random order, so the host's speed regimes (they last seconds to minutes) fall on a variant and its floor "
-        + "alike; a round trip's ratio is the median over rounds of its figure over its floor's in the same round. "
+        + "Round trips run as interleaved trials: every repeat is a round that runs one block per variant, in a fresh "
+        + "random order, and a block is the variant and its floor back to back in random order, so the host's speed "
+        + "regimes (they last a second to minutes) fall on a variant and its floor alike; a round trip's ratio is the "
+        + "median over blocks of its figure over its floor's in the same block (a floor runs once per variant it bounds). "
         + "Each figure is the median across repeats, with [min-max] when repeated; the other parts' ratios compare a "
         + "median with the median of its floor in this same run: raw volatile spin ping-pong for polling variants, raw LockSupport "
         + "park/unpark ping-pong for signalling ones and for the machine-level parts. A variant that beats its floor "
@@ -419,20 +420,23 @@ final class Report {
     }
 
     /**
-     * The median over rounds of {@code metric / floorMetric} within the same round: a speed regime
-     * of the host that lasts a round falls on both and cancels (randomized multiple interleaved
-     * trials). Rounds either side lacks are left out.
+     * The median over blocks of {@code metric / floorMetric}, each ratio taken between the
+     * variant's trial and its floor's run beside it in the same block ({@link Schedule}): a speed
+     * regime of the host that lasts a block falls on both and cancels (randomized multiple
+     * interleaved trials). Results written before blocks existed pair by round. Trials either
+     * side lacks are left out.
      */
     static double perRound(final Result r, final String metric, final Result f, final String floorMetric) {
-        final Map<Double, Double> floorByRound = new LinkedHashMap<>();
+        final String key = pairsBy(r, f);
+        final Map<Double, Double> floorByKey = new LinkedHashMap<>();
         for (final Map<String, Double> rep : f.repeats()) {
-            if (rep.containsKey("round") && rep.containsKey(floorMetric)) {
-                floorByRound.put(rep.get("round"), rep.get(floorMetric));
+            if (rep.containsKey(key) && rep.containsKey(floorMetric)) {
+                floorByKey.put(rep.get(key), rep.get(floorMetric));
             }
         }
         final List<Double> ratios = new ArrayList<>();
         for (final Map<String, Double> rep : r.repeats()) {
-            final Double floor = floorByRound.get(rep.get("round"));
+            final Double floor = floorByKey.get(rep.get(key));
             if (floor != null && rep.containsKey(metric)) {
                 ratios.add(rep.get(metric) / Math.max(1, floor));
             }
@@ -441,6 +445,14 @@ final class Report {
             return r.median(metric) / Math.max(1, f.median(floorMetric));
         }
         return Trials.median(ratios.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    /** "block" where both sides' repeats carry it, else "round". */
+    private static String pairsBy(final Result r, final Result f) {
+        final boolean blocks = !r.repeats().isEmpty() && !f.repeats().isEmpty()
+            && r.repeats().stream().allMatch(m -> m.containsKey("block"))
+            && f.repeats().stream().allMatch(m -> m.containsKey("block"));
+        return blocks ? "block" : "round";
     }
 
     /**

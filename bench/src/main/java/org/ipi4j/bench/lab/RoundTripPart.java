@@ -30,33 +30,33 @@ final class RoundTripPart {
 
     /**
      * The round-trip part as interleaved trials: {@link Settings#repeat()} rounds, each running one
-     * trial of every variant (floors included) in a fresh random order, so a speed regime of the
-     * host falls on a variant and its floor alike; a variant's repeats are its rounds, and its
-     * ratio to its floor is the median of per-round ratios ({@link Report}).
+     * block per variant in a fresh random order, a block being the variant and its floor back to
+     * back in random order ({@link Schedule}), so a speed regime of the host falls on a variant and
+     * its floor alike; a variant's repeats are its rounds, a floor's its blocks, and a variant's
+     * ratio to its floor is the median of per-block ratios ({@link Report}).
      *
      * @return one step per trial, in the order they run; each step's result is its variant's
-     *         (the same object for every round of a variant)
+     *         (the same object for every trial of a variant)
      */
     static List<LabRun.Step> steps(final Settings s, final Sink sink) {
         final Map<String, Figure> figures = new LinkedHashMap<>();
+        final Map<String, List<String>> floors = new LinkedHashMap<>();
         for (final String v : s.variants()) {
             figures.put(v, new Figure(v));
+            final String floor = floorName(RoundTrip.floorOf(v));
+            floors.put(v, floor == null ? List.of() : List.of(floor));
         }
-        final Random random = new Random(s.seed());
         final List<LabRun.Step> steps = new ArrayList<>();
-        for (int round = 0; round < s.repeat(); round++) {
-            final List<String> order = new ArrayList<>(s.variants());
-            Collections.shuffle(order, random);
-            for (final String v : order) {
-                final int r = round;
-                steps.add(new LabRun.Step("round trip " + v + " (round " + (round + 1) + "/" + s.repeat() + ")",
-                    () -> figures.get(v).trial(r, s, sink)));
-            }
+        for (final Schedule.Slot slot : Schedule.blocks(s.variants(), floors, s.repeat(), List.of(), new Random(s.seed()))) {
+            final Figure f = figures.get(slot.variant());
+            steps.add(new LabRun.Step("round trip " + slot.variant() + " (round " + (slot.round() + 1) + "/" + s.repeat()
+                + (slot.isHead() ? "" : ", beside " + slot.head()) + ")",
+                () -> f.trial(slot.round(), slot.block(), s, sink)));
         }
         return steps;
     }
 
-    /** One variant's result, grown by one repeat per round. */
+    /** One variant's result, grown by one repeat per trial. */
     private static final class Figure {
         private final String variant;
         private final Histogram allPaced = new Histogram(3);
@@ -67,14 +67,14 @@ final class RoundTripPart {
             this.variant = variant;
         }
 
-        Result trial(final int round, final Settings s, final Sink sink) throws java.io.IOException {
+        Result trial(final int round, final int block, final Settings s, final Sink sink) throws java.io.IOException {
             try (RoundTrip rt = RoundTrip.create(variant)) {
                 if (result == null) {
                     result = new Result("roundtrip", rt.name(), rt.family(), floorName(rt.floor()));
                     result.info().put("pinned host CPU", rt.pinnedCpu());
                     result.info().put("responder threads", rt.responderThreads().size());
                     result.info().put("oversubscribed", 1 + rt.responderThreads().size() > Machine.hostCpus());
-                    result.info().put("interleaved", true); // repeat i of every variant ran in round i
+                    result.info().put("interleaved", true); // each variant's repeat ran beside its floor's of the same block
                 }
                 warmUp(rt, s);
                 final Map<String, Double> m = new LinkedHashMap<>();
@@ -117,7 +117,8 @@ final class RoundTripPart {
                     service.recordValue(end - lastStart);
                 }
                 m.put("cpu_paced_ns", (double) (cpu(rt) - cpu0) / s.pacedSamples());
-                m.put("round", (double) round); // pairs this repeat with its floor's of the same round
+                m.put("round", (double) round);
+                m.put("block", (double) block); // pairs this repeat with its floor's run beside it
                 put(m, "b2b", b2b);
                 put(m, "paced", paced);
                 put(m, "paced_service", service);
@@ -132,8 +133,9 @@ final class RoundTripPart {
                 result.addRepeat(m);
                 allB2b.add(b2b);
                 allPaced.add(paced);
-                sink.histogram(result.name(), round, "b2b", b2b);
-                sink.histogram(result.name(), round, "paced", paced);
+                final int repeat = result.repeats().size() - 1; // a floor runs more than once a round
+                sink.histogram(result.name(), repeat, "b2b", b2b);
+                sink.histogram(result.name(), repeat, "paced", paced);
                 result.distributions().put("paced", Distribution.of(allPaced));
                 result.distributions().put("b2b", Distribution.of(allB2b));
                 return result;

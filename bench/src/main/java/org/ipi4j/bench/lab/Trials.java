@@ -20,11 +20,12 @@ import org.ipi4j.bench.RoundTrip;
 /**
  * Round-trip variants and their floors measured as randomized multiple interleaved trials (Abedi
  * and Brecht, "Conducting Repeatable Experiments in Highly Variable Cloud Computing
- * Environments", ICPE 2017): every round runs one short trial of each variant and of each floor,
- * in a fresh random order, so a speed regime of the host (they last seconds to minutes here)
- * falls on the variant and its floor alike. A variant's ratio is the median over rounds of
- * {@code p50(variant) / p50(floor)} within the same round, with a 95% bootstrap confidence
- * interval over the rounds; a floor whose own per-round medians spread more than
+ * Environments", ICPE 2017): every round runs one block per variant, in a fresh random order, and
+ * a block is the variant beside its references (its floor, a host peer) back to back in random
+ * order ({@link Schedule}), so a speed regime of the host (they last a second to minutes here)
+ * falls on the variant and its references alike. A variant's ratio is the median over blocks of
+ * {@code p50(variant) / p50(reference)} within the same block, with a 95% bootstrap confidence
+ * interval over the blocks; a floor whose own trial medians spread more than
  * {@link #DRIFT_WARNING} is flagged, since the ratio then rests on a moving reference.
  *
  * <p>Each trial starts its round trip afresh (a new machine for ipi4j), warms it for the warm-up
@@ -40,22 +41,23 @@ import org.ipi4j.bench.RoundTrip;
  * host's kernel did for the emulation, its timer and the neighbours' noise taken out.
  */
 final class Trials {
-    /** A floor whose per-round medians spread more than this (max / min) is flagged as drifting. */
+    /** A floor whose trial medians spread more than this (max / min) is flagged as drifting. */
     static final double DRIFT_WARNING = 1.5;
     /** The trial of each round that measures nothing: the host's interrupts at rest, for the same time. */
     static final String IDLE = "idle";
     private static final int RESAMPLES = 2000;
 
     /**
-     * One trial: a variant's median round trip in one round.
+     * One trial: a variant's median round trip in one block of one round.
      *
      * @param irqs the host's interrupts during the measured part, or null where they cannot be read
      */
-    record Trial(int round, String variant, String floor, double p50Nanos, long samples, boolean oversubscribed,
-                 HostInterrupts.Counts irqs) {
+    record Trial(int round, int block, String variant, String floor, double p50Nanos, long samples,
+                 boolean oversubscribed, HostInterrupts.Counts irqs) {
+        /** A trial that is its round's only block: it pairs with its reference's of the same round. */
         Trial(final int round, final String variant, final String floor, final double p50Nanos, final long samples,
               final boolean oversubscribed) {
-            this(round, variant, floor, p50Nanos, samples, oversubscribed, null);
+            this(round, round, variant, floor, p50Nanos, samples, oversubscribed, null);
         }
     }
 
@@ -94,41 +96,67 @@ final class Trials {
      * Runs {@code rounds} counted rounds (plus one warm-up round) of the variants and their floors.
      *
      * @param variants round-trip variant names ({@link RoundTrip#variants()}); their floors are added
+     * @param peers for a variant, the other variants it is compared with (the host's own IPI, say),
+     *              run in its blocks beside it and its floor
      * @param progress told of every counted trial as it ends
      * @return the counted trials, in the order they ran
      */
-    static List<Trial> run(final List<String> variants, final Duration warmUp, final Duration trial, final int rounds,
-                           final long seed, final Consumer<Trial> progress) {
+    static List<Trial> run(final List<String> variants, final Map<String, List<String>> peers, final Duration warmUp,
+                           final Duration trial, final int rounds, final long seed, final Consumer<Trial> progress) {
         final Map<String, String> floors = new LinkedHashMap<>();
         final Set<String> all = new LinkedHashSet<>();
         for (final String v : variants) {
             final String floor = RoundTripPart.floorName(RoundTrip.floorOf(v));
-            floors.put(v, floor);
+            floors.putIfAbsent(v, floor);
             all.add(v);
             if (floor != null) {
                 all.add(floor);
-                floors.put(floor, null);
+                floors.putIfAbsent(floor, null);
             }
         }
-        final Random random = new Random(seed);
-        all.add(IDLE);
+        final Map<String, List<String>> references = new LinkedHashMap<>();
+        for (final String v : all) {
+            final List<String> refs = new ArrayList<>();
+            if (floors.get(v) != null) {
+                refs.add(floors.get(v));
+            }
+            refs.addAll(peers.getOrDefault(v, List.of()));
+            references.put(v, refs);
+        }
         final List<Trial> trials = new ArrayList<>();
-        for (int round = 0; round <= rounds; round++) {
-            final List<String> order = new ArrayList<>(all);
-            Collections.shuffle(order, random);
-            for (final String v : order) {
-                final Trial t = v.equals(IDLE) ? idle(round, trial) : once(round, v, floors.get(v), warmUp, trial);
-                if (round > 0) { // round 0 warms the JIT for every variant alike
-                    trials.add(t);
-                    progress.accept(t);
-                }
+        // Round 0 warms the JIT for every variant alike and is not counted.
+        for (final Schedule.Slot slot : Schedule.blocks(new ArrayList<>(all), references, rounds + 1, List.of(IDLE),
+            new Random(seed))) {
+            final String v = slot.variant();
+            final Trial t = v.equals(IDLE) ? idle(slot.round(), slot.block(), trial)
+                : once(slot.round(), slot.block(), v, floors.get(v), warmUp, trial);
+            if (slot.round() > 0) {
+                trials.add(t);
+                progress.accept(t);
             }
         }
         return trials;
     }
 
-    private static Trial once(final int round, final String variant, final String floor, final Duration warmUp,
-                              final Duration trial) {
+    /**
+     * The host peers of {@code run}'s variants, as {@code lab trials} compares them: every ipi4j IPI
+     * or call ({@code ipi-}, {@code call-}) beside {@code host-ipi}, every {@code shootdown-} beside
+     * {@code host-shootdown}, where those run.
+     */
+    static Map<String, List<String>> hostPeers(final List<String> run) {
+        final Map<String, List<String>> peers = new LinkedHashMap<>();
+        for (final String v : run) {
+            if ((v.startsWith("ipi-") || v.startsWith("call-")) && run.contains("host-ipi")) {
+                peers.put(v, List.of("host-ipi"));
+            } else if (v.startsWith("shootdown-") && run.contains("host-shootdown")) {
+                peers.put(v, List.of("host-shootdown"));
+            }
+        }
+        return peers;
+    }
+
+    private static Trial once(final int round, final int block, final String variant, final String floor,
+                              final Duration warmUp, final Duration trial) {
         try (RoundTrip rt = RoundTrip.create(variant)) {
             final boolean oversubscribed = 1 + rt.responderThreads().size() > Machine.hostCpus();
             long until = System.nanoTime() + warmUp.toNanos();
@@ -145,19 +173,19 @@ final class Trials {
                 h.recordValue(end - now);
                 now = end;
             }
-            return new Trial(round, variant, floor, h.getValueAtPercentile(50), h.getTotalCount(), oversubscribed,
+            return new Trial(round, block, variant, floor, h.getValueAtPercentile(50), h.getTotalCount(), oversubscribed,
                 since(before));
         }
     }
 
     /** The round's baseline: the host's interrupts while the lab rests for a trial's time. */
-    private static Trial idle(final int round, final Duration trial) {
+    private static Trial idle(final int round, final int block, final Duration trial) {
         final HostInterrupts.Counts before = HostInterrupts.read().orElse(null);
         final long until = System.nanoTime() + trial.toNanos();
         for (long left = trial.toNanos(); left > 0; left = until - System.nanoTime()) {
             java.util.concurrent.locks.LockSupport.parkNanos(left); // resting is what is measured
         }
-        return new Trial(round, IDLE, null, 0, 0, false, since(before));
+        return new Trial(round, block, IDLE, null, 0, 0, false, since(before));
     }
 
     private static HostInterrupts.Counts since(final HostInterrupts.Counts before) {
@@ -285,7 +313,7 @@ final class Trials {
         final Map<String, Map<Integer, Trial>> byVariant = new LinkedHashMap<>();
         for (final Trial t : trials) {
             if (!t.variant().equals(IDLE)) {
-                byVariant.computeIfAbsent(t.variant(), k -> new LinkedHashMap<>()).put(t.round(), t);
+                byVariant.computeIfAbsent(t.variant(), k -> new LinkedHashMap<>()).put(t.block(), t);
             }
         }
         return byVariant;
@@ -299,7 +327,7 @@ final class Trials {
         final List<Double> refP50 = new ArrayList<>();
         boolean oversubscribed = false;
         for (final Trial t : rounds.values()) {
-            final Trial f = reference.get(t.round());
+            final Trial f = reference.get(t.block()); // the reference's trial run beside this one
             if (f != null) {
                 ratios.add(t.p50Nanos() / f.p50Nanos());
                 p50.add(t.p50Nanos());

@@ -82,7 +82,7 @@ final class TrialsCommand implements Callable<Integer> {
         }
         out.printf("host: %d CPUs; %d rounds x %d variants and floors%n", Machine.hostCpus(), rounds, run.size());
         out.flush();
-        final List<Trials.Trial> trials = Trials.run(run, warmUp, trial, rounds, seed, t -> {
+        final List<Trials.Trial> trials = Trials.run(run, Trials.hostPeers(run), warmUp, trial, rounds, seed, t -> {
             if (t.variant().equals(Trials.IDLE)) {
                 out.printf("round %2d  %-20s (the host's interrupts at rest, the baseline)%n", t.round(), t.variant());
             } else {

@@ -99,6 +99,32 @@ class ReportTest {
             org.assertj.core.api.Assertions.within(1e-9)); // its median over medians would say 3.9
     }
 
+    /**
+     * Two variants share a floor that ran once beside each; the host changed speed between the two
+     * blocks of a round: each ratio pairs with its own block's floor, where pairing by round could
+     * not tell which floor trial to use.
+     */
+    @Test
+    void aRatioPairsWithTheFloorRunBesideItInItsBlock() {
+        final Result floor = new Result("roundtrip", "floor-spin", "floor", "floor-spin");
+        final Result ipi = new Result("roundtrip", "ipi-spin", "ipi4j", "floor-spin");
+        final Result call = new Result("roundtrip", "call-spin", "ipi4j", "floor-spin");
+        int block = 0;
+        for (int round = 0; round < 3; round++) {
+            for (final Result v : List.of(ipi, call)) {
+                final double speed = v == ipi ? 1 : 4; // every call-spin block fell in a slow regime
+                final double ratio = v == ipi ? 1.2 : 2.0;
+                floor.addRepeat(Map.of("paced_p50_ns", 100 * speed, "round", (double) round, "block", (double) block));
+                v.addRepeat(Map.of("paced_p50_ns", 100 * speed * ratio, "round", (double) round, "block", (double) block));
+                block++;
+            }
+        }
+        assertThat(Report.perRound(ipi, "paced_p50_ns", floor, "paced_p50_ns")).isCloseTo(1.2,
+            org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(Report.perRound(call, "paced_p50_ns", floor, "paced_p50_ns")).isCloseTo(2.0,
+            org.assertj.core.api.Assertions.within(1e-9));
+    }
+
     /** Trials of a figure at {@code ratio} times its reference in every round (a little scatter), for the floors part. */
     private static void trials(final List<Trials.Trial> out, final String variant, final String floor, final double p50,
                                final int rounds) {

@@ -51,7 +51,7 @@ class TrialsTest {
     /** A real, tiny run: every counted round holds the variant and its floor, and the warm-up round is not counted. */
     @Test
     void aRealRunMeasuresVariantAndFloorInEveryCountedRound() {
-        final List<Trials.Trial> trials = Trials.run(List.of("ipi-spin"), Duration.ofMillis(5), Duration.ofMillis(10), 2, 3, t -> { });
+        final List<Trials.Trial> trials = Trials.run(List.of("ipi-spin"), java.util.Map.of(), Duration.ofMillis(5), Duration.ofMillis(10), 2, 3, t -> { });
         assertThat(trials).extracting(Trials.Trial::round).containsOnly(1, 2);
         assertThat(trials).extracting(Trials.Trial::variant).containsExactlyInAnyOrder("ipi-spin", "floor-spin", "idle",
             "ipi-spin", "floor-spin", "idle");
@@ -88,9 +88,9 @@ class TrialsTest {
     void hostInterruptsPerRoundTripTakeTheSameRoundsIdleCountOut() {
         final List<Trials.Trial> trials = new ArrayList<>();
         for (int round = 1; round <= 3; round++) {
-            trials.add(new Trials.Trial(round, Trials.IDLE, null, 0, 0, false, counts(20 * round, 0, 0, 250)));
-            trials.add(new Trials.Trial(round, "ipi-park", "floor-park", 900, 50, false, counts(20 * round + 80, 5, 0, 250)));
-            trials.add(new Trials.Trial(round, "ipi-spin", "floor-spin", 300, 1000, false, counts(20 * round, 0, 0, 260)));
+            trials.add(new Trials.Trial(round, round, Trials.IDLE, null, 0, 0, false, counts(20 * round, 0, 0, 250)));
+            trials.add(new Trials.Trial(round, round, "ipi-park", "floor-park", 900, 50, false, counts(20 * round + 80, 5, 0, 250)));
+            trials.add(new Trials.Trial(round, round, "ipi-spin", "floor-spin", 300, 1000, false, counts(20 * round, 0, 0, 260)));
         }
         final List<Trials.HostCost> c = Trials.hostCosts(trials);
         assertThat(c).extracting(Trials.HostCost::variant).containsExactly("ipi-park", "ipi-spin");
