@@ -32,6 +32,42 @@ import org.ipi4j.mm.Pte;
 import org.ipi4j.smp.CoreAction;
 import org.ipi4j.smp.SmpCall;
 
+/*
+ * The fields every round trip touches, each on lines of its own (JCTools' padding by inheritance:
+ * a superclass's fields are laid out before a subclass's). Left to the JVM, the caller's seq, the
+ * responder's ack and the running flag every responder loop reads shared one or two lines as the
+ * object's address fell, so each trial of a variant measured a different layout: the raw spin
+ * floor's median moved between about 0.2 and 0.4 us from one trial to the next with the same
+ * code. 128 bytes, not 64: the adjacent-line prefetcher pulls lines in pairs.
+ */
+
+/** Padding before the acknowledgement: no earlier object's fields share its lines. */
+abstract class RoundTripPad0 {
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+}
+
+/** The responder's acknowledgement: written by the responder, spun on by the caller. */
+abstract class RoundTripAck extends RoundTripPad0 {
+    /** Written by the responder (release), read by the caller's spin in {@link RoundTrip#roundTrip} (acquire). */
+    protected volatile long ack;
+}
+
+/** Padding between the acknowledgement and the running flag. */
+abstract class RoundTripPad1 extends RoundTripAck {
+    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
+}
+
+/** The flag the responders' loops read on every turn: written once, by close. */
+abstract class RoundTripRunning extends RoundTripPad1 {
+    /** Written once by {@link RoundTrip#close} (release), read by every responder loop (acquire). */
+    protected volatile boolean running = true;
+}
+
+/** Padding between the running flag and the caller's own fields. */
+abstract class RoundTripPad2 extends RoundTripRunning {
+    long r00, r01, r02, r03, r04, r05, r06, r07, r08, r09, r10, r11, r12, r13, r14, r15;
+}
+
 /**
  * One way of saying "run this on that thread and tell me when it is done", measured as a round
  * trip: the caller publishes a request, the responder notices it and acknowledges.
@@ -41,7 +77,7 @@ import org.ipi4j.smp.SmpCall;
  * and how it is woken. The responder's threads are named by {@link #responderThreads()} so the
  * lab can charge their CPU time to each message.
  */
-public abstract class RoundTrip implements AutoCloseable {
+public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
     /** Which floor a variant is compared with. */
     public enum Floor { SPIN, PARK, NONE }
 
@@ -49,10 +85,8 @@ public abstract class RoundTrip implements AutoCloseable {
     private final String family;
     private final Floor floor;
     protected final List<Thread> responders = new ArrayList<>();
-    /** The caller's sequence number, and the responder's acknowledgement of it. */
+    /** The caller's sequence number (the responder's acknowledgement of it is {@code ack}); after the padding. */
     protected long seq;
-    protected volatile long ack;
-    protected volatile boolean running = true;
 
     protected RoundTrip(final String name, final String family, final Floor floor) {
         this.name = name;

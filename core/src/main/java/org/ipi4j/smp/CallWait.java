@@ -38,10 +38,11 @@ import org.ipi4j.time.Timeline;
  *   <li>On one of the machine's cores: the core keeps taking its own interrupts (another core may
  *       be calling it) and idles by the machine's policy until the last acknowledgement wakes it
  *       ({@link Core#waitUntil}).</li>
- *   <li>On an outside thread: it spins {@value #CALLER_SPINS} rounds (most calls finish within
- *       microseconds, and while it spins no acknowledgement needs to unpark it), then publishes
- *       itself as the call's waiter and parks. For a call without deadline the first
- *       {@value #CLOCKLESS_SPINS} of them read no clock (the watchdog starts after them).</li>
+ *   <li>On an outside thread: it spins for up to {@value #CALLER_SPIN_NANOS} ns (most calls
+ *       finish within microseconds, a call to a parked core within one remote wake-up, and while
+ *       it spins no acknowledgement needs to unpark it), then publishes itself as the call's
+ *       waiter and parks. For a call without deadline the first {@value #CLOCKLESS_SPINS} spins
+ *       read no clock (the watchdog starts after them).</li>
  *   <li>With PV directed yield ({@link org.ipi4j.Paravirt#SCHED_YIELD}), before each wait or park,
  *       a target the host preempted gets the caller's time slice, which here ends its preemption
  *       (KVM's yield to a preempted vCPU): a preempted target cannot answer.</li>
@@ -49,8 +50,16 @@ import org.ipi4j.time.Timeline;
  * Thread-safe: each call is waited for by its own caller only; the counters are shared.
  */
 final class CallWait {
-    /** An outside caller spins this many times before parking: most calls finish within microseconds. */
-    private static final int CALLER_SPINS = 500;
+    /**
+     * An outside caller spins this long before parking. Long enough for a call to a parked core:
+     * its wake-up costs 10 to 30 us on a VM, and a caller that parked sooner (it used to after
+     * 500 spins, about 16 us here) needed a second wake-up of its own for the acknowledgement:
+     * measured interleaved ({@code lab trials --variants call-park}), a waited call to a parked
+     * core went from 2.7x the park/unpark floor back to back (42 us against 16, with a host
+     * function-call IPI per call) to 1.04x. Short enough that a caller waiting for a stuck or
+     * busy core gives its CPU back soon.
+     */
+    private static final long CALLER_SPIN_NANOS = 50_000;
     /** The first of those spins, for a call without deadline, read no clock. */
     private static final int CLOCKLESS_SPINS = 64;
 
@@ -123,7 +132,8 @@ final class CallWait {
                 timeline.spinWait();
             }
         }
-        final long end = deadlineNanos == 0 ? timeline.nanoTime() + 2 * watchdogNanos : expiry;
+        final long spinStart = timeline.nanoTime();
+        final long end = deadlineNanos == 0 ? spinStart + 2 * watchdogNanos : expiry;
         final long resendAt = deadlineNanos == 0 ? end - watchdogNanos
             : end - deadlineNanos + Math.min(watchdogNanos, deadlineNanos / 2);
         long deadline = resendAt;
@@ -132,7 +142,8 @@ final class CallWait {
             call.waiter(self); // published before waitUntil's reads of remaining
         }
         while (!call.isDone()) {
-            final long left = deadline - timeline.nanoTime();
+            final long now = timeline.nanoTime();
+            final long left = deadline - now;
             if (left <= 0) {
                 if (resent) {
                     throw deadlineNanos == 0 ? timeout(call) : expire(call, deadlineNanos);
@@ -149,7 +160,7 @@ final class CallWait {
                     yieldToPreempted(call); // before we wait: a preempted target cannot answer
                 }
                 self.waitUntil(call.isDone, deadline);
-            } else if (++spins < CALLER_SPINS) {
+            } else if (now - spinStart < CALLER_SPIN_NANOS) {
                 timeline.spinWait(); // while we spin, no acknowledgement needs to unpark us
             } else {
                 // Dekker with the last acknowledgement (Call.acknowledge reads waiter after its

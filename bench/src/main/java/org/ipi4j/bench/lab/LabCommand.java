@@ -68,7 +68,8 @@ public final class LabCommand implements Callable<Integer> {
     private List<String> variants;
 
     @Option(names = "--duration", paramLabel = "TIME", converter = DurationConverter.class,
-        description = "Back-to-back measuring time per variant and repeat, e.g. 500ms, 2s (default 1s; smoke 100ms).")
+        description = "Back-to-back measuring time of one round-trip trial, also capped at 100,000 round trips, e.g. "
+            + "500ms, 2s (default 250ms; smoke 100ms).")
     private Duration duration;
 
     @Option(names = "--pace", paramLabel = "TIME", converter = DurationConverter.class,
@@ -76,12 +77,18 @@ public final class LabCommand implements Callable<Integer> {
     private Duration pace;
 
     @Option(names = "--paced-samples", paramLabel = "N",
-        description = "Paced requests per variant and repeat (default 2000; smoke 100).")
+        description = "Paced requests per round-trip trial (default 2000; smoke 100).")
     private Integer pacedSamples;
 
     @Option(names = "--repeat", paramLabel = "N",
-        description = "Repeats of every figure; the report gives the median and [min-max] (default 3; smoke 1).")
+        description = "Repeats of every figure but the round trips; the report gives the median and [min-max] "
+            + "(default 3; smoke 1).")
     private Integer repeat;
+
+    @Option(names = "--rounds", paramLabel = "N",
+        description = "Rounds of the round-trip part: each runs every variant once, back to back with its floor, in a "
+            + "fresh random order; a ratio is the median over them (default 5; smoke 1).")
+    private Integer rounds;
 
     @Option(names = "--cores", split = ",", paramLabel = "N", defaultValue = "2,4,8",
         description = "Core counts for the smp and shootdown parts (default: ${DEFAULT-VALUE}).")
@@ -234,14 +241,16 @@ public final class LabCommand implements Callable<Integer> {
         if (!ordered.isEmpty()) {
             parts.add("roundtrip");
         }
-        final Duration d = duration != null ? duration : smoke ? Duration.ofMillis(100) : Duration.ofSeconds(1);
+        final Duration d = duration != null ? duration : Duration.ofMillis(smoke ? 100 : 250);
         final Duration p = pace != null ? pace : Duration.ofNanos(50_000);
         final int samples = pacedSamples != null ? pacedSamples : smoke ? 100 : 2000;
         final int reps = repeat != null ? repeat : smoke ? 1 : 3;
+        final int trips = rounds != null ? rounds : smoke ? 1 : 5;
         check(d.toNanos() > 0, "--duration must be positive, not " + d);
         check(p.toNanos() > 0, "--pace must be positive, not " + p);
         check(samples >= 1, "--paced-samples must be at least 1, not " + samples);
         check(reps >= 1, "--repeat must be at least 1, not " + reps);
+        check(trips >= 1, "--rounds must be at least 1, not " + trips);
         for (final int n : cores) {
             check(n >= 1 && n <= 1024, "--cores takes core counts from 1 to 1024, not " + n);
         }
@@ -256,7 +265,7 @@ public final class LabCommand implements Callable<Integer> {
         if (parts.contains("sim") && model == null) {
             parts.add("calibration"); // the simulated part predicts with a calibrated model
         }
-        return new Settings(smoke, d, p, samples, reps, List.copyOf(cores), ordered,
+        return new Settings(smoke, d, p, samples, reps, trips, List.copyOf(cores), ordered,
             Settings.PARTS.stream().filter(parts::contains).toList(), List.copyOf(sims), seed, model);
     }
 

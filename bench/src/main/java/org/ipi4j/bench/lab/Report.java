@@ -25,7 +25,7 @@ final class Report {
         + "the last real one, per interval (a burst that catches up does not make it faster than the nominal pace), "
         + "marked OFF PACE where it misses the nominal one by more than 10%; *late* is the share of paced requests whose "
         + "send time had passed when the caller got to them. "
-        + "Round trips run as interleaved trials: every repeat is a round that runs one block per variant, in a fresh "
+        + "Round trips run as interleaved trials: rounds (--rounds) that each run one block per variant, in a fresh "
         + "random order, and a block is the variant and its floor back to back in random order, so the host's speed "
         + "regimes (they last a second to minutes) fall on a variant and its floor alike; a round trip's ratio is the "
         + "median over blocks of its figure over its floor's in the same block (a floor runs once per variant it bounds). "

@@ -29,7 +29,7 @@ final class RoundTripPart {
     }
 
     /**
-     * The round-trip part as interleaved trials: {@link Settings#repeat()} rounds, each running one
+     * The round-trip part as interleaved trials: {@link Settings#rounds()} rounds, each running one
      * block per variant in a fresh random order, a block being the variant and its floor back to
      * back in random order ({@link Schedule}), so a speed regime of the host falls on a variant and
      * its floor alike; a variant's repeats are its rounds, a floor's its blocks, and a variant's
@@ -47,9 +47,9 @@ final class RoundTripPart {
             floors.put(v, floor == null ? List.of() : List.of(floor));
         }
         final List<LabRun.Step> steps = new ArrayList<>();
-        for (final Schedule.Slot slot : Schedule.blocks(s.variants(), floors, s.repeat(), List.of(), new Random(s.seed()))) {
+        for (final Schedule.Slot slot : Schedule.blocks(s.variants(), floors, s.rounds(), List.of(), new Random(s.seed()))) {
             final Figure f = figures.get(slot.variant());
-            steps.add(new LabRun.Step("round trip " + slot.variant() + " (round " + (slot.round() + 1) + "/" + s.repeat()
+            steps.add(new LabRun.Step("round trip " + slot.variant() + " (round " + (slot.round() + 1) + "/" + s.rounds()
                 + (slot.isHead() ? "" : ", beside " + slot.head()) + ")",
                 () -> f.trial(slot.round(), slot.block(), s, sink)));
         }
@@ -76,7 +76,7 @@ final class RoundTripPart {
                     result.info().put("oversubscribed", 1 + rt.responderThreads().size() > Machine.hostCpus());
                     result.info().put("interleaved", true); // each variant's repeat ran beside its floor's of the same block
                 }
-                warmUp(rt, s);
+                warmUp(rt, s, result.repeats().isEmpty());
                 final Map<String, Double> m = new LinkedHashMap<>();
                 final Histogram b2b = new Histogram(3);
                 long cpu0 = cpu(rt);
@@ -175,9 +175,10 @@ final class RoundTripPart {
         };
     }
 
-    private static void warmUp(final RoundTrip rt, final Settings s) {
+    private static void warmUp(final RoundTrip rt, final Settings s, final boolean first) {
         final long until = System.nanoTime() + s.warmupTime().toNanos();
-        for (int i = 0; i < s.warmupCount() && (i < 100 || System.nanoTime() < until); i++) {
+        final int count = first ? s.warmupCount() : s.laterWarmupCount();
+        for (int i = 0; i < count && (i < 100 || System.nanoTime() < until); i++) {
             rt.roundTrip();
         }
     }
