@@ -127,11 +127,12 @@ final class FloorsPart {
 
     /** What each column of {@link #table} means (the report prints it under the table). */
     static final String COLUMNS = "*figure*: the round trip measured, marked (oversubscribed) where its threads "
-        + "outnumber the host's CPUs. *p50*: the figure's median round trip over the counted rounds (each round's p50 of "
-        + "back-to-back round trips for the trial time). *floor*: the raw floor it is compared with (volatile spin "
-        + "ping-pong, or park/unpark), DRIFTING where the floor's own per-round medians spread more than "
-        + Trials.DRIFT_WARNING + "x. *vs floor*: the median over rounds of p50(figure) / p50(floor) in the same round, "
-        + "with its 95% bootstrap interval over the rounds; BROKEN FLOOR where the whole interval lies below 1 (a floor "
+        + "outnumber the host's CPUs. *p50*: the figure's median round trip over its counted trials (each trial's p50 of "
+        + "back-to-back round trips for the trial time). Every round runs a block per emulated figure (the figure, its "
+        + "floor and its real peer back to back, in random order), in a fresh random order. *floor*: the raw floor it "
+        + "is compared with (volatile spin ping-pong, or park/unpark), DRIFTING where the floor's own trial medians "
+        + "spread more than " + Trials.DRIFT_WARNING + "x. *vs floor*: the median over blocks of p50(figure) / "
+        + "p50(floor) in the same block, with its 95% bootstrap interval over the blocks; BROKEN FLOOR where the whole interval lies below 1 (a floor "
         + "the figure beats bounds nothing). *real peer*: the host kernel's own mechanism: host-ipi is "
         + "membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), returning once the CPU where a thread of ours spins took the "
         + "IPI and ran its barrier; host-shootdown is mprotect revoking and restoring the write right of a page a thread "
@@ -141,7 +142,7 @@ final class FloorsPart {
         + "floor. *RES/op, CAL/op, TLB/op, LOC/op*: the host's reschedule IPIs, function-call IPIs, TLB shootdowns and "
         + "local timer interrupts per round trip, from /proc/interrupts summed over the CPUs: the median over rounds of "
         + "(count - the same round's idle trial's count) / round trips; n/a where /proc/interrupts cannot be read. "
-        + "*rounds*: counted rounds (after one warm-up round) in which figure and floor both ran.";
+        + "*rounds*: counted blocks (after one warm-up round) in which figure and floor both ran.";
 
     /** The report's columns, in order ({@link #COLUMNS} defines them). */
     static final String[] HEADER = {"figure", "p50 (median of rounds)", "floor", "vs floor [95% CI]", "real peer",

@@ -285,7 +285,7 @@ final class Trials {
 
     /**
      * Every variant whose name starts with one of {@code prefixes} against {@code peer}, round by
-     * round, as against a floor: the emulation beside the host's own mechanism, in the same rounds.
+     * block, as against a floor: the emulation beside the host's own mechanism, in the same blocks.
      *
      * @return empty if {@code peer} did not run
      */
@@ -369,8 +369,8 @@ final class Trials {
     static String table(final List<Comparison> comparisons, final int rounds, final Duration trial, final boolean floors) {
         final StringBuilder b = new StringBuilder();
         b.append("Interleaved trials: ").append(rounds).append(" rounds of ").append(trial.toMillis())
-            .append(" ms per variant, random order per round; ratio = median over rounds of p50(variant) / p50(floor) "
-                + "in the same round, [95% bootstrap CI].\n\n");
+            .append(" ms per trial, a block per variant (the variant beside its floor, back to back) in random order per "
+                + "round; ratio = median over blocks of p50(variant) / p50(floor) in the same block, [95% bootstrap CI].\n\n");
         b.append("| variant | floor | p50 ns (median of rounds) | floor p50 ns | ratio | 95% CI | floor drift |\n");
         b.append("|---|---|---:|---:|---:|---|---:|\n");
         for (final Comparison c : comparisons) {

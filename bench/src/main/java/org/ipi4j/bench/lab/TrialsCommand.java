@@ -123,7 +123,7 @@ final class TrialsCommand implements Callable<Integer> {
     private void peers(final PrintWriter out, final List<Trials.Comparison> real, final String peer) {
         if (!real.isEmpty()) {
             out.println();
-            out.println("Against the host's own mechanism (" + peer + "), in the same rounds:");
+            out.println("Against the host's own mechanism (" + peer + "), in the same blocks:");
             out.println();
             out.print(Trials.table(real, rounds, trial, false));
         }
