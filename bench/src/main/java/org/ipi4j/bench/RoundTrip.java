@@ -74,8 +74,11 @@ abstract class RoundTripPad2 extends RoundTripRunning {
  *
  * <p>In every variant the caller waits for the acknowledgement the same way, by spinning on a
  * volatile, so the differences between variants are the receiving side's: how it waits for work
- * and how it is woken. The responder's threads are named by {@link #responderThreads()} so the
- * lab can charge their CPU time to each message.
+ * and how it is woken. Where the mechanism has an acknowledgement of its own (a waited call's
+ * return, {@code Future.get}, a system call's return), that is the acknowledgement: the caller
+ * sets the volatile itself once it returns, and the responder is not made to acknowledge twice.
+ * The responder's threads are named by {@link #responderThreads()} so the lab can charge their
+ * CPU time to each message.
  */
 public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
     /** Which floor a variant is compared with. */
@@ -299,7 +302,14 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
     static final class CrossCall extends RoundTrip {
         private final Machine machine;
         private final SmpCall smp;
-        private final CoreAction acknowledge = cpu -> ack = seq;
+        /**
+         * Nothing to do: the waited call's return is its acknowledgement (the target marked the
+         * call done after running it), as {@code host-ipi}'s is the system call's return. An
+         * action that wrote {@code ack = seq} on the target acknowledged twice and read the
+         * caller's line on the way: two more line transfers than the floor's request and
+         * acknowledgement.
+         */
+        private static final CoreAction NOTHING = cpu -> { };
 
         CrossCall(final String name, final IdlePolicy policy, final Floor floor) {
             super(name, "ipi4j", floor);
@@ -310,7 +320,8 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
 
         @Override
         protected void request(final long s) {
-            smp.run(0, acknowledge); // returns once the function ran: ack == s already
+            smp.run(0, NOTHING); // returns once the function ran on core 0
+            ack = s;
         }
 
         @Override
@@ -437,6 +448,8 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
     static final class ExecutorPeer extends RoundTrip {
         private final ExecutorService executor;
 
+        private static final Runnable NOTHING = () -> { };
+
         ExecutorPeer() {
             super("executor", "peer", Floor.PARK);
             executor = Executors.newSingleThreadExecutor(responderFactory("executor-responder"));
@@ -445,7 +458,8 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
         @Override
         protected void request(final long s) {
             try {
-                executor.submit(() -> ack = s).get();
+                executor.submit(NOTHING).get(); // get's return is the acknowledgement, as a waited call's
+                ack = s;
             } catch (InterruptedException | ExecutionException e) {
                 throw new IllegalStateException(e);
             }
