@@ -51,6 +51,19 @@ final class Schedule {
      */
     static List<Slot> blocks(final List<String> variants, final Map<String, List<String>> references, final int rounds,
                              final List<String> extras, final Random random) {
+        return blocks(variants, references, Map.of(), rounds, extras, random);
+    }
+
+    /**
+     * Rounds of blocks, some heads running more than one block per round.
+     *
+     * @param perRound blocks per round of a head (1 for a head not in it): more for figures whose
+     *                 trials are short and whose ratios scatter, so their median rests on more blocks
+     * @see #blocks(List, Map, int, List, Random)
+     */
+    static List<Slot> blocks(final List<String> variants, final Map<String, List<String>> references,
+                             final Map<String, Integer> perRound, final int rounds, final List<String> extras,
+                             final Random random) {
         final Set<String> referenced = new LinkedHashSet<>();
         for (final String v : variants) {
             for (final String ref : references.getOrDefault(v, List.of())) {
@@ -68,7 +81,12 @@ final class Schedule {
         final List<Slot> slots = new ArrayList<>();
         int block = 0;
         for (int round = 0; round < rounds; round++) {
-            final List<String> order = new ArrayList<>(heads);
+            final List<String> order = new ArrayList<>();
+            for (final String head : heads) {
+                for (int k = perRound.getOrDefault(head, 1); k > 0; k--) {
+                    order.add(head);
+                }
+            }
             order.addAll(extras); // an extra is a block of one, placed among the others
             Collections.shuffle(order, random);
             for (final String head : order) {

@@ -78,6 +78,27 @@ class ScheduleTest {
         assertThat(firstOfIpiBlock).containsExactlyInAnyOrder("ipi-spin", "floor-spin", "host-ipi");
     }
 
+    /** A head given three blocks a round runs three, each with its own references beside it. */
+    @Test
+    void aHeadWithMoreBlocksPerRoundRunsThatManyEachBesideItsFloor() {
+        final List<Schedule.Slot> slots = Schedule.blocks(List.of("ipi-spin", "ipi-park", "floor-spin", "floor-park"),
+            REFS, Map.of("ipi-spin", 3), 4, List.of(), new Random(5));
+        for (int round = 0; round < 4; round++) {
+            final int r = round;
+            assertThat(slots.stream().filter(s -> s.round() == r && s.isHead()).map(Schedule.Slot::variant))
+                .containsExactlyInAnyOrder("ipi-spin", "ipi-spin", "ipi-spin", "ipi-park");
+        }
+        final Map<Integer, List<String>> byBlock = new LinkedHashMap<>();
+        slots.forEach(s -> byBlock.computeIfAbsent(s.block(), k -> new ArrayList<>()).add(s.variant()));
+        assertThat(byBlock).hasSize(16);
+        final Set<String> spin = Set.of("ipi-spin", "floor-spin");
+        final Set<String> park = Set.of("ipi-park", "floor-park");
+        assertThat(byBlock.values()).allSatisfy(b -> {
+            assertThat(b).hasSize(2);
+            assertThat(Set.copyOf(b)).isIn(spin, park);
+        });
+    }
+
     /** Alone, a floor is nobody's reference and heads its own block; references not run are left out. */
     @Test
     void aLoneFloorHeadsItsOwnBlockAndAbsentReferencesAreSkipped() {
