@@ -52,4 +52,23 @@ class Review5Test {
             .containsOnlyNulls();
         assertThat(Trials.compare(trials, 1)).extracting(Trials.Comparison::variant).containsExactly("ipi-spin");
     }
+
+    /**
+     * {@code lab trials --csv}: a floor runs once per block, several times a round, so a row must
+     * say its block, or a reader cannot tell which floor trial ran beside which variant's.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void theTrialsCsvSaysEachTrialsBlock(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path dir)
+        throws java.io.IOException {
+        final java.nio.file.Path csv = dir.resolve("trials.csv");
+        final LabCommandTest.Run run = LabCommandTest.lab("trials", "--variants", "ipi-spin,call-spin", "--rounds", "2",
+            "--trial", "5ms", "--warmup", "2ms", "--csv", csv.toString());
+        assertThat(run.code()).as(run.out()).isZero();
+        final List<String> lines = java.nio.file.Files.readAllLines(csv);
+        assertThat(lines.get(0)).startsWith("round,block,variant,");
+        // floor-spin ran beside ipi-spin and beside call-spin in each counted round: 4 rows, 4 blocks
+        assertThat(lines).filteredOn(l -> l.split(",")[2].equals("floor-spin")).hasSize(4)
+            .extracting(l -> l.split(",")[1]).doesNotHaveDuplicates();
+    }
 }
