@@ -38,7 +38,8 @@ import org.ipi4j.time.Timeline;
  *   <li>On one of the machine's cores: the core keeps taking its own interrupts (another core may
  *       be calling it) and idles by the machine's policy until the last acknowledgement wakes it
  *       ({@link Core#waitUntil}).</li>
- *   <li>On an outside thread: it spins for up to {@value #CALLER_SPIN_NANOS} ns (most calls
+ *   <li>On an outside thread: it spins for up to {@value #CALLER_SPIN_NANOS} ns and
+ *       {@value #CALLER_MAX_SPINS} rounds (most calls
  *       finish within microseconds, a call to a parked core within one remote wake-up, and while
  *       it spins no acknowledgement needs to unpark it), then publishes itself as the call's
  *       waiter and parks. For a call without deadline the first {@value #CLOCKLESS_SPINS} spins
@@ -60,6 +61,13 @@ final class CallWait {
      * busy core gives its CPU back soon.
      */
     private static final long CALLER_SPIN_NANOS = 50_000;
+    /**
+     * And at most this many spins: where a spin round lets no time pass (a simulation whose
+     * oversubscribed spin costs a free context switch), a spin bounded by time alone would keep
+     * the baton forever (Review3CostTest's livelock). On the host a round, a clock read and a
+     * pause, takes 15 ns or more, so 10,000 rounds outlast the 50 us.
+     */
+    private static final int CALLER_MAX_SPINS = 10_000;
     /** The first of those spins, for a call without deadline, read no clock. */
     private static final int CLOCKLESS_SPINS = 64;
 
@@ -160,7 +168,7 @@ final class CallWait {
                     yieldToPreempted(call); // before we wait: a preempted target cannot answer
                 }
                 self.waitUntil(call.isDone, deadline);
-            } else if (now - spinStart < CALLER_SPIN_NANOS) {
+            } else if (now - spinStart < CALLER_SPIN_NANOS && ++spins < CALLER_MAX_SPINS) {
                 timeline.spinWait(); // while we spin, no acknowledgement needs to unpark us
             } else {
                 // Dekker with the last acknowledgement (Call.acknowledge reads waiter after its

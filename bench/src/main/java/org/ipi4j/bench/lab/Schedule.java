@@ -22,8 +22,9 @@ import java.util.Set;
  * shuffled per round, so no variant always runs first, or always after the same neighbour.
  *
  * <p>A variant that is another's reference runs only inside blocks, as often as the variants
- * that reference it (a floor gets many more trials than a variant); a variant that is nobody's
- * reference heads a block of its own, with its references that ran. Not thread-safe; pure.
+ * that reference it (a floor gets many more trials than a variant), and brings its own
+ * references into those blocks (a host peer its floor); a variant that is nobody's reference heads
+ * a block of its own, with its references that ran. Not thread-safe; pure.
  */
 final class Schedule {
     /**
@@ -93,9 +94,13 @@ final class Schedule {
                 final List<String> members = new ArrayList<>();
                 members.add(head);
                 if (!extras.contains(head)) {
-                    for (final String ref : references.getOrDefault(head, List.of())) {
-                        if (!ref.equals(head) && variants.contains(ref) && !members.contains(ref)) {
-                            members.add(ref);
+                    // A reference's own references too (host-ipi, a peer, beside its floor): a
+                    // reference runs only inside blocks, so nowhere else could they pair.
+                    for (int i = 0; i < members.size(); i++) {
+                        for (final String ref : references.getOrDefault(members.get(i), List.of())) {
+                            if (variants.contains(ref) && !members.contains(ref)) {
+                                members.add(ref);
+                            }
                         }
                     }
                 }

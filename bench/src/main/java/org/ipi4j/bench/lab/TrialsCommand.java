@@ -56,7 +56,7 @@ final class TrialsCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the orders and the bootstrap.")
     private long seed;
 
-    @Option(names = "--csv", paramLabel = "FILE", description = "Also write every trial (round, variant, p50, samples).")
+    @Option(names = "--csv", paramLabel = "FILE", description = "Also write every trial (round, block, variant, p50, samples).")
     private Path csv;
 
     @Override
@@ -101,13 +101,13 @@ final class TrialsCommand implements Callable<Integer> {
         out.print(Trials.hostTable(Trials.hostCosts(trials)));
         out.flush();
         if (csv != null) {
-            final StringBuilder b = new StringBuilder("round,variant,floor,p50_ns,samples,oversubscribed");
+            final StringBuilder b = new StringBuilder("round,block,variant,floor,p50_ns,samples,oversubscribed");
             for (final String k : HostInterrupts.KINDS) {
                 b.append(',').append("host_").append(k.toLowerCase(java.util.Locale.ROOT));
             }
             b.append('\n');
             for (final Trials.Trial t : trials) {
-                b.append(t.round()).append(',').append(t.variant()).append(',').append(t.floor() == null ? "" : t.floor())
+                b.append(t.round()).append(',').append(t.block()).append(',').append(t.variant()).append(',').append(t.floor() == null ? "" : t.floor())
                     .append(',').append(t.p50Nanos()).append(',').append(t.samples()).append(',')
                     .append(t.oversubscribed());
                 for (int k = 0; k < HostInterrupts.KINDS.length; k++) {

@@ -105,7 +105,7 @@ class LabCommandTest {
 
     @Test
     void aSmokeRunWritesEveryOutputWithItsContextAndAddsTheFloorsItNeeds(@TempDir final Path dir) throws Exception {
-        final Run run = lab("--smoke", "--variants", "ipi-park,storm", "--repeat", "2", "--csv", "--hlog",
+        final Run run = lab("--smoke", "--variants", "ipi-park,storm", "--repeat", "2", "--rounds", "2", "--csv", "--hlog",
             "--out", dir.toString());
         assertThat(run.code()).as(run.out() + run.err()).isZero();
         assertThat(run.out()).contains("[lab  1/6]", "(round 2/2)", "elapsed, about", "left", "ipi-park: paced p50"); // 2 rounds of 2 round trips, 2 storms
