@@ -140,7 +140,7 @@ final class FloorsPart {
         + "row names the call and the errno), \"(the real one)\" on the host's own rows. *vs real peer*: as vs floor, "
         + "against the real peer; below 1 the emulation is faster than the host's mechanism, a result, not a broken "
         + "floor. *RES/op, CAL/op, TLB/op, LOC/op*: the host's reschedule IPIs, function-call IPIs, TLB shootdowns and "
-        + "local timer interrupts per round trip, from /proc/interrupts summed over the CPUs: the median over rounds of "
+        + "local timer interrupts per round trip, from /proc/interrupts summed over the CPUs: the median over trials of "
         + "(count - the same round's idle trial's count) / round trips; n/a where /proc/interrupts cannot be read. "
         + "*rounds*: counted blocks (after one warm-up round) in which figure and floor both ran.";
 

@@ -149,7 +149,7 @@ final class Svg {
                 e < 0 ? "0." + "0".repeat(-e - 1) + "1" : String.format(Locale.ROOT, "%.0f", d)));
         }
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">ratio (log scale): median "
-            + "of per-round ratios, whisker = 95%% bootstrap interval</text>\n", left + plot / 2, bottom + 34));
+            + "of per-block ratios, whisker = 95%% bootstrap interval</text>\n", left + plot / 2, bottom + 34));
         for (int i = 0; i < rows.size(); i++) {
             final Map<String, Object> c = rows.get(i);
             final boolean broken = Boolean.TRUE.equals(c.get("broken_floor"));

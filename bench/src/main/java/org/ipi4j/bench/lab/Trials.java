@@ -251,13 +251,13 @@ final class Trials {
             return "Host interrupts: unavailable (no readable /proc/interrupts on this host).\n";
         }
         final StringBuilder b = new StringBuilder("Host interrupts per round trip (from /proc/interrupts, all CPUs; "
-            + "median over rounds of (count - the same round's idle count) / round trips; RES = reschedule IPIs, "
+            + "median over trials of (count - the same round's idle count) / round trips; RES = reschedule IPIs, "
             + "CAL = function-call IPIs, TLB = shootdowns, LOC = local timer):\n\n");
         b.append("| variant |");
         for (final String k : HostInterrupts.KINDS) {
             b.append(' ').append(k).append("/op |");
         }
-        b.append(" rounds |\n|---|");
+        b.append(" trials |\n|---|");
         b.append("---:|".repeat(HostInterrupts.KINDS.length)).append("---:|\n");
         for (final HostCost c : costs) {
             b.append("| ").append(c.variant()).append(" |");
