@@ -63,13 +63,9 @@ final class FloorsPart {
         for (final String host : List.of("host-ipi", "host-shootdown")) {
             RoundTrip.refusal(host).ifPresentOrElse(why -> refused.put(host, why), () -> run.add(host));
         }
-        final Map<String, List<String>> peers = new LinkedHashMap<>();
-        PEERS.forEach((figure, host) -> {
-            if (run.contains(host)) {
-                peers.put(figure, List.of(host));
-            }
-        });
-        final List<Trials.Trial> trials = Trials.run(run, peers, warmUp(s), trial(s), rounds(s), s.seed(), t -> { });
+        // Trials.hostPeers pairs ipi-* with host-ipi and shootdown-* with host-shootdown: PEERS, where the host allows them.
+        final List<Trials.Trial> trials = Trials.run(run, Trials.hostPeers(run), warmUp(s), trial(s), rounds(s), s.seed(),
+            t -> { });
         final List<Map<String, Object>> comparisons = new ArrayList<>();
         Trials.compare(trials, s.seed()).forEach(c -> comparisons.add(toMap(c, "floor")));
         for (final String peer : List.of("host-ipi", "host-shootdown")) {
@@ -132,8 +128,8 @@ final class FloorsPart {
         + "floor and its real peer back to back, in random order), in a fresh random order. *floor*: the raw floor it "
         + "is compared with (volatile spin ping-pong, or park/unpark), DRIFTING where the floor's own trial medians "
         + "spread more than " + Trials.DRIFT_WARNING + "x. *vs floor*: the median over blocks of p50(figure) / "
-        + "p50(floor) in the same block, with its 95% bootstrap interval over the blocks; BROKEN FLOOR where the whole interval lies below 1 (a floor "
-        + "the figure beats bounds nothing). *real peer*: the host kernel's own mechanism: host-ipi is "
+        + "p50(floor) in the same block, with its 95% bootstrap interval over the blocks; BROKEN FLOOR where the whole "
+        + "interval lies below 1 (a floor the figure beats bounds nothing). *real peer*: the host kernel's own mechanism: host-ipi is "
         + "membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), returning once the CPU where a thread of ours spins took the "
         + "IPI and ran its barrier; host-shootdown is mprotect revoking and restoring the write right of a page a thread "
         + "of ours reads on another CPU (a one-page TLB shootdown); \"refused\" where the host refused the call (its own "

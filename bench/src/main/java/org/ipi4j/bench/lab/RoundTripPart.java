@@ -33,10 +33,11 @@ final class RoundTripPart {
 
     /**
      * The round-trip part as interleaved trials: {@link Settings#rounds()} rounds, each running one
-     * block per variant ({@value #SPIN_BLOCKS_PER_ROUND} for a spinning one) in a fresh random order, a block being the variant and its floor back to
-     * back in random order ({@link Schedule}), so a speed regime of the host falls on a variant and
-     * its floor alike; a variant's repeats are its rounds, a floor's its blocks, and a variant's
-     * ratio to its floor is the median of per-block ratios ({@link Report}).
+     * block per variant ({@value #SPIN_BLOCKS_PER_ROUND} for a spinning one) in a fresh random
+     * order, a block being the variant and its floor back to back in random order
+     * ({@link Schedule}), so a speed regime of the host falls on a variant and its floor alike; a
+     * figure's repeats are its trials, one per block it ran in, and a variant's ratio to its floor
+     * is the median of per-block ratios ({@link Report}).
      *
      * @return one step per trial, in the order they run; each step's result is its variant's
      *         (the same object for every trial of a variant)
@@ -47,9 +48,9 @@ final class RoundTripPart {
         final Map<String, Integer> perRound = new LinkedHashMap<>();
         for (final String v : s.variants()) {
             figures.put(v, new Figure(v));
-            final RoundTrip.Floor floor = RoundTrip.floorOf(v);
-            floors.put(v, floorName(floor) == null ? List.of() : List.of(floorName(floor)));
-            if (floor == RoundTrip.Floor.SPIN && !v.startsWith("ipi-poll")) {
+            final String floor = floorOf(v);
+            floors.put(v, floor == null ? List.of() : List.of(floor));
+            if ("floor-spin".equals(floor) && !v.startsWith("ipi-poll")) {
                 // A spinning figure's trial takes a fifth of a second, and its per-block ratio to
                 // the spin floor scatters by about 25% (the two do not move in proportion when the
                 // host's speed does): three blocks a round make its median rest on three times as
@@ -177,6 +178,15 @@ final class RoundTripPart {
             now = System.nanoTime();
         }
         return true;
+    }
+
+    /**
+     * {@return the name of the floor {@code variant} is compared with, or null where it has none or is a floor itself}
+     * (starts and closes one round trip of it: {@link RoundTrip#floorOf})
+     */
+    static String floorOf(final String variant) {
+        final String named = floorName(RoundTrip.floorOf(variant));
+        return variant.equals(named) ? null : named;
     }
 
     static String floorName(final RoundTrip.Floor floor) {

@@ -2,6 +2,7 @@ package org.ipi4j.bench.lab;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -79,6 +80,22 @@ final class Schedule {
                 heads.add(v);
             }
         }
+        // A block's members, the same every round: the head, its references and, since a reference
+        // runs only inside blocks and nowhere else could they pair, its references' references
+        // (host-ipi, a peer, beside its own floor).
+        final Map<String, List<String>> membersOf = new LinkedHashMap<>();
+        for (final String head : heads) {
+            final List<String> members = new ArrayList<>();
+            members.add(head);
+            for (int i = 0; i < members.size(); i++) {
+                for (final String ref : references.getOrDefault(members.get(i), List.of())) {
+                    if (variants.contains(ref) && !members.contains(ref)) {
+                        members.add(ref);
+                    }
+                }
+            }
+            membersOf.put(head, members);
+        }
         final List<Slot> slots = new ArrayList<>();
         int block = 0;
         for (int round = 0; round < rounds; round++) {
@@ -91,19 +108,7 @@ final class Schedule {
             order.addAll(extras); // an extra is a block of one, placed among the others
             Collections.shuffle(order, random);
             for (final String head : order) {
-                final List<String> members = new ArrayList<>();
-                members.add(head);
-                if (!extras.contains(head)) {
-                    // A reference's own references too (host-ipi, a peer, beside its floor): a
-                    // reference runs only inside blocks, so nowhere else could they pair.
-                    for (int i = 0; i < members.size(); i++) {
-                        for (final String ref : references.getOrDefault(members.get(i), List.of())) {
-                            if (variants.contains(ref) && !members.contains(ref)) {
-                                members.add(ref);
-                            }
-                        }
-                    }
-                }
+                final List<String> members = new ArrayList<>(membersOf.getOrDefault(head, List.of(head)));
                 Collections.shuffle(members, random);
                 for (final String m : members) {
                     slots.add(new Slot(round, block, m, head));

@@ -106,8 +106,7 @@ final class Trials {
         final Map<String, String> floors = new LinkedHashMap<>();
         final Set<String> all = new LinkedHashSet<>();
         for (final String v : variants) {
-            final String named = RoundTripPart.floorName(RoundTrip.floorOf(v));
-            final String floor = v.equals(named) ? null : named; // a floor is its own floor: it has none
+            final String floor = RoundTripPart.floorOf(v);
             floors.put(v, floor);
             all.add(v);
             if (floor != null) {

@@ -107,7 +107,8 @@ final class TrialsCommand implements Callable<Integer> {
             }
             b.append('\n');
             for (final Trials.Trial t : trials) {
-                b.append(t.round()).append(',').append(t.block()).append(',').append(t.variant()).append(',').append(t.floor() == null ? "" : t.floor())
+                b.append(t.round()).append(',').append(t.block()).append(',').append(t.variant()).append(',')
+                    .append(t.floor() == null ? "" : t.floor())
                     .append(',').append(t.p50Nanos()).append(',').append(t.samples()).append(',')
                     .append(t.oversubscribed());
                 for (int k = 0; k < HostInterrupts.KINDS.length; k++) {

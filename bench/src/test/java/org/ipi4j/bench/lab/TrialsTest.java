@@ -48,6 +48,19 @@ class TrialsTest {
         assertThat(c.oversubscribed()).isTrue();
     }
 
+    /** The floors part runs its figures beside the host peers {@code hostPeers} gives: exactly {@link FloorsPart#PEERS}. */
+    @Test
+    void theFloorsPartsHostPeersAreItsPeers() {
+        final List<String> run = new ArrayList<>(FloorsPart.PEERS.keySet());
+        run.addAll(List.of("host-ipi", "host-shootdown"));
+        final java.util.Map<String, String> peers = new java.util.LinkedHashMap<>();
+        Trials.hostPeers(run).forEach((figure, hosts) -> peers.put(figure, String.join(",", hosts)));
+        assertThat(peers).containsExactlyEntriesOf(FloorsPart.PEERS);
+        // A host call the host refuses is not run: nothing is paired with it.
+        assertThat(Trials.hostPeers(List.of("ipi-spin", "ipi-park", "shootdown-spin", "host-shootdown")))
+            .containsOnlyKeys("shootdown-spin");
+    }
+
     /** A real, tiny run: every counted round holds the variant and its floor, and the warm-up round is not counted. */
     @Test
     void aRealRunMeasuresVariantAndFloorInEveryCountedRound() {
