@@ -1,5 +1,7 @@
 package org.ipi4j.bench;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -174,6 +176,18 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
         return List.of("host-ipi", "host-shootdown", "shootdown-spin");
     }
 
+    /**
+     * The bare protocol under ipi4j's IPI, {@code floor-irr}: the caller sets a pending bit with a
+     * read-modify-write, the responder spins on the word, clears the bit with another and
+     * acknowledges, and nothing else: no mailbox, no closing protocol, no idle loop, no handler
+     * table. Between {@code floor-spin} (a store, a load) and {@code ipi-spin}, so {@code ipi-spin}
+     * against it is what ipi4j's own code adds to the pending-bit protocol the emulation is built
+     * on. Not in {@link #variants()}: {@code lab trials} runs it beside {@code ipi-} variants.
+     */
+    public static List<String> protocolVariants() {
+        return List.of("floor-irr");
+    }
+
     /** {@return why this host will not run the named variant (the refused call and its errno), or empty} */
     public static Optional<String> refusal(final String variant) {
         try {
@@ -190,11 +204,19 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
         }
     }
 
-    /** {@return the floor the named variant is compared with} (starts and closes one, so the answer is the variant's own) */
+    /**
+     * {@return the floor the named variant is compared with}, without starting it (the lab asks for
+     * every variant when it schedules). {@code TrialsTest} checks it against each started variant's
+     * own {@link #floor()}.
+     */
     public static Floor floorOf(final String variant) {
-        try (RoundTrip rt = create(variant)) {
-            return rt.floor();
-        }
+        return switch (variant) {
+            case "floor-spin", "floor-irr", "ipi-spin", "ipi-poll-10us", "ipi-poll-100us", "call-spin", "agrona-backoff",
+                 "disruptor-busyspin", "host-ipi", "host-shootdown", "shootdown-spin" -> Floor.SPIN;
+            case "floor-park", "ipi-park", "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield", "call-park", "executor",
+                 "disruptor-blocking" -> Floor.PARK;
+            default -> throw new IllegalArgumentException("unknown variant " + variant + "; known: " + variants());
+        };
     }
 
     /** A started round trip of the named variant. */
@@ -202,6 +224,7 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
         return switch (variant) {
             case "floor-spin" -> new RawFloor(false);
             case "floor-park" -> new RawFloor(true);
+            case "floor-irr" -> new PendingBitFloor();
             case "ipi-spin" -> new Ipi(variant, IdlePolicy.spin(), Floor.SPIN, Pinning.NONE);
             case "ipi-poll-10us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(10_000)), Floor.SPIN, Pinning.NONE);
             case "ipi-poll-100us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(100_000)), Floor.SPIN, Pinning.NONE);
@@ -257,6 +280,43 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
             if (parks) {
                 LockSupport.unpark(responder);
             }
+        }
+    }
+
+    /**
+     * {@code floor-irr} ({@link #protocolVariants()}): one pending bit, set by the caller's
+     * {@code getAndBitwiseOr} as {@code LocalApic.raise} sets an IRR bit, found by the responder's
+     * volatile load, cleared by its {@code getAndBitwiseAnd} as {@code LocalApic.accept} clears
+     * it, then acknowledged. The clear is the step {@code floor-spin} does not have: the responder
+     * writes the line the caller writes next, one more transfer of it per round trip. The
+     * responder counts the requests it saw (the caller waits for each acknowledgement before it
+     * raises again, so the n-th is request n), on a line of its own.
+     */
+    static final class PendingBitFloor extends RoundTrip {
+        private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
+        /** The pending word and the responder's count, each at {@code [PAD]} of an array with 128 bytes either side. */
+        private static final int PAD = 16;
+        private final long[] pending = new long[2 * PAD + 1];
+        private final long[] seen = new long[2 * PAD + 1];
+
+        PendingBitFloor() {
+            super("floor-irr", "floor", Floor.SPIN);
+            start(name() + "-responder", () -> {
+                while (running) {
+                    // Volatile load; partner: the caller's RMW in request. Then the clear, as an accept's.
+                    if (((long) WORD.getVolatile(pending, PAD) & 1L) != 0) {
+                        WORD.getAndBitwiseAnd(pending, PAD, ~1L);
+                        ack = ++seen[PAD];
+                    } else {
+                        Thread.onSpinWait();
+                    }
+                }
+            });
+        }
+
+        @Override
+        protected void request(final long s) {
+            WORD.getAndBitwiseOr(pending, PAD, 1L);
         }
     }
 

@@ -63,8 +63,8 @@ final class FloorsPart {
         for (final String host : List.of("host-ipi", "host-shootdown")) {
             RoundTrip.refusal(host).ifPresentOrElse(why -> refused.put(host, why), () -> run.add(host));
         }
-        // Trials.hostPeers pairs ipi-* with host-ipi and shootdown-* with host-shootdown: PEERS, where the host allows them.
-        final List<Trials.Trial> trials = Trials.run(run, Trials.hostPeers(run), warmUp(s), trial(s), rounds(s), s.seed(),
+        // Trials.peers pairs ipi-* with host-ipi and shootdown-* with host-shootdown: PEERS, where the host allows them.
+        final List<Trials.Trial> trials = Trials.run(run, Trials.peers(run), warmUp(s), trial(s), rounds(s), s.seed(),
             t -> { });
         final List<Map<String, Object>> comparisons = new ArrayList<>();
         Trials.compare(trials, s.seed()).forEach(c -> comparisons.add(toMap(c, "floor")));

@@ -138,21 +138,46 @@ final class Trials {
         return trials;
     }
 
+    /** The bare pending-bit protocol ({@link RoundTrip#protocolVariants()}), a peer of ipi4j's IPIs where it runs. */
+    static final String PROTOCOL_FLOOR = "floor-irr";
+
     /**
-     * The host peers of {@code run}'s variants, as {@code lab trials} compares them: every ipi4j IPI
+     * The peers of {@code run}'s variants, as {@code lab trials} compares them: every ipi4j IPI
      * or call ({@code ipi-}, {@code call-}) beside {@code host-ipi}, every {@code shootdown-} beside
-     * {@code host-shootdown}, where those run.
+     * {@code host-shootdown}, and every IPI beside {@value #PROTOCOL_FLOOR}, where those run.
      */
-    static Map<String, List<String>> hostPeers(final List<String> run) {
+    static Map<String, List<String>> peers(final List<String> run) {
         final Map<String, List<String>> peers = new LinkedHashMap<>();
         for (final String v : run) {
+            final List<String> p = new ArrayList<>();
             if ((v.startsWith("ipi-") || v.startsWith("call-")) && run.contains("host-ipi")) {
-                peers.put(v, List.of("host-ipi"));
+                p.add("host-ipi");
             } else if (v.startsWith("shootdown-") && run.contains("host-shootdown")) {
-                peers.put(v, List.of("host-shootdown"));
+                p.add("host-shootdown");
+            }
+            if (v.startsWith("ipi-") && run.contains(PROTOCOL_FLOOR)) {
+                p.add(PROTOCOL_FLOOR);
+            }
+            if (!p.isEmpty()) {
+                peers.put(v, List.copyOf(p));
             }
         }
         return peers;
+    }
+
+    /**
+     * Every variant of {@code peers} that has {@code peer} among its peers, against it, as
+     * {@link #compareWith} gives (by full name, which among the variants run matches only itself).
+     */
+    static List<Comparison> compareWithPeer(final List<Trial> trials, final Map<String, List<String>> peers,
+                                            final String peer, final long seed) {
+        final List<String> figures = new ArrayList<>();
+        peers.forEach((figure, ps) -> {
+            if (ps.contains(peer)) {
+                figures.add(figure);
+            }
+        });
+        return figures.isEmpty() ? List.of() : compareWith(trials, peer, seed, figures.toArray(String[]::new));
     }
 
     private static Trial once(final int round, final int block, final String variant, final String floor,

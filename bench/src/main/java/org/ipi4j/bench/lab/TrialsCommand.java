@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.ipi4j.Machine;
@@ -31,6 +32,7 @@ import picocli.CommandLine.Spec;
     footer = {"", "Examples:",
         "  lab trials                                          (ipi-spin, call-spin, ipi-park, call-park, host-ipi)",
         "  lab trials --variants ipi-spin,host-ipi,shootdown-spin,host-shootdown   (the emulation beside the host's own IPI and shootdown)",
+        "  lab trials --variants ipi-spin,floor-irr --rounds 30 --trial 150ms   (what ipi4j adds to the pending-bit protocol)",
         "  lab trials --variants ipi-spin,disruptor-busyspin --rounds 20 --trial 300ms --csv trials.csv"})
 final class TrialsCommand implements Callable<Integer> {
     @Spec
@@ -38,7 +40,8 @@ final class TrialsCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME", defaultValue = "ipi-spin,call-spin,ipi-park,call-park,host-ipi",
         description = "Round-trip variants (see lab --list, plus the host's own host-ipi and host-shootdown, run where "
-            + "the host allows them, and shootdown-spin, ipi4j's one-page shootdown measured the same way); their floors are added (default: ${DEFAULT-VALUE}).")
+            + "the host allows them, shootdown-spin, ipi4j's one-page shootdown measured the same way, and floor-irr, "
+            + "the bare pending-bit protocol under ipi4j's IPI); their floors are added (default: ${DEFAULT-VALUE}).")
     private List<String> variants;
 
     @Option(names = "--rounds", paramLabel = "N", defaultValue = "12",
@@ -65,9 +68,11 @@ final class TrialsCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--rounds must be at least 2, got " + rounds);
         }
         for (final String v : variants) {
-            if (!RoundTrip.variants().contains(v) && !RoundTrip.hostVariants().contains(v)) {
+            if (!RoundTrip.variants().contains(v) && !RoundTrip.hostVariants().contains(v)
+                && !RoundTrip.protocolVariants().contains(v)) {
                 throw new ParameterException(spec.commandLine(), "--variants: unknown variant " + v + "; known: "
-                    + RoundTrip.variants() + " and the host's " + RoundTrip.hostVariants());
+                    + RoundTrip.variants() + ", the host's " + RoundTrip.hostVariants() + " and the protocol floor "
+                    + RoundTrip.protocolVariants());
             }
         }
         final PrintWriter out = spec.commandLine().getOut();
@@ -82,7 +87,8 @@ final class TrialsCommand implements Callable<Integer> {
         }
         out.printf("host: %d CPUs; %d rounds x %d variants and floors%n", Machine.hostCpus(), rounds, run.size());
         out.flush();
-        final List<Trials.Trial> trials = Trials.run(run, Trials.hostPeers(run), warmUp, trial, rounds, seed, t -> {
+        final Map<String, List<String>> peers = Trials.peers(run);
+        final List<Trials.Trial> trials = Trials.run(run, peers, warmUp, trial, rounds, seed, t -> {
             if (t.variant().equals(Trials.IDLE)) {
                 out.printf("round %2d  %-20s (the host's interrupts at rest, the baseline)%n", t.round(), t.variant());
             } else {
@@ -93,10 +99,13 @@ final class TrialsCommand implements Callable<Integer> {
         });
         out.println();
         out.print(Trials.table(Trials.compare(trials, seed), rounds, trial));
-        peers(out, Trials.compareWith(trials, "host-ipi", seed, "ipi-", "call-"), "host-ipi: membarrier(PRIVATE_EXPEDITED) "
-            + "to a CPU where a thread of ours spins");
-        peers(out, Trials.compareWith(trials, "host-shootdown", seed, "shootdown-"), "host-shootdown: mprotect revoking "
-            + "and restoring the write right of a page a thread of ours reads on another CPU");
+        peers(out, Trials.compareWithPeer(trials, peers, "host-ipi", seed), "Against the host's own mechanism (host-ipi: "
+            + "membarrier(PRIVATE_EXPEDITED) to a CPU where a thread of ours spins)");
+        peers(out, Trials.compareWithPeer(trials, peers, "host-shootdown", seed), "Against the host's own mechanism "
+            + "(host-shootdown: mprotect revoking and restoring the write right of a page a thread of ours reads on another CPU)");
+        peers(out, Trials.compareWithPeer(trials, peers, Trials.PROTOCOL_FLOOR, seed), "Against the bare pending-bit "
+            + "protocol (floor-irr: a bit set by one RMW, found by a spinning load, cleared by another RMW; what ipi4j's "
+            + "own code adds to it)");
         out.println();
         out.print(Trials.hostTable(Trials.hostCosts(trials)));
         out.flush();
@@ -121,10 +130,10 @@ final class TrialsCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void peers(final PrintWriter out, final List<Trials.Comparison> real, final String peer) {
+    private void peers(final PrintWriter out, final List<Trials.Comparison> real, final String heading) {
         if (!real.isEmpty()) {
             out.println();
-            out.println("Against the host's own mechanism (" + peer + "), in the same blocks:");
+            out.println(heading + ", in the same blocks:");
             out.println();
             out.print(Trials.table(real, rounds, trial, false));
         }

@@ -48,16 +48,16 @@ class TrialsTest {
         assertThat(c.oversubscribed()).isTrue();
     }
 
-    /** The floors part runs its figures beside the host peers {@code hostPeers} gives: exactly {@link FloorsPart#PEERS}. */
+    /** The floors part runs its figures beside the host peers {@code peers} gives: exactly {@link FloorsPart#PEERS}. */
     @Test
     void theFloorsPartsHostPeersAreItsPeers() {
         final List<String> run = new ArrayList<>(FloorsPart.PEERS.keySet());
         run.addAll(List.of("host-ipi", "host-shootdown"));
         final java.util.Map<String, String> peers = new java.util.LinkedHashMap<>();
-        Trials.hostPeers(run).forEach((figure, hosts) -> peers.put(figure, String.join(",", hosts)));
+        Trials.peers(run).forEach((figure, hosts) -> peers.put(figure, String.join(",", hosts)));
         assertThat(peers).containsExactlyEntriesOf(FloorsPart.PEERS);
         // A host call the host refuses is not run: nothing is paired with it.
-        assertThat(Trials.hostPeers(List.of("ipi-spin", "ipi-park", "shootdown-spin", "host-shootdown")))
+        assertThat(Trials.peers(List.of("ipi-spin", "ipi-park", "shootdown-spin", "host-shootdown")))
             .containsOnlyKeys("shootdown-spin");
     }
 
@@ -94,6 +94,52 @@ class TrialsTest {
         assertThat(c.get(0).ratio()).isCloseTo(0.25, within(1e-9));
         assertThat(Trials.compareWith(trials, "host-shootdown", 1, "shootdown-")).isEmpty();
         assertThat(org.ipi4j.bench.RoundTrip.variants()).doesNotContainAnyElementsOf(org.ipi4j.bench.RoundTrip.hostVariants());
+    }
+
+    /**
+     * The floor a variant names without starting is the floor it reports once started, for every
+     * variant the lab knows (a host call this host refuses cannot be started and is skipped).
+     */
+    @Test
+    void floorOfAgreesWithEveryStartedVariant() {
+        final List<String> all = new ArrayList<>(org.ipi4j.bench.RoundTrip.variants());
+        all.addAll(org.ipi4j.bench.RoundTrip.hostVariants());
+        all.addAll(org.ipi4j.bench.RoundTrip.protocolVariants());
+        for (final String v : all) {
+            if (org.ipi4j.bench.RoundTrip.refusal(v).isPresent()) {
+                continue;
+            }
+            try (org.ipi4j.bench.RoundTrip rt = org.ipi4j.bench.RoundTrip.create(v)) {
+                assertThat(org.ipi4j.bench.RoundTrip.floorOf(v)).as(v).isEqualTo(rt.floor());
+                rt.roundTrip(); // started for real: one request acknowledged
+            }
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> org.ipi4j.bench.RoundTrip.floorOf("ipi-nothing"))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ipi-nothing");
+    }
+
+    /**
+     * The bare pending-bit protocol is a peer of ipi4j's IPIs (not of its calls or shootdowns)
+     * where it runs, beside the host's IPI; its comparison is the IPI's per-block ratio to it.
+     */
+    @Test
+    void ipisAreComparedWithTheBarePendingBitProtocolWhereItRuns() {
+        final List<String> run = List.of("ipi-spin", "call-spin", "shootdown-spin", "host-ipi", Trials.PROTOCOL_FLOOR);
+        assertThat(Trials.peers(run)).containsOnly(java.util.Map.entry("ipi-spin",
+            List.of("host-ipi", Trials.PROTOCOL_FLOOR)), java.util.Map.entry("call-spin", List.of("host-ipi")));
+        assertThat(Trials.peers(List.of("ipi-spin", "call-spin"))).isEmpty();
+        final List<Trials.Trial> trials = new ArrayList<>();
+        for (int round = 1; round <= 4; round++) {
+            final double speed = round % 2 == 0 ? 1.0 : 4.0;
+            trials.add(new Trials.Trial(round, "floor-spin", null, 100 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, Trials.PROTOCOL_FLOOR, "floor-spin", 120 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "ipi-spin", "floor-spin", 132 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "call-spin", "floor-spin", 180 * speed, 1000, false));
+        }
+        final List<Trials.Comparison> c = Trials.compareWithPeer(trials, Trials.peers(run), Trials.PROTOCOL_FLOOR, 1);
+        assertThat(c).extracting(Trials.Comparison::variant).containsExactly("ipi-spin");
+        assertThat(c.get(0).ratio()).isCloseTo(1.1, within(1e-9));
+        assertThat(Trials.compareWithPeer(trials, Trials.peers(run), "host-shootdown", 1)).isEmpty();
     }
 
     /** Per round trip, less the same round's idle count: 100 RES over 50 round trips with 20 at rest is 1.6 RES/op. */
