@@ -266,11 +266,12 @@ abstract class MachineSettings<B extends MachineSettings<B>> {
      * given: its name and daemon flag are the factory's to set. Default: daemon platform threads
      * named {@code <machine>-core-<id>}, so that a stuck core does not keep the JVM alive.
      *
-     * <p>It makes the cores' threads only. The machine's two helpers are daemon platform threads of
-     * the library's own, never from this factory (they are not cores and must not be taken for
-     * one): the stall watch, {@code <machine>-stall-watch}, only with {@link #stallThreshold}; and
+     * <p>It makes the cores' threads only. The machine's helpers are daemon platform threads of the
+     * library's own, never from this factory (they are not cores and must not be taken for one):
+     * the stall watch, {@code <machine>-stall-watch}, only with {@link #stallThreshold};
      * {@link org.ipi4j.smp.SmpCall}'s deadline timer, {@code ipi4j-<machine>-call-deadlines},
-     * while a call with a deadline is pending, ending after a second without one.
+     * while an asynchronous call with a deadline is pending, ending after a second without one; and
+     * for a simulated machine, the simulation's real-time watchdog, {@code ipi4j-sim-watchdog-<machine>}.
      *
      * @param factory makes each core's thread
      * @return this builder

@@ -215,7 +215,8 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
                  "disruptor-busyspin", "host-ipi", "host-shootdown", "shootdown-spin" -> Floor.SPIN;
             case "floor-park", "ipi-park", "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield", "call-park", "executor",
                  "disruptor-blocking" -> Floor.PARK;
-            default -> throw new IllegalArgumentException("unknown variant " + variant + "; known: " + variants());
+            default -> throw new IllegalArgumentException("unknown variant " + variant + "; known: " + variants()
+                + ", " + hostVariants() + " and " + protocolVariants());
         };
     }
 

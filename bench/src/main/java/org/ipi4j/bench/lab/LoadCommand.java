@@ -47,7 +47,8 @@ final class LoadCommand implements Callable<Integer> {
         description = "Measuring time of one point (default: ${DEFAULT-VALUE}).")
     private Duration point;
 
-    @Option(names = "--rounds", paramLabel = "N", defaultValue = "3", description = "Rounds (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "3", description = "Counted rounds; each curve's first round is preceded by a warm-up round of its "
+        + "rates, not counted (default: ${DEFAULT-VALUE}).")
     private int rounds;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the orders.")

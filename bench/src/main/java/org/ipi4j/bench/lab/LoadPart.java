@@ -106,13 +106,6 @@ final class LoadPart {
         }
         final Random random = new Random(plan.seed());
         final List<LabRun.Step> steps = new ArrayList<>();
-        // A warm-up round first, not kept: each service's code is new to the JIT here, and while
-        // the compiler threads share this host's CPUs with a spinning caller and responder, a
-        // point stalls for milliseconds at a time (points measured in a fresh JVM had p50s of
-        // 0.1-2 ms for their first second or so and 0.3-0.5 us afterwards).
-        for (final Curve c : curves.values()) {
-            steps.add(new LabRun.Step("load curve " + c.result.name() + " (warm-up, not counted)", () -> c.warmUp()));
-        }
         for (int round = 0; round < plan.rounds(); round++) {
             final List<Curve> order = new ArrayList<>(curves.values());
             Collections.shuffle(order, random);
@@ -151,17 +144,22 @@ final class LoadPart {
             result.info().put("interleaved", true);
         }
 
-        /** Every rate once, as a round runs them, nothing kept. */
-        Result warmUp() throws InterruptedException {
-            for (final long rate : plan.rates()) {
-                try (LoadService s = LoadService.create(service)) {
-                    point(s, callers, rate, plan.point().toNanos(), new LinkedHashMap<>());
-                }
-            }
-            return result;
-        }
+        /** Whether this curve's warm-up round ran (the first of its steps runs it). */
+        private boolean warmed;
 
         Result round(final int round, final List<Long> rates) throws InterruptedException {
+            if (!warmed) {
+                // Every rate once first, nothing kept: the service's code is new to the JIT here,
+                // and while the compiler threads share this host's CPUs with a spinning caller and
+                // responder, a point stalls for milliseconds at a time (points measured in a fresh
+                // JVM had p50s of 0.1-2 ms for their first second or so, 0.3-0.5 us afterwards).
+                warmed = true;
+                for (final long rate : rates) {
+                    try (LoadService s = LoadService.create(service)) {
+                        point(s, callers, rate, plan.point().toNanos(), new LinkedHashMap<>());
+                    }
+                }
+            }
             final Map<String, Double> m = new LinkedHashMap<>();
             m.put("round", (double) round);
             for (final long rate : rates) {

@@ -182,7 +182,7 @@ final class RoundTripPart {
 
     /**
      * {@return the name of the floor {@code variant} is compared with, or null where it has none or is a floor itself}
-     * (starts and closes one round trip of it: {@link RoundTrip#floorOf})
+     * ({@link RoundTrip#floorOf}, which starts nothing)
      */
     static String floorOf(final String variant) {
         final String named = floorName(RoundTrip.floorOf(variant));

@@ -144,7 +144,9 @@ final class Trials {
     /**
      * The peers of {@code run}'s variants, as {@code lab trials} compares them: every ipi4j IPI
      * or call ({@code ipi-}, {@code call-}) beside {@code host-ipi}, every {@code shootdown-} beside
-     * {@code host-shootdown}, and every IPI beside {@value #PROTOCOL_FLOOR}, where those run.
+     * {@code host-shootdown}, and every IPI to a spinning core beside {@value #PROTOCOL_FLOOR}
+     * (not one to a parked core, whose wake-up it does not have, nor a periodic poller, which a
+     * poll period bounds), where those run.
      */
     static Map<String, List<String>> peers(final List<String> run) {
         final Map<String, List<String>> peers = new LinkedHashMap<>();
@@ -155,7 +157,8 @@ final class Trials {
             } else if (v.startsWith("shootdown-") && run.contains("host-shootdown")) {
                 p.add("host-shootdown");
             }
-            if (v.startsWith("ipi-") && run.contains(PROTOCOL_FLOOR)) {
+            if (v.startsWith("ipi-") && !v.startsWith("ipi-poll") && RoundTrip.floorOf(v) == RoundTrip.Floor.SPIN
+                && run.contains(PROTOCOL_FLOOR)) {
                 p.add(PROTOCOL_FLOOR);
             }
             if (!p.isEmpty()) {
@@ -167,7 +170,8 @@ final class Trials {
 
     /**
      * Every variant of {@code peers} that has {@code peer} among its peers, against it, as
-     * {@link #compareWith} gives (by full name, which among the variants run matches only itself).
+     * {@link #compareWith} gives, by exact name ({@code compareWith} matches prefixes, and
+     * {@code ipi-park} is one of {@code ipi-park-pinned}).
      */
     static List<Comparison> compareWithPeer(final List<Trial> trials, final Map<String, List<String>> peers,
                                             final String peer, final long seed) {
@@ -177,7 +181,12 @@ final class Trials {
                 figures.add(figure);
             }
         });
-        return figures.isEmpty() ? List.of() : compareWith(trials, peer, seed, figures.toArray(String[]::new));
+        if (figures.isEmpty()) {
+            return List.of();
+        }
+        final List<Comparison> out = new ArrayList<>(compareWith(trials, peer, seed, figures.toArray(String[]::new)));
+        out.removeIf(c -> !figures.contains(c.variant()));
+        return out;
     }
 
     private static Trial once(final int round, final int block, final String variant, final String floor,

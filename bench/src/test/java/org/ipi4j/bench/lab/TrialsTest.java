@@ -111,7 +111,8 @@ class TrialsTest {
             }
             try (org.ipi4j.bench.RoundTrip rt = org.ipi4j.bench.RoundTrip.create(v)) {
                 assertThat(org.ipi4j.bench.RoundTrip.floorOf(v)).as(v).isEqualTo(rt.floor());
-                rt.roundTrip(); // started for real: one request acknowledged
+                // Started for real: one request acknowledged (a responder that never answers fails, not hangs).
+                org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30), rt::roundTrip, v);
             }
         }
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> org.ipi4j.bench.RoundTrip.floorOf("ipi-nothing"))
@@ -119,27 +120,38 @@ class TrialsTest {
     }
 
     /**
-     * The bare pending-bit protocol is a peer of ipi4j's IPIs (not of its calls or shootdowns)
-     * where it runs, beside the host's IPI; its comparison is the IPI's per-block ratio to it.
+     * The bare pending-bit protocol is a peer of ipi4j's IPIs to a spinning core (not of its calls,
+     * shootdowns, parked or polling IPIs) where it runs, beside the host's IPI; each comparison is
+     * the per-block ratio, and only the figures paired with that peer, by exact name.
      */
     @Test
     void ipisAreComparedWithTheBarePendingBitProtocolWhereItRuns() {
-        final List<String> run = List.of("ipi-spin", "call-spin", "shootdown-spin", "host-ipi", Trials.PROTOCOL_FLOOR);
-        assertThat(Trials.peers(run)).containsOnly(java.util.Map.entry("ipi-spin",
-            List.of("host-ipi", Trials.PROTOCOL_FLOOR)), java.util.Map.entry("call-spin", List.of("host-ipi")));
+        final List<String> run = List.of("ipi-spin", "ipi-park", "ipi-poll-10us", "call-spin", "shootdown-spin", "host-ipi",
+            Trials.PROTOCOL_FLOOR);
+        final java.util.Map<String, List<String>> peers = Trials.peers(run);
+        assertThat(peers).containsOnly(java.util.Map.entry("ipi-spin", List.of("host-ipi", Trials.PROTOCOL_FLOOR)),
+            java.util.Map.entry("ipi-park", List.of("host-ipi")), java.util.Map.entry("ipi-poll-10us", List.of("host-ipi")),
+            java.util.Map.entry("call-spin", List.of("host-ipi")));
         assertThat(Trials.peers(List.of("ipi-spin", "call-spin"))).isEmpty();
         final List<Trials.Trial> trials = new ArrayList<>();
         for (int round = 1; round <= 4; round++) {
             final double speed = round % 2 == 0 ? 1.0 : 4.0;
             trials.add(new Trials.Trial(round, "floor-spin", null, 100 * speed, 1000, false));
             trials.add(new Trials.Trial(round, Trials.PROTOCOL_FLOOR, "floor-spin", 120 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "host-ipi", "floor-spin", 2640 * speed, 1000, false));
             trials.add(new Trials.Trial(round, "ipi-spin", "floor-spin", 132 * speed, 1000, false));
-            trials.add(new Trials.Trial(round, "call-spin", "floor-spin", 180 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "call-spin", "floor-spin", 264 * speed, 1000, false));
+            // Not in the run's peers: a prefix match of "ipi-park" would take it in.
+            trials.add(new Trials.Trial(round, "ipi-park-pinned", "floor-park", 5000 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, "ipi-park", "floor-park", 5280 * speed, 1000, false));
         }
-        final List<Trials.Comparison> c = Trials.compareWithPeer(trials, Trials.peers(run), Trials.PROTOCOL_FLOOR, 1);
-        assertThat(c).extracting(Trials.Comparison::variant).containsExactly("ipi-spin");
-        assertThat(c.get(0).ratio()).isCloseTo(1.1, within(1e-9));
-        assertThat(Trials.compareWithPeer(trials, Trials.peers(run), "host-shootdown", 1)).isEmpty();
+        final List<Trials.Comparison> bare = Trials.compareWithPeer(trials, peers, Trials.PROTOCOL_FLOOR, 1);
+        assertThat(bare).extracting(Trials.Comparison::variant).containsExactly("ipi-spin");
+        assertThat(bare.get(0).ratio()).isCloseTo(1.1, within(1e-9));
+        final List<Trials.Comparison> host = Trials.compareWithPeer(trials, peers, "host-ipi", 1);
+        assertThat(host).extracting(Trials.Comparison::variant).containsExactlyInAnyOrder("ipi-spin", "call-spin", "ipi-park");
+        assertThat(host).filteredOn(c -> c.variant().equals("ipi-park")).singleElement()
+            .satisfies(c -> assertThat(c.ratio()).isCloseTo(2.0, within(1e-9)));
     }
 
     /** Per round trip, less the same round's idle count: 100 RES over 50 round trips with 20 at rest is 1.6 RES/op. */
