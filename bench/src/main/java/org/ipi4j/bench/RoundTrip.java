@@ -182,10 +182,14 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
      * acknowledges, and nothing else: no mailbox, no closing protocol, no idle loop, no handler
      * table. Between {@code floor-spin} (a store, a load) and {@code ipi-spin}, so {@code ipi-spin}
      * against it is what ipi4j's own code adds to the pending-bit protocol the emulation is built
-     * on. Not in {@link #variants()}: {@code lab trials} runs it beside {@code ipi-} variants.
+     * on. And {@code floor-call}, the bare protocol under a waited cross-core call: the same bit,
+     * rung only when a push onto the target's call list found it empty, the descriptor claimed by
+     * the target with a CAS and answered by a decrement the caller spins on; {@code call-spin}
+     * against it is what ipi4j's call code adds. Not in {@link #variants()}: {@code lab trials}
+     * runs them beside the {@code ipi-} and {@code call-} variants to a spinning core.
      */
     public static List<String> protocolVariants() {
-        return List.of("floor-irr");
+        return List.of("floor-irr", "floor-call");
     }
 
     /** {@return why this host will not run the named variant (the refused call and its errno), or empty} */
@@ -211,7 +215,7 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
      */
     public static Floor floorOf(final String variant) {
         return switch (variant) {
-            case "floor-spin", "floor-irr", "ipi-spin", "ipi-poll-10us", "ipi-poll-100us", "call-spin", "agrona-backoff",
+            case "floor-spin", "floor-irr", "floor-call", "ipi-spin", "ipi-poll-10us", "ipi-poll-100us", "call-spin", "agrona-backoff",
                  "disruptor-busyspin", "host-ipi", "host-shootdown", "shootdown-spin" -> Floor.SPIN;
             case "floor-park", "ipi-park", "ipi-park-pinned", "ipi-adaptive", "ipi-adaptive-yield", "call-park", "executor",
                  "disruptor-blocking" -> Floor.PARK;
@@ -226,6 +230,7 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
             case "floor-spin" -> new RawFloor(false);
             case "floor-park" -> new RawFloor(true);
             case "floor-irr" -> new PendingBitFloor();
+            case "floor-call" -> new CallProtocolFloor();
             case "ipi-spin" -> new Ipi(variant, IdlePolicy.spin(), Floor.SPIN, Pinning.NONE);
             case "ipi-poll-10us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(10_000)), Floor.SPIN, Pinning.NONE);
             case "ipi-poll-100us" -> new Ipi(variant, IdlePolicy.poll(Duration.ofNanos(100_000)), Floor.SPIN, Pinning.NONE);
@@ -318,6 +323,101 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
         @Override
         protected void request(final long s) {
             WORD.getAndBitwiseOr(pending, PAD, 1L);
+        }
+    }
+
+    /**
+     * {@code floor-call} ({@link #protocolVariants()}): the lines a waited call to one spinning core
+     * cannot do without, and nothing else. The caller re-arms its one reusable descriptor (state
+     * and the count of answers still missing, on the descriptor's line, as {@code Call.arm}
+     * writes them), pushes it onto the target's list with a CAS ({@code CallQueue.push}), rings the
+     * pending bit if the list was empty ({@code CallDelivery.enqueue}), and spins until the count
+     * is 0 ({@code CallWait}). The responder, on the bit: clears it, takes the whole list
+     * ({@code CallQueue.takeAll}), claims the descriptor with a CAS ({@code CallDescriptor.start}),
+     * runs nothing, marks it answered and decrements the count ({@code Call.acknowledge}). Its
+     * return is the acknowledgement, as {@code call-spin}'s is.
+     */
+    static final class CallProtocolFloor extends RoundTrip {
+        private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
+        private static final VarHandle HEAD;
+        private static final VarHandle STATE;
+        private static final VarHandle REMAINING;
+        private static final int PAD = 16;
+        private static final int QUEUED = 1;
+        private static final int RUNNING = 2;
+        private static final int ANSWERED = 3;
+
+        static {
+            try {
+                final MethodHandles.Lookup l = MethodHandles.lookup();
+                HEAD = l.findVarHandle(ListHead.class, "head", Descriptor.class);
+                STATE = l.findVarHandle(Descriptor.class, "state", int.class);
+                REMAINING = l.findVarHandle(Descriptor.class, "remaining", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        /** The descriptor: its fields on one line, 128 bytes of padding either side, as a Call's. */
+        static final class Descriptor {
+            long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+            Descriptor next;
+            volatile int state;
+            volatile int remaining;
+            long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
+        }
+
+        /** The target's list head, on a line of its own, as CallQueue's. */
+        static final class ListHead {
+            long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+            volatile Descriptor head;
+            long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
+        }
+
+        private final long[] pending = new long[2 * PAD + 1];
+        private final ListHead list = new ListHead();
+        private final Descriptor mine = new Descriptor();
+
+        CallProtocolFloor() {
+            super("floor-call", "floor", Floor.SPIN);
+            start(name() + "-responder", () -> {
+                while (running) {
+                    // Volatile load; partner: the caller's RMW of the bit after its push.
+                    if (((long) WORD.getVolatile(pending, PAD) & 1L) == 0) {
+                        Thread.onSpinWait();
+                        continue;
+                    }
+                    WORD.getAndBitwiseAnd(pending, PAD, ~1L); // clear, then take: a push after it rings again
+                    Descriptor d = (Descriptor) HEAD.getAndSet(list, null);
+                    while (d != null) {
+                        final Descriptor next = d.next;
+                        if (STATE.compareAndSet(d, QUEUED, RUNNING)) {
+                            d.state = ANSWERED;
+                            REMAINING.getAndAdd(d, -1); // the caller's spin ends here
+                        }
+                        d = next;
+                    }
+                }
+            });
+        }
+
+        @Override
+        protected void request(final long s) {
+            final Descriptor d = mine;
+            d.state = QUEUED;
+            d.remaining = 1;
+            Descriptor h;
+            do {
+                h = list.head;
+                d.next = h; // plain: published by the CAS
+            } while (!HEAD.compareAndSet(list, h, d));
+            if (h == null) {
+                WORD.getAndBitwiseOr(pending, PAD, 1L);
+            }
+            while (d.remaining != 0) {
+                Thread.onSpinWait();
+            }
+            ack = s;
         }
     }
 

@@ -140,13 +140,16 @@ final class Trials {
 
     /** The bare pending-bit protocol ({@link RoundTrip#protocolVariants()}), a peer of ipi4j's IPIs where it runs. */
     static final String PROTOCOL_FLOOR = "floor-irr";
+    /** The bare protocol of a waited call ({@link RoundTrip#protocolVariants()}), a peer of ipi4j's calls where it runs. */
+    static final String CALL_PROTOCOL_FLOOR = "floor-call";
 
     /**
      * The peers of {@code run}'s variants, as {@code lab trials} compares them: every ipi4j IPI
      * or call ({@code ipi-}, {@code call-}) beside {@code host-ipi}, every {@code shootdown-} beside
-     * {@code host-shootdown}, and every IPI to a spinning core beside {@value #PROTOCOL_FLOOR}
-     * (not one to a parked core, whose wake-up it does not have, nor a periodic poller, which a
-     * poll period bounds), where those run.
+     * {@code host-shootdown}, every IPI to a spinning core beside {@value #PROTOCOL_FLOOR} and
+     * every call to one beside {@value #CALL_PROTOCOL_FLOOR} (not those to a parked core, whose
+     * wake-up the protocol floors do not have, nor a periodic poller, which a poll period
+     * bounds), where those run.
      */
     static Map<String, List<String>> peers(final List<String> run) {
         final Map<String, List<String>> peers = new LinkedHashMap<>();
@@ -160,6 +163,9 @@ final class Trials {
             if (v.startsWith("ipi-") && !v.startsWith("ipi-poll") && RoundTrip.floorOf(v) == RoundTrip.Floor.SPIN
                 && run.contains(PROTOCOL_FLOOR)) {
                 p.add(PROTOCOL_FLOOR);
+            }
+            if (v.startsWith("call-") && RoundTrip.floorOf(v) == RoundTrip.Floor.SPIN && run.contains(CALL_PROTOCOL_FLOOR)) {
+                p.add(CALL_PROTOCOL_FLOOR);
             }
             if (!p.isEmpty()) {
                 peers.put(v, List.copyOf(p));

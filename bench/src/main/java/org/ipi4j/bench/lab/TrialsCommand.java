@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
     footer = {"", "Examples:",
         "  lab trials                                          (ipi-spin, call-spin, ipi-park, call-park, host-ipi)",
         "  lab trials --variants ipi-spin,host-ipi,shootdown-spin,host-shootdown   (the emulation beside the host's own IPI and shootdown)",
-        "  lab trials --variants ipi-spin,floor-irr --rounds 30 --trial 150ms   (what ipi4j adds to the pending-bit protocol)",
+        "  lab trials --variants ipi-spin,floor-irr,call-spin,floor-call --rounds 40 --trial 150ms   (what ipi4j adds to its protocols)",
         "  lab trials --variants ipi-spin,disruptor-busyspin --rounds 20 --trial 300ms --csv trials.csv"})
 final class TrialsCommand implements Callable<Integer> {
     @Spec
@@ -40,8 +40,8 @@ final class TrialsCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME", defaultValue = "ipi-spin,call-spin,ipi-park,call-park,host-ipi",
         description = "Round-trip variants (see lab --list, plus the host's own host-ipi and host-shootdown, run where "
-            + "the host allows them, shootdown-spin, ipi4j's one-page shootdown measured the same way, and floor-irr, "
-            + "the bare pending-bit protocol under ipi4j's IPI); their floors are added (default: ${DEFAULT-VALUE}).")
+            + "the host allows them, shootdown-spin, ipi4j's one-page shootdown measured the same way, and floor-irr "
+            + "and floor-call, the bare protocols under ipi4j's IPI and waited call); their floors are added (default: ${DEFAULT-VALUE}).")
     private List<String> variants;
 
     @Option(names = "--rounds", paramLabel = "N", defaultValue = "12",
@@ -106,6 +106,9 @@ final class TrialsCommand implements Callable<Integer> {
         peers(out, Trials.compareWithPeer(trials, peers, Trials.PROTOCOL_FLOOR, seed), "Against the bare pending-bit "
             + "protocol (floor-irr: a bit set by one RMW, found by a spinning load, cleared by another RMW; what ipi4j's "
             + "own code adds to it)");
+        peers(out, Trials.compareWithPeer(trials, peers, Trials.CALL_PROTOCOL_FLOOR, seed), "Against the bare protocol "
+            + "of a waited call (floor-call: a descriptor pushed with a CAS, the bit rung, the list taken, the descriptor "
+            + "claimed by a CAS and answered by a decrement; what ipi4j's call code adds to it)");
         out.println();
         out.print(Trials.hostTable(Trials.hostCosts(trials)));
         out.flush();

@@ -105,33 +105,39 @@ class TrialsTest {
         final List<String> all = new ArrayList<>(org.ipi4j.bench.RoundTrip.variants());
         all.addAll(org.ipi4j.bench.RoundTrip.hostVariants());
         all.addAll(org.ipi4j.bench.RoundTrip.protocolVariants());
+        int started = 0;
         for (final String v : all) {
             if (org.ipi4j.bench.RoundTrip.refusal(v).isPresent()) {
                 continue;
             }
+            started++;
             try (org.ipi4j.bench.RoundTrip rt = org.ipi4j.bench.RoundTrip.create(v)) {
                 assertThat(org.ipi4j.bench.RoundTrip.floorOf(v)).as(v).isEqualTo(rt.floor());
                 // Started for real: one request acknowledged (a responder that never answers fails, not hangs).
                 org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30), rt::roundTrip, v);
             }
         }
+        // Only the host's own calls may be refused: every emulated variant and floor ran.
+        assertThat(started).isGreaterThanOrEqualTo(all.size() - 2);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> org.ipi4j.bench.RoundTrip.floorOf("ipi-nothing"))
             .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ipi-nothing");
     }
 
     /**
      * The bare pending-bit protocol is a peer of ipi4j's IPIs to a spinning core (not of its calls,
-     * shootdowns, parked or polling IPIs) where it runs, beside the host's IPI; each comparison is
-     * the per-block ratio, and only the figures paired with that peer, by exact name.
+     * shootdowns, parked or polling IPIs), the bare call protocol of its calls to one, where they
+     * run, beside the host's IPI; each comparison is the per-block ratio, and only the figures
+     * paired with that peer, by exact name.
      */
     @Test
     void ipisAreComparedWithTheBarePendingBitProtocolWhereItRuns() {
-        final List<String> run = List.of("ipi-spin", "ipi-park", "ipi-poll-10us", "call-spin", "shootdown-spin", "host-ipi",
-            Trials.PROTOCOL_FLOOR);
+        final List<String> run = List.of("ipi-spin", "ipi-park", "ipi-poll-10us", "call-spin", "call-park", "shootdown-spin",
+            "host-ipi", Trials.PROTOCOL_FLOOR, Trials.CALL_PROTOCOL_FLOOR);
         final java.util.Map<String, List<String>> peers = Trials.peers(run);
         assertThat(peers).containsOnly(java.util.Map.entry("ipi-spin", List.of("host-ipi", Trials.PROTOCOL_FLOOR)),
             java.util.Map.entry("ipi-park", List.of("host-ipi")), java.util.Map.entry("ipi-poll-10us", List.of("host-ipi")),
-            java.util.Map.entry("call-spin", List.of("host-ipi")));
+            java.util.Map.entry("call-spin", List.of("host-ipi", Trials.CALL_PROTOCOL_FLOOR)),
+            java.util.Map.entry("call-park", List.of("host-ipi")));
         assertThat(Trials.peers(List.of("ipi-spin", "call-spin"))).isEmpty();
         final List<Trials.Trial> trials = new ArrayList<>();
         for (int round = 1; round <= 4; round++) {
@@ -141,6 +147,7 @@ class TrialsTest {
             trials.add(new Trials.Trial(round, "host-ipi", "floor-spin", 2640 * speed, 1000, false));
             trials.add(new Trials.Trial(round, "ipi-spin", "floor-spin", 132 * speed, 1000, false));
             trials.add(new Trials.Trial(round, "call-spin", "floor-spin", 264 * speed, 1000, false));
+            trials.add(new Trials.Trial(round, Trials.CALL_PROTOCOL_FLOOR, "floor-spin", 176 * speed, 1000, false));
             // Not in the run's peers: a prefix match of "ipi-park" would take it in.
             trials.add(new Trials.Trial(round, "ipi-park-pinned", "floor-park", 5000 * speed, 1000, false));
             trials.add(new Trials.Trial(round, "ipi-park", "floor-park", 5280 * speed, 1000, false));
@@ -148,6 +155,9 @@ class TrialsTest {
         final List<Trials.Comparison> bare = Trials.compareWithPeer(trials, peers, Trials.PROTOCOL_FLOOR, 1);
         assertThat(bare).extracting(Trials.Comparison::variant).containsExactly("ipi-spin");
         assertThat(bare.get(0).ratio()).isCloseTo(1.1, within(1e-9));
+        final List<Trials.Comparison> call = Trials.compareWithPeer(trials, peers, Trials.CALL_PROTOCOL_FLOOR, 1);
+        assertThat(call).extracting(Trials.Comparison::variant).containsExactly("call-spin");
+        assertThat(call.get(0).ratio()).isCloseTo(1.5, within(1e-9));
         final List<Trials.Comparison> host = Trials.compareWithPeer(trials, peers, "host-ipi", 1);
         assertThat(host).extracting(Trials.Comparison::variant).containsExactlyInAnyOrder("ipi-spin", "call-spin", "ipi-park");
         assertThat(host).filteredOn(c -> c.variant().equals("ipi-park")).singleElement()
