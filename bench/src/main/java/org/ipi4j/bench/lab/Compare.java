@@ -30,13 +30,40 @@ import picocli.CommandLine.Model.CommandSpec;
     description = "Compares two lab runs (results.json): B/A ratios of the medians, flagged where they differ by "
         + "more than the run-to-run spread. Prints Markdown, or writes it to --out.")
 final class Compare implements Callable<Integer> {
-    /** The figures compared for each part, with their labels. */
+    /**
+     * The figures compared for each part. The load curve's are per offered rate
+     * ({@link #metricsOf}); the floors and the matrix keep no repeats to compare (their
+     * per-block ratios are in the report).
+     */
     static final Map<String, List<String>> KEY_METRICS = Map.of(
         "roundtrip", List.of("paced_p50_ns", "paced_p99_ns", "b2b_p50_ns", "cpu_paced_ns"),
         "smp", List.of("call_p50_ns", "call_p99_ns"),
         "shootdown", List.of("revoke_p50_ns", "window_p50_ns"),
         "storm", List.of("pages_per_s", "call_ipis"),
-        "virt", List.of("op_p50_ns", "op_p99_ns"));
+        "virt", List.of("op_p50_ns", "op_p99_ns"),
+        "calibration", List.of("send_ns", "unpark_ns", "latency_same_complex_ns", "wake_ns", "interrupt_ns", "spin_ns",
+            "context_switch_ns"));
+    /** Per offered rate, the load curve's figures compared: its latency's median and its throughput. */
+    private static final List<String> LOAD_SUFFIXES = List.of("_lat_p50_ns", "_done_per_s");
+
+    /** {@return the metrics of {@code r} that {@code lab compare} compares, in a stable order} */
+    static List<String> metricsOf(final Result r) {
+        if (!r.part().equals("load")) {
+            return KEY_METRICS.getOrDefault(r.part(), List.of());
+        }
+        final List<String> out = new ArrayList<>();
+        for (final Map<String, Double> repeat : r.repeats()) {
+            for (final String k : repeat.keySet()) {
+                if (LOAD_SUFFIXES.stream().anyMatch(k::endsWith) && !out.contains(k)) {
+                    out.add(k);
+                }
+            }
+        }
+        // By offered rate (the key's number), then latency before throughput.
+        out.sort(java.util.Comparator.comparingLong((String k) -> Long.parseLong(k.substring(2, k.indexOf('_'))))
+            .thenComparing(k -> k.endsWith("_ns") ? 0 : 1));
+        return out;
+    }
 
     @Spec
     private CommandSpec spec;
@@ -109,7 +136,7 @@ final class Compare implements Callable<Integer> {
                 }
                 continue;
             }
-            for (final String metric : KEY_METRICS.getOrDefault(x.part(), List.of())) {
+            for (final String metric : metricsOf(x)) {
                 final double ma = x.median(metric);
                 final double mb = y.median(metric);
                 if (Double.isNaN(ma) || Double.isNaN(mb)) {

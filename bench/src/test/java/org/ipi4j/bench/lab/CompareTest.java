@@ -41,6 +41,31 @@ class CompareTest {
         assertThat(md).contains("| commit | a.json | b.json |");
     }
 
+    /** The load curve per offered rate (latency, then throughput, rates in order) and the calibration's figures. */
+    @Test
+    void theLoadCurveAndTheCalibrationAreCompared(@TempDir final Path dir) throws Exception {
+        final Result loadA = new Result("load", "load call x1", "ipi4j", null);
+        final Result loadB = new Result("load", "load call x1", "ipi4j", null);
+        for (int i = 0; i < 2; i++) {
+            loadA.addRepeat(Map.of("at300000_lat_p50_ns", 700.0 + i, "at300000_done_per_s", 3e5, "at30000_lat_p50_ns", 400.0,
+                "at30000_samples", 3000.0));
+            loadB.addRepeat(Map.of("at300000_lat_p50_ns", 1400.0 + i, "at300000_done_per_s", 3e5, "at30000_lat_p50_ns", 401.0,
+                "at30000_samples", 3000.0));
+        }
+        assertThat(Compare.metricsOf(loadA)).containsExactly("at30000_lat_p50_ns", "at300000_lat_p50_ns",
+            "at300000_done_per_s");
+        final Result calA = new Result("calibration", "calibration", "ipi4j", null);
+        calA.addRepeat(Map.of("send_ns", 100.0, "wake_ns", 20_000.0));
+        final Result calB = new Result("calibration", "calibration", "ipi4j", null);
+        calB.addRepeat(Map.of("send_ns", 150.0, "wake_ns", 20_000.0));
+        final String md = Compare.compare(Compare.read(write(dir, "a.json", loadA, calA)),
+            Compare.read(write(dir, "b.json", loadB, calB)), "a.json", "b.json");
+        assertThat(md).contains("| load call x1 | at300000_lat_p50_ns |", "| load call x1 | at30000_lat_p50_ns |",
+            "| load call x1 | at300000_done_per_s |", "| calibration | send_ns |", "| calibration | wake_ns |");
+        assertThat(md).doesNotContain("at30000_samples");
+        assertThat(md).containsPattern("\\| load call x1 \\| at300000_lat_p50_ns \\|[^\\n]*\\| 2\\.00 \\| \\*\\*differs");
+    }
+
     @Test
     void aFileThatIsNotALabRunIsRefusedByName(@TempDir final Path dir) throws Exception {
         final Path p = dir.resolve("other.json");
