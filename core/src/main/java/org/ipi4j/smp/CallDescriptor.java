@@ -142,15 +142,3 @@ abstract class CallDescriptor extends CallQueue.Node {
         return (int) STATE.getAcquire(this) == RUNNING;
     }
 }
-
-/**
- * 128 bytes after a descriptor's fields, before the fields of the {@link Call} that is its own
- * first descriptor (padding by inheritance: the JVM lays a superclass's fields out first), so that
- * the word a waiting caller spins on ({@code Call.remaining}) never shares a line with the
- * descriptor's state. The target writes that state twice in every call (its claim, then its
- * answer) while the caller spins: on one line, each write took the line from the spinning caller
- * and its next read took it back. A {@link Call.Share} needs none: nobody spins next to it.
- */
-abstract class CallDescriptorPad extends CallDescriptor {
-    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
-}
