@@ -350,27 +350,48 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
         static {
             try {
                 final MethodHandles.Lookup l = MethodHandles.lookup();
-                HEAD = l.findVarHandle(ListHead.class, "head", Descriptor.class);
-                STATE = l.findVarHandle(Descriptor.class, "state", int.class);
-                REMAINING = l.findVarHandle(Descriptor.class, "remaining", int.class);
+                HEAD = l.findVarHandle(ListHeadField.class, "head", Descriptor.class);
+                STATE = l.findVarHandle(DescriptorFields.class, "state", int.class);
+                REMAINING = l.findVarHandle(DescriptorFields.class, "remaining", int.class);
             } catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);
             }
         }
 
-        /** The descriptor: its fields on one line, 128 bytes of padding either side, as a Call's. */
-        static final class Descriptor {
+        /*
+         * Padding by inheritance (the JVM lays a superclass's fields out first, and within one
+         * class groups fields by size, so padding declared beside a field does not surround it).
+         */
+
+        /** 128 bytes before the descriptor's fields. */
+        abstract static class DescriptorPad0 {
             long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+        }
+
+        /** What caller and target write on every call, together, as in a {@code Call}'s first bytes. */
+        abstract static class DescriptorFields extends DescriptorPad0 {
             Descriptor next;
             volatile int state;
             volatile int remaining;
+        }
+
+        /** The descriptor: its fields on one line of their own, 128 bytes of padding either side. */
+        static final class Descriptor extends DescriptorFields {
             long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
         }
 
-        /** The target's list head, on a line of its own, as CallQueue's. */
-        static final class ListHead {
+        /** 128 bytes before the list head. */
+        abstract static class ListHeadPad0 {
             long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+        }
+
+        /** The target's list head. */
+        abstract static class ListHeadField extends ListHeadPad0 {
             volatile Descriptor head;
+        }
+
+        /** The list head on a line of its own, as {@code CallQueue}'s. */
+        static final class ListHead extends ListHeadField {
             long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
         }
 

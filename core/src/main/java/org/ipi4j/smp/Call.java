@@ -38,15 +38,17 @@ import org.ipi4j.time.Timeline;
  *
  * <h2>Layout</h2>
  * What the caller writes on every call (its first descriptor's link, level and state,
- * {@code inUse}, {@code remaining}) and what the target writes (the state, twice, and
- * {@code remaining}) lie in the object's first 56 bytes, the descriptor's fields and this class's
+ * {@code inUse}, {@code count}, {@code remoteCount}, {@code remaining}) and what the target writes
+ * (the state, twice, and {@code remaining}) lie in the object's first 56 bytes (with compressed
+ * references, HotSpot's default below 32 GB of heap), the descriptor's fields and this class's
  * ints and booleans together (the JVM lays a superclass's fields first and fills its gaps with a
- * subclass's small ones), ahead of the references a target only reads. As one region they take
- * one cache line or two, as the object falls. A padding between the descriptor's fields and these
- * made them two lines always, one more line the target had to fetch on every call: measured as
- * 13 pairs of interleaved {@code lab trials --variants call-spin,floor-call} runs (2026-12-02),
- * {@code call-spin} over {@code floor-call} had a median of 1.23x without it and 1.36x with it
- * (8 pairs, alternating order), the runs scattering by about 20% either way.
+ * subclass's small ones), ahead of the references. Those a target only reads, but {@code result},
+ * which the target of a one-core function call writes (and the caller clears when it was set). As
+ * one region the written fields take one cache line or two, as the object falls; a padding between
+ * the descriptor's fields and these made them two lines always. Without it, {@code call-spin} over
+ * {@code floor-call} was lower in 5 of 8 pairs of interleaved {@code lab trials --variants
+ * call-spin,floor-call} runs (2026-12-02, alternating order; higher in 1, level in 2), median 1.23x
+ * against 1.36x, within the runs' scatter of about 20%: a likely gain, not a proven one.
  */
 final class Call extends CallDescriptor {
     private static final VarHandle REMAINING;

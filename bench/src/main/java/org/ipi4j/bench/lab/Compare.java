@@ -43,8 +43,9 @@ final class Compare implements Callable<Integer> {
         "virt", List.of("op_p50_ns", "op_p99_ns"),
         "calibration", List.of("send_ns", "unpark_ns", "latency_same_complex_ns", "wake_ns", "interrupt_ns", "spin_ns",
             "context_switch_ns"));
-    /** Per offered rate, the load curve's figures compared: its latency's median and its throughput. */
-    private static final List<String> LOAD_SUFFIXES = List.of("_lat_p50_ns", "_done_per_s");
+    /** Per offered rate, the load curve's figures compared: its latency's median and its throughput ({@link LoadPart#key}). */
+    private static final java.util.regex.Pattern LOAD_KEY =
+        java.util.regex.Pattern.compile("at(\\d{1,18})_(lat_p50_ns|done_per_s)");
 
     /** {@return the metrics of {@code r} that {@code lab compare} compares, in a stable order} */
     static List<String> metricsOf(final Result r) {
@@ -54,14 +55,16 @@ final class Compare implements Callable<Integer> {
         final List<String> out = new ArrayList<>();
         for (final Map<String, Double> repeat : r.repeats()) {
             for (final String k : repeat.keySet()) {
-                if (LOAD_SUFFIXES.stream().anyMatch(k::endsWith) && !out.contains(k)) {
-                    out.add(k);
+                if (LOAD_KEY.matcher(k).matches() && !out.contains(k)) {
+                    out.add(k); // any other key (a file written by hand, a later lab's) is not compared
                 }
             }
         }
         // By offered rate (the key's number), then latency before throughput.
-        out.sort(java.util.Comparator.comparingLong((String k) -> Long.parseLong(k.substring(2, k.indexOf('_'))))
-            .thenComparing(k -> k.endsWith("_ns") ? 0 : 1));
+        out.sort(java.util.Comparator.comparingLong((String k) -> {
+            final java.util.regex.Matcher m = LOAD_KEY.matcher(k);
+            return m.matches() ? Long.parseLong(m.group(1)) : Long.MAX_VALUE;
+        }).thenComparing(k -> k.endsWith("_ns") ? 0 : 1));
         return out;
     }
 

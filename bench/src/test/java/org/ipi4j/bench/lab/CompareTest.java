@@ -48,7 +48,7 @@ class CompareTest {
         final Result loadB = new Result("load", "load call x1", "ipi4j", null);
         for (int i = 0; i < 2; i++) {
             loadA.addRepeat(Map.of("at300000_lat_p50_ns", 700.0 + i, "at300000_done_per_s", 3e5, "at30000_lat_p50_ns", 400.0,
-                "at30000_samples", 3000.0));
+                "at30000_samples", 3000.0, "x_done_per_s", 1.0));
             loadB.addRepeat(Map.of("at300000_lat_p50_ns", 1400.0 + i, "at300000_done_per_s", 3e5, "at30000_lat_p50_ns", 401.0,
                 "at30000_samples", 3000.0));
         }
@@ -62,7 +62,7 @@ class CompareTest {
             Compare.read(write(dir, "b.json", loadB, calB)), "a.json", "b.json");
         assertThat(md).contains("| load call x1 | at300000_lat_p50_ns |", "| load call x1 | at30000_lat_p50_ns |",
             "| load call x1 | at300000_done_per_s |", "| calibration | send_ns |", "| calibration | wake_ns |");
-        assertThat(md).doesNotContain("at30000_samples");
+        assertThat(md).doesNotContain("at30000_samples").doesNotContain("x_done_per_s");
         assertThat(md).containsPattern("\\| load call x1 \\| at300000_lat_p50_ns \\|[^\\n]*\\| 2\\.00 \\| \\*\\*differs");
     }
 
