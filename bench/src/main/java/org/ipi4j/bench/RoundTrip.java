@@ -299,9 +299,10 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
      * raises again, so the n-th is request n), on a line of its own.
      */
     static final class PendingBitFloor extends RoundTrip {
-        private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
+        /** The pending word's access, also {@code floor-call}'s. */
+        static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
         /** The pending word and the responder's count, each at {@code [PAD]} of an array with 128 bytes either side. */
-        private static final int PAD = 16;
+        static final int PAD = 16;
         private final long[] pending = new long[2 * PAD + 1];
         private final long[] seen = new long[2 * PAD + 1];
 
@@ -338,11 +339,12 @@ public abstract class RoundTrip extends RoundTripPad2 implements AutoCloseable {
      * return is the acknowledgement, as {@code call-spin}'s is.
      */
     static final class CallProtocolFloor extends RoundTrip {
-        private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
+        /** The same pending word as {@code floor-irr}'s, at the same place of its array. */
+        private static final VarHandle WORD = PendingBitFloor.WORD;
+        private static final int PAD = PendingBitFloor.PAD;
         private static final VarHandle HEAD;
         private static final VarHandle STATE;
         private static final VarHandle REMAINING;
-        private static final int PAD = 16;
         private static final int QUEUED = 1;
         private static final int RUNNING = 2;
         private static final int ANSWERED = 3;

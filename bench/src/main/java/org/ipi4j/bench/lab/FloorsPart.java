@@ -64,15 +64,12 @@ final class FloorsPart {
             RoundTrip.refusal(host).ifPresentOrElse(why -> refused.put(host, why), () -> run.add(host));
         }
         // Trials.peers pairs ipi-* with host-ipi and shootdown-* with host-shootdown: PEERS, where the host allows them.
-        final List<Trials.Trial> trials = Trials.run(run, Trials.peers(run), warmUp(s), trial(s), rounds(s), s.seed(),
-            t -> { });
+        final Map<String, List<String>> peers = Trials.peers(run);
+        final List<Trials.Trial> trials = Trials.run(run, peers, warmUp(s), trial(s), rounds(s), s.seed(), t -> { });
         final List<Map<String, Object>> comparisons = new ArrayList<>();
         Trials.compare(trials, s.seed()).forEach(c -> comparisons.add(toMap(c, "floor")));
         for (final String peer : List.of("host-ipi", "host-shootdown")) {
-            final String[] emulated = PEERS.entrySet().stream().filter(e -> e.getValue().equals(peer))
-                .map(Map.Entry::getKey).toArray(String[]::new);
-            // compareWith matches by prefix: the full names match only themselves among the variants run here
-            Trials.compareWith(trials, peer, s.seed(), emulated).forEach(c -> comparisons.add(toMap(c, "peer")));
+            Trials.compareWithPeer(trials, peers, peer, s.seed()).forEach(c -> comparisons.add(toMap(c, "peer")));
         }
         // Trials lists figures in the order they first ran (shuffled): the report lists them in FIGURES' order.
         comparisons.sort(Comparator.comparingInt(c -> FIGURES.indexOf(String.valueOf(c.get("variant")))));

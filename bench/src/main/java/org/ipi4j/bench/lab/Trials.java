@@ -176,23 +176,12 @@ final class Trials {
 
     /**
      * Every variant of {@code peers} that has {@code peer} among its peers, against it, as
-     * {@link #compareWith} gives, by exact name ({@code compareWith} matches prefixes, and
-     * {@code ipi-park} is one of {@code ipi-park-pinned}).
+     * {@link #compareWith} compares, by exact name (not by prefix: {@code ipi-park} is one of
+     * {@code ipi-park-pinned}).
      */
     static List<Comparison> compareWithPeer(final List<Trial> trials, final Map<String, List<String>> peers,
                                             final String peer, final long seed) {
-        final List<String> figures = new ArrayList<>();
-        peers.forEach((figure, ps) -> {
-            if (ps.contains(peer)) {
-                figures.add(figure);
-            }
-        });
-        if (figures.isEmpty()) {
-            return List.of();
-        }
-        final List<Comparison> out = new ArrayList<>(compareWith(trials, peer, seed, figures.toArray(String[]::new)));
-        out.removeIf(c -> !figures.contains(c.variant()));
-        return out;
+        return compareWith(trials, peer, seed, v -> peers.getOrDefault(v, List.of()).contains(peer));
     }
 
     private static Trial once(final int round, final int block, final String variant, final String floor,
@@ -331,6 +320,12 @@ final class Trials {
      */
     static List<Comparison> compareWith(final List<Trial> trials, final String peer, final long seed,
                                         final String... prefixes) {
+        return compareWith(trials, peer, seed, v -> java.util.Arrays.stream(prefixes).anyMatch(v::startsWith));
+    }
+
+    /** Every variant that {@code compared} names against {@code peer}, block by block; empty if {@code peer} did not run. */
+    private static List<Comparison> compareWith(final List<Trial> trials, final String peer, final long seed,
+                                                final java.util.function.Predicate<String> compared) {
         final Map<String, Map<Integer, Trial>> byVariant = byVariant(trials);
         final Map<Integer, Trial> reference = byVariant.get(peer);
         final List<Comparison> out = new ArrayList<>();
@@ -339,11 +334,8 @@ final class Trials {
         }
         final Random random = new Random(seed);
         for (final Map.Entry<String, Map<Integer, Trial>> e : byVariant.entrySet()) {
-            for (final String prefix : prefixes) {
-                if (e.getKey().startsWith(prefix)) {
-                    out.add(comparison(e.getKey(), e.getValue(), peer, reference, random));
-                    break;
-                }
+            if (compared.test(e.getKey())) {
+                out.add(comparison(e.getKey(), e.getValue(), peer, reference, random));
             }
         }
         return out;
